@@ -1,0 +1,139 @@
+/* args.h - command-line parsing shared by the valv commands.
+ *
+ * Every command parses its flags with args_next, a getopt_long loop that
+ * also takes the options every command accepts (--addr, -o/--output,
+ * --timeout, --help) and reports usage errors the same way everywhere:
+ *
+ *   valv: unknown option '--colour'
+ *   run 'valv asset list --help'
+ *
+ * and exit status ARGS_EXIT_USAGE. Strings handed out point into argv.
+ */
+#ifndef VALV_ARGS_H
+#define VALV_ARGS_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "output.h"
+#include "valv/v1/asset.pb-c.h"
+
+#define ARGS_DEFAULT_ADDR "127.0.0.1:50051"
+#define ARGS_VERSION "0.1.0"
+
+/* The end of every --help text: the options every command takes. */
+#define ARGS_GLOBAL_FLAGS_HELP                                                        \
+    "Global flags (before or after the command):\n"                                   \
+    "  --addr HOST:PORT     valvd's address (default: $VALV_ADDR, else " ARGS_DEFAULT_ADDR ")\n" \
+    "  -o, --output FORMAT  table (default), json (one object per line) or csv\n"       \
+    "  --timeout SECONDS    how long to wait for each call (default 30)\n"             \
+    "  -h, --help           show this help\n"
+
+/* valv's exit statuses. */
+enum {
+    ARGS_EXIT_OK = 0,
+    ARGS_EXIT_FAILED = 1, /* the server answered with an error, or could not be reached */
+    ARGS_EXIT_USAGE = 2   /* the command line was wrong */
+};
+
+/* What args_next returns besides a command's own option values. */
+enum {
+    ARGS_END = -1,  /* no more options; operands start at optind */
+    ARGS_STOP = -2, /* help printed or usage error: exit with parser->exit_code */
+    ARGS_OPT_ADDR = 1000,
+    ARGS_OPT_TIMEOUT,
+    ARGS_OPT_VERSION,
+    ARGS_OPT_FIRST_COMMAND_OPTION /* commands number their own options from here */
+};
+
+/* The entries every command's option table ends with, before {0}. */
+#define ARGS_COMMON_OPTIONS                                    \
+    {"addr", required_argument, NULL, ARGS_OPT_ADDR},          \
+    {"output", required_argument, NULL, 'o'},                  \
+    {"timeout", required_argument, NULL, ARGS_OPT_TIMEOUT},    \
+    {"help", no_argument, NULL, 'h'},                         \
+    {"version", no_argument, NULL, ARGS_OPT_VERSION}
+
+/* The options that apply to the whole run, whichever command takes them. */
+typedef struct {
+    const char *addr;      /* --addr, else $VALV_ADDR, else ARGS_DEFAULT_ADDR */
+    output_format format;  /* -o / --output */
+    int timeout_ms;        /* --timeout; 0 means the RPC default */
+} args_globals;
+
+/* Sets the defaults, reading $VALV_ADDR. */
+void args_globals_init(args_globals *g);
+
+/* A command as the user types it, for --help and error messages. */
+typedef struct {
+    const char *path;      /* "valv asset list" */
+    const char *usage;     /* the complete --help text */
+    bool has_subcommands;  /* options stop at the first operand, which names
+                              the subcommand ("valv asset --help", not
+                              "valv asset list --help") */
+} args_command;
+
+typedef struct {
+    const args_command *command;
+    args_globals *globals;
+    int argc;
+    char **argv;                  /* argv[0] is the command's own word */
+    const struct option *options; /* ends with ARGS_COMMON_OPTIONS, {0} */
+    bool started;
+    int exit_code;                /* valid after ARGS_STOP */
+} args_parser;
+
+/* Returns a parser over argv for command; argv is borrowed and reordered
+ * by getopt (options first). */
+args_parser args_parser_init(const args_command *command, args_globals *globals, int argc,
+                             char **argv, const struct option *options);
+
+/* Returns the next command-specific option (its `val`, with optarg set),
+ * ARGS_END when the options are done (operands are argv[optind..argc)), or
+ * ARGS_STOP after printing --help (exit_code 0) or a usage error (exit
+ * code ARGS_EXIT_USAGE). --version also prints "valv VERSION" and stops. */
+int args_next(args_parser *p);
+
+/* Checks that between min and max operands (max < 0: no limit) follow the
+ * options; what names them in the error ("NAME"). Returns ARGS_EXIT_OK or,
+ * after printing the usage error, ARGS_EXIT_USAGE. */
+int args_operands(const args_parser *p, int min, int max, const char *what);
+
+/* Prints "valv: REASON" and "run 'COMMAND --help'" to stderr. Returns
+ * ARGS_EXIT_USAGE. */
+int args_usage_error(const args_command *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a whole decimal number in [min, max] given to flag. Returns
+ * ARGS_EXIT_OK or a usage error. */
+int args_parse_int(const args_command *command, const char *flag, const char *text, long min,
+                   long max, long *out);
+
+/* Parses an asset kind as users write it: information, it-system, IT_SYSTEM,
+ * facility (any case, '-' or '_'). Returns ARGS_EXIT_OK or a usage error. */
+int args_parse_kind(const args_command *command, const char *text, Valv__V1__AssetKind *out);
+
+/* Splits "KEY=VALUE" in place (the '=' becomes '\0'). The key must be
+ * non-empty; the value may be. Returns ARGS_EXIT_OK or a usage error. */
+int args_split_key_value(const args_command *command, const char *flag, char *text, char **key,
+                         char **value);
+
+/* A growable list of borrowed strings, for repeated flags. */
+typedef struct {
+    char **items;
+    size_t n;
+    size_t cap;
+} args_list;
+
+/* Appends item (borrowed). Returns ARGS_EXIT_OK, or ARGS_EXIT_FAILED after
+ * saying that memory ran out. */
+int args_list_add(args_list *list, char *item);
+void args_list_free(args_list *list);
+
+/* The resource name for what the user typed: "assets/ID" stays as it is,
+ * "ID" becomes "assets/ID". Returns a malloc'd string (the caller frees it),
+ * or NULL when out of memory. */
+char *args_asset_name(const char *name_or_id);
+
+#endif

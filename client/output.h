@@ -1,0 +1,58 @@
+/* output.h - how valv prints assets and errors.
+ *
+ * Three formats, chosen with -o:
+ *   table  (default) lists as aligned columns under a header; a single asset
+ *          as a "field: value" view of every populated field.
+ *   json   one JSON object per line per asset (JSON Lines): proto field
+ *          names, enums by name, timestamps in RFC 3339, maps as objects,
+ *          empty fields left out.
+ *   csv    RFC 4180 with a header row; one attributes.KEY column for every
+ *          attribute key found in any asset printed.
+ *
+ * Every function writes to the FILE it is given and borrows its arguments.
+ * Those that return int return 0, or -1 when out of memory or the write
+ * failed (errno says which).
+ */
+#ifndef VALV_OUTPUT_H
+#define VALV_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "error.h"
+#include "valv/v1/asset.pb-c.h"
+
+typedef enum {
+    OUTPUT_TABLE,
+    OUTPUT_JSON,
+    OUTPUT_CSV
+} output_format;
+
+/* Parses "table", "json" or "csv" into *out. Returns 0, or -1 for any other
+ * text. */
+int output_format_parse(const char *text, output_format *out);
+
+/* Prints one asset: the detail view in table format, one line in JSON, a
+ * header and one row in CSV. */
+int output_asset(FILE *out, output_format format, const Valv__V1__Asset *asset);
+
+/* Prints n_assets assets as a list (n_assets may be 0: table and CSV still
+ * print their header). */
+int output_asset_list(FILE *out, output_format format, Valv__V1__Asset *const *assets,
+                      size_t n_assets);
+
+/* Prints one named value, for commands whose answer is a single word
+ * (valv health): the value alone in table format, {"NAME":"VALUE"} in JSON,
+ * a header and one row in CSV. */
+int output_value(FILE *out, output_format format, const char *name, const char *value);
+
+/* Prints any message as one line of JSON, with the conventions above. */
+int output_message_json(FILE *out, const ProtobufCMessage *message);
+
+/* Prints err for a person: "valv: CODE: message" and one line
+ * "  - field: description" per field violation. */
+void output_error(FILE *out, const valv_error *err);
+
+#endif

@@ -1,0 +1,39 @@
+/* rpc.h - a small blocking gRPC client over the C core, for valv and tests.
+ *
+ * One rpc_conn is one channel (plaintext in development mode; TLS comes with
+ * issue 6). Calls block until the reply or the timeout. Errors come back as
+ * a valv_error whose code is the gRPC status code and whose message is the
+ * server's; the google.rpc.BadRequest field violations of the
+ * grpc-status-details-bin trailer, if any, become err->violations.
+ * Transport failures are VALV_EUNAVAILABLE / VALV_EDEADLINE with a message
+ * that names the address.
+ */
+#ifndef VALV_RPC_H
+#define VALV_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "error.h"
+
+typedef struct rpc_conn rpc_conn; /* opaque */
+
+/* Calls grpc_init() (balanced by rpc_close). addr is "HOST:PORT".
+ * The caller owns *out. */
+int rpc_connect(const char *addr, rpc_conn **out, valv_error *err);
+
+/* Closes the channel and frees c. NULL is fine. */
+void rpc_close(rpc_conn *c);
+
+/* Calls a unary method ("/valv.v1.Inventory/GetAsset") with req (borrowed)
+ * and unpacks the reply with resp_desc into *resp_out (caller frees with
+ * protobuf_c_message_free_unpacked). timeout_ms <= 0: 30 s. */
+int rpc_unary(rpc_conn *c, const char *method, const ProtobufCMessage *req,
+              const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out,
+              int timeout_ms, valv_error *err);
+
+/* Sends raw request bytes and returns raw reply bytes (malloc'd; caller
+ * frees): for tests that send what a well-behaved client would not. */
+int rpc_unary_raw(rpc_conn *c, const char *method, const void *req, size_t req_len,
+                  void **resp_out, size_t *resp_len_out, int timeout_ms, valv_error *err);
+
+#endif

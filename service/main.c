@@ -1,0 +1,220 @@
+/* main.c - valvd: read the flags, open the store, start the writer and the
+ * server, wait for a signal, drain, close. */
+#include <getopt.h>
+#include <grpc/grpc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+#define VALVD_VERSION "0.1.0"
+#define LISTEN_DEFAULT "127.0.0.1:50051"
+#define DATA_DIR_DEFAULT "./valv-data"
+#define GRACE_MS_DEFAULT 10000
+
+/* Exit codes: 0 clean stop, 1 could not start, 2 usage error. */
+enum { EXIT_START_FAILED = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *listen;
+    const char *data_dir;
+    bool dev;
+    int threads;
+    size_t max_db_size;
+    int grace_ms;
+} options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: valvd [OPTIONS]\n"
+            "Serve the Valv asset inventory over gRPC.\n"
+            "\n"
+            "Options:\n"
+            "  --listen ADDR:PORT    address to listen on (default " LISTEN_DEFAULT "; port 0 picks one)\n"
+            "  --data-dir DIR        LMDB data directory, created if missing (default " DATA_DIR_DEFAULT ")\n"
+            "  --dev                 development mode: plaintext, no authentication, loopback only\n"
+            "  --threads N           worker threads (default 2)\n"
+            "  --max-db-size MIB     largest the database may grow, in MiB (default 65536)\n"
+            "  --grace SECONDS       on SIGTERM, how long calls in flight may run (default 10)\n"
+            "  --help                show this help\n"
+            "  --version             show the version\n"
+            "\n"
+            "valvd prints 'listening on ADDR:PORT' on stdout once it serves, logs one line\n"
+            "per request on stderr, and drains and exits 0 on SIGTERM or SIGINT.\n"
+            "\n"
+            "Example:\n"
+            "  valvd --dev --listen 127.0.0.1:50051 --data-dir ./valv-data\n");
+}
+
+/* Parses a whole decimal number in [min, max]; false otherwise. */
+static bool parse_number(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* True for a host part that can only reach this machine. */
+static bool is_loopback(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    size_t host_len = colon != NULL ? (size_t)(colon - listen) : strlen(listen);
+    char host[256];
+    if (host_len >= sizeof host)
+        return false;
+    memcpy(host, listen, host_len);
+    host[host_len] = '\0';
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "[::1]") == 0;
+}
+
+/* Returns 0 to go on, or an exit code. */
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"dev", no_argument, NULL, 'D'},
+        {"threads", required_argument, NULL, 't'},
+        {"max-db-size", required_argument, NULL, 'm'},
+        {"grace", required_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (options){LISTEN_DEFAULT, DATA_DIR_DEFAULT, false, 2, STORE_MAP_SIZE_MAX_DEFAULT, GRACE_MS_DEFAULT};
+    long v;
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': o->listen = optarg; break;
+        case 'd': o->data_dir = optarg; break;
+        case 'D': o->dev = true; break;
+        case 't':
+            if (!parse_number(optarg, 1, 64, &v)) {
+                fprintf(stderr, "valvd: --threads takes a number from 1 to 64, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->threads = (int)v;
+            break;
+        case 'm':
+            if (!parse_number(optarg, 1, 1L << 24, &v)) {
+                fprintf(stderr, "valvd: --max-db-size takes a size in MiB from 1 to 16777216, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->max_db_size = (size_t)v << 20;
+            break;
+        case 'g':
+            if (!parse_number(optarg, 0, 3600, &v)) {
+                fprintf(stderr, "valvd: --grace takes seconds from 0 to 3600, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->grace_ms = (int)v * 1000;
+            break;
+        case 'h': usage(stdout); return -1;
+        case 'V': printf("valvd %s\n", VALVD_VERSION); return -1;
+        default:
+            fprintf(stderr, "valvd: unknown or incomplete option '%s'; run 'valvd --help'\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "valvd: unexpected argument '%s'; run 'valvd --help'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (!o->dev) {
+        fprintf(stderr, "valvd: refusing to serve without TLS and authentication, which this build "
+                        "does not have yet; start with --dev (plaintext, loopback only) for development\n");
+        return EXIT_USAGE;
+    }
+    if (!is_loopback(o->listen)) {
+        fprintf(stderr, "valvd: --dev serves plaintext without authentication, so it listens only on "
+                        "loopback (127.0.0.1, [::1] or localhost), not on '%s'\n", o->listen);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Waits for SIGTERM or SIGINT; SIGHUP is logged (nothing to reload yet). */
+static void wait_for_stop(const sigset_t *signals)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("event=sighup action=none reason=\"nothing to reload in this version\"");
+            continue;
+        }
+        log_info("event=stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    options opts;
+    int rc = parse_options(argc, argv, &opts);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+
+    /* Block the stop signals before any thread exists, so that every thread
+     * (gRPC's own included) inherits the mask and sigwait alone sees them. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+    store *st = NULL;
+    writer *wr = NULL;
+    server *srv = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    char bound[300];
+    rc = EXIT_START_FAILED;
+
+    store_options store_opts = {.map_size_max = opts.max_db_size};
+    if (store_open(opts.data_dir, &store_opts, &st, &err) != VALV_OK) {
+        fprintf(stderr, "valvd: cannot open the data directory %s: %s\n", opts.data_dir, err.message);
+        goto done;
+    }
+    if (writer_start(st, 0, &wr, &err) != VALV_OK) {
+        fprintf(stderr, "valvd: %s\n", err.message);
+        goto done;
+    }
+    grpc_init();
+    server_config cfg = {.listen = opts.listen, .dev = opts.dev, .threads = opts.threads,
+                         .store = st, .writer = wr};
+    if (server_start(&cfg, &srv, bound, sizeof bound, &err) != VALV_OK) {
+        fprintf(stderr, "valvd: %s\n", err.message);
+        grpc_shutdown();
+        goto done;
+    }
+    log_info("event=started version=%s listen=%s data_dir=%s mode=%s revision=%lld", VALVD_VERSION,
+             bound, opts.data_dir, opts.dev ? "dev" : "tls", (long long)store_revision(st));
+    printf("listening on %s\n", bound);
+    fflush(stdout);
+
+    wait_for_stop(&signals);
+    server_stop(srv, opts.grace_ms);
+    grpc_shutdown();
+    log_info("event=stopped");
+    rc = 0;
+
+done:
+    writer_stop(wr);
+    store_close(st);
+    return rc;
+}

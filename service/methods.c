@@ -1,0 +1,23 @@
+#include "methods.h"
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "health.h"
+#include "inventory.h"
+#include "valv/v1/inventory.pb-c.h"
+
+#define INVENTORY "/valv.v1.Inventory/"
+#define HEALTH "/grpc.health.v1.Health/"
+
+const method method_table[] = {
+    {INVENTORY "CreateAsset", METHOD_UNARY, &valv__v1__create_asset_request__descriptor, inventory_create_asset},
+    {INVENTORY "GetAsset", METHOD_UNARY, &valv__v1__get_asset_request__descriptor, inventory_get_asset},
+    {INVENTORY "BatchGetAssets", METHOD_UNARY, &valv__v1__batch_get_assets_request__descriptor, inventory_batch_get_assets},
+    {INVENTORY "UpdateAsset", METHOD_UNARY, &valv__v1__update_asset_request__descriptor, inventory_update_asset},
+    {INVENTORY "DeleteAsset", METHOD_UNARY, &valv__v1__delete_asset_request__descriptor, inventory_delete_asset},
+    {INVENTORY "UndeleteAsset", METHOD_UNARY, &valv__v1__undelete_asset_request__descriptor, inventory_undelete_asset},
+    {INVENTORY "ListAssets", METHOD_UNARY, &valv__v1__list_assets_request__descriptor, inventory_list_assets},
+    {HEALTH "Check", METHOD_UNARY, &grpc__health__v1__health_check_request__descriptor, health_check},
+    {HEALTH "Watch", METHOD_SERVER_STREAMING, &grpc__health__v1__health_check_request__descriptor, health_watch},
+};
+
+const size_t method_count = sizeof method_table / sizeof method_table[0];

@@ -1,0 +1,34 @@
+/* methods.h - the method table: every RPC valvd serves is one row.
+ *
+ * Adding an RPC is one row here and one handler in the service's file
+ * (inventory.c, health.c, ...). server.c registers every row, decodes the
+ * request with the row's descriptor and calls the row's handler.
+ */
+#ifndef VALV_METHODS_H
+#define VALV_METHODS_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+#include "server.h"
+
+typedef enum {
+    METHOD_UNARY,           /* one request, one reply */
+    METHOD_SERVER_STREAMING /* one request, a stream of replies */
+} method_kind;
+
+/* A handler gets the decoded request (borrowed: it lives until the call
+ * ends) and must end the call exactly once (server.h). */
+typedef void (*method_handler)(call *c, const ProtobufCMessage *request);
+
+typedef struct {
+    const char *path; /* "/valv.v1.Inventory/GetAsset" */
+    method_kind kind;
+    const ProtobufCMessageDescriptor *request;
+    method_handler handler;
+} method;
+
+extern const method method_table[];
+extern const size_t method_count;
+
+#endif

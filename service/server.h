@@ -1,0 +1,74 @@
+/* server.h - the gRPC transport of valvd, and the call API handlers use.
+ *
+ * The server owns one completion queue per worker thread. A call arrives on
+ * a worker, its request is decoded with the method's descriptor, and the
+ * method's handler (methods.h) runs on that worker. A handler finishes the
+ * call exactly once, with call_reply or call_fail, then or later from any
+ * thread (a write answers from the writer thread after its commit).
+ * Server-streaming handlers send messages with call_send first.
+ */
+#ifndef VALV_SERVER_H
+#define VALV_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+#include "writer.h"
+
+typedef struct server server; /* opaque */
+typedef struct call call;     /* opaque: one RPC in flight */
+
+typedef struct {
+    const char *listen;  /* "127.0.0.1:50051"; port 0 picks a free port */
+    bool dev;            /* plaintext, no authentication, loopback only */
+    int threads;         /* worker threads (completion queues); 0: 2 */
+    store *store;        /* borrowed */
+    writer *writer;      /* borrowed */
+} server_config;
+
+/* Binds, registers every method of the method table and starts the worker
+ * threads. *bound_out receives "HOST:PORT" with the port actually bound
+ * (capacity bound_cap). The caller owns *out (server_stop frees it). */
+int server_start(const server_config *cfg, server **out, char *bound_out, size_t bound_cap,
+                 valv_error *err);
+
+/* Drains: health turns NOT_SERVING, new calls are refused, calls in flight
+ * finish (those still running after grace_ms are cancelled), then the
+ * threads stop and s is freed. NULL is fine. */
+void server_stop(server *s, int grace_ms);
+
+/* --- For handlers ------------------------------------------------------- */
+
+/* The store and writer the call may use, and who is calling. */
+store *call_store(call *c);
+writer *call_writer(call *c);
+const char *call_actor(call *c);
+
+/* True once the client cancelled the call or its deadline passed: work not
+ * yet started should not start. */
+bool call_should_stop(call *c);
+
+/* Sends the reply message (borrowed; packed before return) with status OK
+ * and ends the call. */
+void call_reply(call *c, const ProtobufCMessage *reply);
+
+/* Ends the call with err's status, message and, when it has violations, a
+ * google.rpc.BadRequest in grpc-status-details-bin. err is borrowed. */
+void call_fail(call *c, const valv_error *err);
+
+/* Streaming: sends one message (borrowed; packed before return). on_sent
+ * runs on the call's worker thread when the message has left (ok == false:
+ * the client is gone; finish with call_fail). One send at a time. */
+typedef void (*call_sent_fn)(call *c, bool ok, void *arg);
+void call_send(call *c, const ProtobufCMessage *msg, call_sent_fn on_sent, void *arg);
+
+/* Streaming: registers on_close to run once when the client cancels or
+ * goes away, or when the server begins to drain, whichever is first. It must
+ * end the call (call_fail). It may run on any thread. At most one per call. */
+typedef void (*call_close_fn)(call *c, void *arg);
+void call_on_close(call *c, call_close_fn on_close, void *arg);
+
+#endif

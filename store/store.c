@@ -1,0 +1,1549 @@
+/* store.c - the asset inventory on disk (LMDB). See store.h.
+ *
+ * Every asset lives once in the assets table as a packed valv.v1.Asset; the
+ * index tables hold keys only (by_source also the id), so a list walks an
+ * index in key order and reads each asset from the assets table.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filter.h"
+#include "limits.h"
+#include "mask.h"
+#include "pagetoken.h"
+#include "validate.h"
+
+#define STORE_MAX_READERS 256
+#define STORE_MAX_TABLES 16 /* room for the tables later issues add */
+#define MIB (1024UL * 1024UL)
+
+/* LMDB's largest key (mdb_env_get_maxkeysize with the default build). */
+#define KEY_MAX 511
+/* Bytes of display_name kept in a by_display key: with "\0" and an id the
+ * key must stay under KEY_MAX, and a display name may take 800 bytes. */
+#define DISPLAY_KEY_NAME_MAX 400
+#define TIME_KEY_LEN 8
+
+#define NAME_PREFIX "assets/"
+#define NAME_PREFIX_LEN (sizeof NAME_PREFIX - 1)
+
+/* Generated ids: "a", the creation time in milliseconds as 10 base32hex
+ * digits (so ids sort by creation time), then 6 random base32hex digits. */
+#define ID_TIME_DIGITS 10
+#define ID_RANDOM_DIGITS 6
+#define ID_GENERATED_LEN (1 + ID_TIME_DIGITS + ID_RANDOM_DIGITS)
+#define ID_GENERATE_ATTEMPTS 8
+
+#define MASK_PATHS_MAX 32 /* more than the mutable fields mask_populated can name */
+
+enum {
+    TABLE_META,
+    TABLE_ASSETS,
+    TABLE_BY_UNIT,
+    TABLE_BY_KIND,
+    TABLE_BY_SOURCE,
+    TABLE_BY_DISPLAY,
+    TABLE_BY_UPDATE,
+    TABLE_COUNT
+};
+
+static const char *const table_names[TABLE_COUNT] = {
+    "meta", "assets", "by_unit", "by_kind", "by_source", "by_display", "by_update",
+};
+
+#define META_SCHEMA_VERSION "schema_version"
+#define META_REVISION "revision"
+#define META_PAGE_TOKEN_KEY "page_token_key"
+
+struct store {
+    MDB_env *env;
+    MDB_dbi tables[TABLE_COUNT];
+    /* LMDB may change the map size only while no transaction of this
+     * process is open: every transaction holds this lock shared, and
+     * store_grow holds it exclusive. */
+    pthread_rwlock_t map_lock;
+    size_t map_size; /* guarded by map_lock */
+    size_t map_size_max;
+    bool read_only;
+    _Atomic int64_t revision; /* the last committed global revision */
+    unsigned char page_token_key[PAGETOKEN_KEY_LEN];
+};
+
+struct store_txn {
+    store *s;
+    store_txn *parent;
+    MDB_txn *txn;
+    int64_t revision; /* the global revision as this transaction sees it */
+    bool full;        /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
+};
+
+/* One key (and value) a stored asset puts into an index table. */
+typedef struct {
+    MDB_dbi dbi;
+    unsigned char key[KEY_MAX];
+    size_t key_len;
+    const char *value; /* borrowed; "" for the key-only indexes */
+} index_entry;
+
+#define INDEX_ENTRIES_MAX 5
+
+/* --- Small helpers ---------------------------------------------------------- */
+
+static void be64_put(unsigned char out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t be64_get(const unsigned char in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+static int out_of_memory(valv_error *err)
+{
+    return valv_error_set(err, VALV_EINTERNAL, "out of memory");
+}
+
+/* Turns an LMDB error code into a valv error. what says what was being done. */
+static int storage_error(int rc, const char *what, valv_error *err)
+{
+    if (rc == MDB_MAP_FULL)
+        return valv_error_set(err, VALV_EFULL, "database full");
+    return valv_error_set(err, VALV_EINTERNAL, "storage error while %s: %s", what,
+                          mdb_strerror(rc));
+}
+
+static const char *actor_name(const store_actor *who)
+{
+    return who != NULL && who->actor != NULL ? who->actor : "";
+}
+
+/* The id part of an asset's name ("assets/ID"), which the store always sets. */
+static const char *asset_id(const Valv__V1__Asset *a)
+{
+    return a->name + NAME_PREFIX_LEN;
+}
+
+static bool asset_deleted(const Valv__V1__Asset *a)
+{
+    return a->delete_time != NULL;
+}
+
+/* Frees a heap-owned string field and leaves it empty. */
+static void string_clear(char **field)
+{
+    if (*field != NULL && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = (char *)protobuf_c_empty_string;
+}
+
+/* Replaces a heap-owned string field with a copy of value. */
+static int string_set(char **field, const char *value, valv_error *err)
+{
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return out_of_memory(err);
+    string_clear(field);
+    *field = copy;
+    return VALV_OK;
+}
+
+static void timestamp_clear(Google__Protobuf__Timestamp **field)
+{
+    if (*field != NULL)
+        google__protobuf__timestamp__free_unpacked(*field, NULL);
+    *field = NULL;
+}
+
+/* Replaces a timestamp field with a copy of *value. */
+static int timestamp_set(Google__Protobuf__Timestamp **field, const struct timespec *value,
+                         valv_error *err)
+{
+    Google__Protobuf__Timestamp *t = malloc(sizeof *t);
+    if (t == NULL)
+        return out_of_memory(err);
+    google__protobuf__timestamp__init(t);
+    t->seconds = value->tv_sec;
+    t->nanos = (int32_t)value->tv_nsec;
+    timestamp_clear(field);
+    *field = t;
+    return VALV_OK;
+}
+
+static uint64_t timestamp_ns(const Google__Protobuf__Timestamp *t)
+{
+    if (t == NULL || t->seconds < 0)
+        return 0;
+    return (uint64_t)t->seconds * 1000000000u + (uint64_t)t->nanos;
+}
+
+/* Packs a into a malloc'd buffer. */
+static int asset_pack(const Valv__V1__Asset *a, uint8_t **buf_out, size_t *len_out,
+                      valv_error *err)
+{
+    size_t len = valv__v1__asset__get_packed_size(a);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL)
+        return out_of_memory(err);
+    valv__v1__asset__pack(a, buf);
+    *buf_out = buf;
+    *len_out = len;
+    return VALV_OK;
+}
+
+static int asset_unpack(const void *data, size_t len, const char *id,
+                        Valv__V1__Asset **out, valv_error *err)
+{
+    *out = valv__v1__asset__unpack(NULL, len, data);
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "asset assets/%s is damaged in the store and cannot be read", id);
+    return VALV_OK;
+}
+
+/* A heap-owned deep copy of a (borrowed). */
+static int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = asset_pack(a, &buf, &len, err);
+    if (rc != VALV_OK)
+        return rc;
+    *out = valv__v1__asset__unpack(NULL, len, buf);
+    free(buf);
+    if (*out == NULL)
+        return out_of_memory(err);
+    return VALV_OK;
+}
+
+/* True when a and b would be stored as the same bytes. */
+static int asset_same(const Valv__V1__Asset *a, const Valv__V1__Asset *b, bool *same,
+                      valv_error *err)
+{
+    uint8_t *abuf = NULL, *bbuf = NULL;
+    size_t alen = 0, blen = 0;
+    int rc = asset_pack(a, &abuf, &alen, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = asset_pack(b, &bbuf, &blen, err);
+    if (rc != VALV_OK)
+        goto done;
+    *same = alen == blen && memcmp(abuf, bbuf, alen) == 0;
+done:
+    free(abuf);
+    free(bbuf);
+    return rc;
+}
+
+/* Empties the fields only the store sets, so nothing a caller sent survives. */
+static void asset_clear_output(Valv__V1__Asset *a)
+{
+    string_clear(&a->name);
+    if (a->effective != NULL)
+        valv__v1__effective__free_unpacked(a->effective, NULL);
+    a->effective = NULL;
+    if (a->review != NULL)
+        valv__v1__review__free_unpacked(a->review, NULL);
+    a->review = NULL;
+    a->revision = 0;
+    string_clear(&a->etag);
+    timestamp_clear(&a->create_time);
+    timestamp_clear(&a->update_time);
+    timestamp_clear(&a->delete_time);
+    string_clear(&a->create_by);
+    string_clear(&a->update_by);
+    string_clear(&a->delete_by);
+}
+
+/* --- Effective protection --------------------------------------------------- */
+
+static int sources_add(Valv__V1__Effective *e, const char *dimension, const char *asset_name,
+                       valv_error *err)
+{
+    Valv__V1__Effective__SourcesEntry *entry = malloc(sizeof *entry);
+    if (entry == NULL)
+        return out_of_memory(err);
+    valv__v1__effective__sources_entry__init(entry);
+    e->sources[e->n_sources++] = entry;
+    int rc = string_set(&entry->key, dimension, err);
+    if (rc == VALV_OK)
+        rc = string_set(&entry->value, asset_name, err);
+    return rc;
+}
+
+/* Sets a->effective from the asset's own values. Links, whose carried
+ * values raise these, come with a later issue; until then every effective
+ * value comes from the asset itself. a->name must be set. */
+static int asset_compute_effective(Valv__V1__Asset *a, valv_error *err)
+{
+    const Valv__V1__Classification *c = a->classification;
+    const Valv__V1__SecurityProtection *sec = a->security;
+    Valv__V1__Effective *e = malloc(sizeof *e);
+    int rc = VALV_OK;
+
+    if (e == NULL)
+        return out_of_memory(err);
+    valv__v1__effective__init(e);
+    if (c != NULL) {
+        e->confidentiality = c->confidentiality;
+        e->integrity = c->integrity;
+        e->availability = c->availability;
+        e->traceability = c->traceability;
+    }
+    if (sec != NULL) {
+        e->security_class = sec->security_class;
+        e->security_sensitive = sec->security_sensitive;
+    }
+
+    const struct {
+        const char *dimension;
+        bool set;
+    } dimensions[] = {
+        {"confidentiality", e->confidentiality != 0},
+        {"integrity", e->integrity != 0},
+        {"availability", e->availability != 0},
+        {"traceability", e->traceability != 0},
+        {"security_class", e->security_class != 0},
+        {"security_sensitive", e->security_sensitive},
+    };
+    size_t n_dimensions = sizeof dimensions / sizeof dimensions[0];
+    e->sources = calloc(n_dimensions, sizeof *e->sources);
+    if (e->sources == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    for (size_t i = 0; i < n_dimensions; i++) {
+        if (!dimensions[i].set)
+            continue;
+        rc = sources_add(e, dimensions[i].dimension, a->name, err);
+        if (rc != VALV_OK)
+            goto done;
+    }
+
+    const Valv__V1__Level top = VALV__V1__LEVEL__VERY_SERIOUS;
+    e->flagged = e->security_class >= VALV__V1__SECURITY_CLASS__RESTRICTED ||
+                 e->security_sensitive || (sec != NULL && sec->protected_object) ||
+                 e->confidentiality == top || e->integrity == top ||
+                 e->availability == top || e->traceability == top;
+
+    if (a->effective != NULL)
+        valv__v1__effective__free_unpacked(a->effective, NULL);
+    a->effective = e;
+    e = NULL;
+done:
+    if (e != NULL)
+        valv__v1__effective__free_unpacked(e, NULL);
+    return rc;
+}
+
+/* --- Index keys ------------------------------------------------------------- */
+
+static void key_append(index_entry *entry, const void *data, size_t len)
+{
+    /* Validation bounds every part; cutting here only guards LMDB. */
+    if (len > KEY_MAX - entry->key_len)
+        len = KEY_MAX - entry->key_len;
+    memcpy(entry->key + entry->key_len, data, len);
+    entry->key_len += len;
+}
+
+/* How many bytes of display_name go into its key: at most
+ * DISPLAY_KEY_NAME_MAX, not ending inside a UTF-8 sequence. */
+static size_t display_key_len(const char *display_name)
+{
+    size_t len = strlen(display_name);
+    if (len <= DISPLAY_KEY_NAME_MAX)
+        return len;
+    len = DISPLAY_KEY_NAME_MAX;
+    while (len > 0 && ((unsigned char)display_name[len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+/* by_source key: source \0 external_id. */
+static void source_key(const Valv__V1__Asset *a, index_entry *entry)
+{
+    entry->key_len = 0;
+    key_append(entry, a->source, strlen(a->source) + 1);
+    key_append(entry, a->external_id, strlen(a->external_id));
+}
+
+/* Fills entries with every index entry of asset a; returns how many. A
+ * deleted asset keeps its entries except by_source, which only live
+ * assets hold so that the import identity becomes free again. */
+static size_t index_entries(const store *s, const Valv__V1__Asset *a,
+                            index_entry entries[INDEX_ENTRIES_MAX])
+{
+    const char *id = asset_id(a);
+    size_t id_len = strlen(id);
+    unsigned char kind = (unsigned char)a->kind;
+    unsigned char time_key[TIME_KEY_LEN];
+    size_t n = 0;
+    index_entry *e;
+
+    e = &entries[n++];
+    e->dbi = s->tables[TABLE_BY_UNIT];
+    e->key_len = 0;
+    key_append(e, a->owner_unit, strlen(a->owner_unit) + 1);
+    key_append(e, id, id_len);
+    e->value = "";
+
+    e = &entries[n++];
+    e->dbi = s->tables[TABLE_BY_KIND];
+    e->key_len = 0;
+    key_append(e, &kind, 1);
+    key_append(e, id, id_len);
+    e->value = "";
+
+    e = &entries[n++];
+    e->dbi = s->tables[TABLE_BY_DISPLAY];
+    e->key_len = 0;
+    key_append(e, a->display_name, display_key_len(a->display_name));
+    key_append(e, "", 1);
+    key_append(e, id, id_len);
+    e->value = "";
+
+    e = &entries[n++];
+    e->dbi = s->tables[TABLE_BY_UPDATE];
+    e->key_len = 0;
+    be64_put(time_key, timestamp_ns(a->update_time));
+    key_append(e, time_key, sizeof time_key);
+    key_append(e, id, id_len);
+    e->value = "";
+
+    if (a->source[0] != '\0' && !asset_deleted(a)) {
+        e = &entries[n++];
+        e->dbi = s->tables[TABLE_BY_SOURCE];
+        source_key(a, e);
+        e->value = id;
+    }
+    return n;
+}
+
+/* --- Transaction helpers ---------------------------------------------------- */
+
+static int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+                   const void *data, size_t data_len, valv_error *err)
+{
+    MDB_val k = {key_len, (void *)key};
+    MDB_val v = {data_len, (void *)data};
+    if (t->full)
+        return valv_error_set(err, VALV_EFULL, "database full");
+    int rc = mdb_put(t->txn, dbi, &k, &v, 0);
+    if (rc == MDB_MAP_FULL)
+        t->full = true;
+    return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
+}
+
+/* Deletes key from dbi; a key that is not there is fine. */
+static int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
+{
+    MDB_val k = {key_len, (void *)key};
+    if (t->full)
+        return valv_error_set(err, VALV_EFULL, "database full");
+    int rc = mdb_del(t->txn, dbi, &k, NULL);
+    if (rc == MDB_MAP_FULL)
+        t->full = true;
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    return rc == 0 ? VALV_OK : storage_error(rc, "deleting", err);
+}
+
+/* Reads asset id in txn. Unknown: VALV_ENOTFOUND. */
+static int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+                      valv_error *err)
+{
+    size_t id_len = strlen(id);
+    MDB_val key = {id_len, (void *)id};
+    MDB_val val;
+    int rc;
+
+    *out = NULL;
+    if (id_len == 0 || id_len > VALV_ASSET_ID_MAX)
+        rc = MDB_NOTFOUND; /* not a key LMDB accepts, and no asset has it */
+    else
+        rc = mdb_get(txn, s->tables[TABLE_ASSETS], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return valv_error_set(err, VALV_ENOTFOUND, "asset assets/%s not found", id);
+    if (rc != 0)
+        return storage_error(rc, "reading an asset", err);
+    return asset_unpack(val.mv_data, val.mv_size, id, out, err);
+}
+
+static int asset_exists(store_txn *t, const char *id, bool *exists, valv_error *err)
+{
+    MDB_val key = {strlen(id), (void *)id};
+    MDB_val val;
+    int rc = mdb_get(t->txn, t->s->tables[TABLE_ASSETS], &key, &val);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return storage_error(rc, "reading an asset", err);
+    *exists = rc == 0;
+    return VALV_OK;
+}
+
+/* Refuses a's (source, external_id) when another live asset holds it. */
+static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error *err)
+{
+    index_entry entry;
+    MDB_val key, val;
+    const char *id = asset_id(a);
+
+    if (a->source[0] == '\0' || asset_deleted(a))
+        return VALV_OK;
+    source_key(a, &entry);
+    key.mv_size = entry.key_len;
+    key.mv_data = entry.key;
+    int rc = mdb_get(t->txn, t->s->tables[TABLE_BY_SOURCE], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return VALV_OK;
+    if (rc != 0)
+        return storage_error(rc, "reading the source index", err);
+    if (val.mv_size == strlen(id) && memcmp(val.mv_data, id, val.mv_size) == 0)
+        return VALV_OK;
+    return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by assets/%.*s",
+                          a->source, a->external_id, (int)val.mv_size, (const char *)val.mv_data);
+}
+
+/* Writes a as the next global revision: sets its revision and etag, swaps
+ * the index entries of old (NULL for a new asset) for those of a, and
+ * stores the revision counter, all in t. */
+static int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a,
+                       valv_error *err)
+{
+    const store *s = t->s;
+    index_entry old_entries[INDEX_ENTRIES_MAX], new_entries[INDEX_ENTRIES_MAX];
+    int64_t revision = t->revision + 1;
+    char etag[24];
+    unsigned char revision_be[8];
+    uint8_t *packed = NULL;
+    size_t packed_len = 0;
+    int rc;
+
+    a->revision = revision;
+    snprintf(etag, sizeof etag, "%" PRId64, revision);
+    rc = string_set(&a->etag, etag, err);
+    if (rc != VALV_OK)
+        goto done;
+
+    if (old != NULL) {
+        size_t n_old = index_entries(s, old, old_entries);
+        for (size_t i = 0; i < n_old; i++) {
+            rc = txn_del(t, old_entries[i].dbi, old_entries[i].key, old_entries[i].key_len, err);
+            if (rc != VALV_OK)
+                goto done;
+        }
+    }
+    size_t n_new = index_entries(s, a, new_entries);
+    for (size_t i = 0; i < n_new; i++) {
+        rc = txn_put(t, new_entries[i].dbi, new_entries[i].key, new_entries[i].key_len,
+                     new_entries[i].value, strlen(new_entries[i].value), err);
+        if (rc != VALV_OK)
+            goto done;
+    }
+
+    rc = asset_pack(a, &packed, &packed_len, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = txn_put(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), packed,
+                 packed_len, err);
+    if (rc != VALV_OK)
+        goto done;
+
+    be64_put(revision_be, (uint64_t)revision);
+    rc = txn_put(t, s->tables[TABLE_META], META_REVISION, strlen(META_REVISION), revision_be,
+                 sizeof revision_be, err);
+    if (rc != VALV_OK)
+        goto done;
+    t->revision = revision;
+done:
+    free(packed);
+    return rc;
+}
+
+/* Loads asset id for a change and checks etag (NULL or "": no check). */
+static int load_for_change(store_txn *t, const char *id, const char *etag,
+                           Valv__V1__Asset **out, valv_error *err)
+{
+    int rc = asset_load(t->s, t->txn, id, out, err);
+    if (rc != VALV_OK)
+        return rc;
+    if (etag != NULL && etag[0] != '\0' && strcmp(etag, (*out)->etag) != 0) {
+        rc = valv_error_set(err, VALV_EABORTED,
+                            "etag \"%s\" does not match the current etag \"%s\"; "
+                            "read the asset again and retry",
+                            etag, (*out)->etag);
+        valv__v1__asset__free_unpacked(*out, NULL);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* --- Ids -------------------------------------------------------------------- */
+
+static const char base32hex[] = "0123456789abcdefghijklmnopqrstuv";
+
+static int id_generate(char out[ID_GENERATED_LEN + 1], valv_error *err)
+{
+    struct timespec now;
+    unsigned char random[ID_RANDOM_DIGITS];
+
+    if (RAND_bytes(random, sizeof random) != 1)
+        return valv_error_set(err, VALV_EINTERNAL, "no random numbers for a new asset id");
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+
+    out[0] = 'a';
+    for (int i = 0; i < ID_TIME_DIGITS; i++)
+        out[1 + i] = base32hex[(ms >> (5 * (ID_TIME_DIGITS - 1 - i))) & 31];
+    for (int i = 0; i < ID_RANDOM_DIGITS; i++)
+        out[1 + ID_TIME_DIGITS + i] = base32hex[random[i] & 31];
+    out[ID_GENERATED_LEN] = '\0';
+    return VALV_OK;
+}
+
+/* Puts an id no asset has into out. */
+static int id_generate_free(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
+{
+    for (int attempt = 0; attempt < ID_GENERATE_ATTEMPTS; attempt++) {
+        bool exists = false;
+        int rc = id_generate(out, err);
+        if (rc == VALV_OK)
+            rc = asset_exists(t, out, &exists, err);
+        if (rc != VALV_OK)
+            return rc;
+        if (!exists)
+            return VALV_OK;
+    }
+    return valv_error_set(err, VALV_EINTERNAL, "could not generate an unused asset id");
+}
+
+/* --- Open and close --------------------------------------------------------- */
+
+static size_t round_to_pages(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (size + page - 1) / page * page;
+}
+
+static int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val)
+{
+    MDB_val key = {strlen(name), (void *)name};
+    return mdb_get(txn, s->tables[TABLE_META], &key, val);
+}
+
+static int meta_put(const store *s, MDB_txn *txn, const char *name, const void *data,
+                    size_t len, valv_error *err)
+{
+    MDB_val key = {strlen(name), (void *)name};
+    MDB_val val = {len, (void *)data};
+    int rc = mdb_put(txn, s->tables[TABLE_META], &key, &val, 0);
+    return rc == 0 ? VALV_OK : storage_error(rc, "creating the store", err);
+}
+
+/* Writes the meta table of a new store. */
+static int meta_create(store *s, MDB_txn *txn, valv_error *err)
+{
+    unsigned char version[8], revision[8], key[PAGETOKEN_KEY_LEN];
+    int rc;
+
+    if (RAND_bytes(key, sizeof key) != 1)
+        return valv_error_set(err, VALV_EINTERNAL, "no random numbers for the page-token key");
+    be64_put(version, STORE_SCHEMA_VERSION);
+    be64_put(revision, 0);
+    rc = meta_put(s, txn, META_SCHEMA_VERSION, version, sizeof version, err);
+    if (rc == VALV_OK)
+        rc = meta_put(s, txn, META_REVISION, revision, sizeof revision, err);
+    if (rc == VALV_OK)
+        rc = meta_put(s, txn, META_PAGE_TOKEN_KEY, key, sizeof key, err);
+    return rc;
+}
+
+/* Reads the meta table into s, creating it in a new store. */
+static int meta_load(store *s, MDB_txn *txn, const char *dir, valv_error *err)
+{
+    MDB_val val;
+    int rc = meta_get(s, txn, META_SCHEMA_VERSION, &val);
+
+    if (rc == MDB_NOTFOUND && s->read_only)
+        return valv_error_set(err, VALV_EPRECONDITION, "%s holds no Valv store", dir);
+    if (rc == MDB_NOTFOUND) {
+        rc = meta_create(s, txn, err);
+        if (rc != VALV_OK)
+            return rc;
+        rc = meta_get(s, txn, META_SCHEMA_VERSION, &val);
+    }
+    if (rc != 0)
+        return storage_error(rc, "reading the schema version", err);
+    if (val.mv_size != 8)
+        return valv_error_set(err, VALV_EPRECONDITION,
+                              "the store in %s has an unreadable schema version", dir);
+    uint64_t version = be64_get(val.mv_data);
+    if (version != STORE_SCHEMA_VERSION)
+        return valv_error_set(err, VALV_EPRECONDITION,
+                              "the store in %s has schema version %" PRIu64
+                              ", but this program reads version %d only; use the Valv "
+                              "release that wrote it",
+                              dir, version, STORE_SCHEMA_VERSION);
+
+    rc = meta_get(s, txn, META_REVISION, &val);
+    if (rc != 0 || val.mv_size != 8)
+        return valv_error_set(err, VALV_EINTERNAL, "the store in %s has no revision counter", dir);
+    atomic_store(&s->revision, (int64_t)be64_get(val.mv_data));
+
+    rc = meta_get(s, txn, META_PAGE_TOKEN_KEY, &val);
+    if (rc != 0 || val.mv_size != PAGETOKEN_KEY_LEN)
+        return valv_error_set(err, VALV_EINTERNAL, "the store in %s has no page-token key", dir);
+    memcpy(s->page_token_key, val.mv_data, PAGETOKEN_KEY_LEN);
+    return VALV_OK;
+}
+
+/* Opens every table and reads (or creates) the meta table, in one transaction. */
+static int tables_open(store *s, const char *dir, valv_error *err)
+{
+    MDB_txn *txn = NULL;
+    unsigned int flags = s->read_only ? 0 : MDB_CREATE;
+    int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+
+    if (rc != 0)
+        return storage_error(rc, "opening the store", err);
+    for (int i = 0; i < TABLE_COUNT; i++) {
+        rc = mdb_dbi_open(txn, table_names[i], flags, &s->tables[i]);
+        if (rc == MDB_NOTFOUND) {
+            rc = valv_error_set(err, VALV_EPRECONDITION, "%s holds no Valv store", dir);
+            goto done;
+        }
+        if (rc != 0) {
+            rc = storage_error(rc, "opening the store", err);
+            goto done;
+        }
+    }
+    rc = meta_load(s, txn, dir, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc != 0)
+        rc = storage_error(rc, "creating the store", err);
+done:
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    return rc;
+}
+
+/* Sets the map size: the larger of the size the store last ran with and
+ * the configured initial size. */
+static int map_size_init(store *s, size_t initial, valv_error *err)
+{
+    MDB_envinfo info;
+    int rc = mdb_env_info(s->env, &info);
+    if (rc == 0 && info.me_mapsize < initial && !s->read_only) {
+        rc = mdb_env_set_mapsize(s->env, initial);
+        if (rc == 0)
+            rc = mdb_env_info(s->env, &info);
+    }
+    if (rc != 0)
+        return storage_error(rc, "sizing the map", err);
+    s->map_size = info.me_mapsize;
+    return VALV_OK;
+}
+
+int store_open(const char *dir, const store_options *opts, store **out, valv_error *err)
+{
+    store_options defaults = {0};
+    store *s = NULL;
+    pthread_rwlockattr_t lock_attr;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    if (opts == NULL)
+        opts = &defaults;
+    size_t initial = opts->map_size_initial ? opts->map_size_initial : STORE_MAP_SIZE_INITIAL_DEFAULT;
+    size_t max = opts->map_size_max ? opts->map_size_max : STORE_MAP_SIZE_MAX_DEFAULT;
+    initial = round_to_pages(initial);
+    max = round_to_pages(max);
+    if (max < initial)
+        max = initial;
+
+    if (!opts->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return valv_error_set(err, VALV_EINTERNAL, "cannot create data directory %s: %s", dir,
+                              strerror(errno));
+
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return out_of_memory(err);
+    s->read_only = opts->read_only;
+    s->map_size_max = max;
+    /* Writer preference: a waiting store_grow is not starved by a stream of readers. */
+    pthread_rwlockattr_init(&lock_attr);
+    pthread_rwlockattr_setkind_np(&lock_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->map_lock, &lock_attr);
+    pthread_rwlockattr_destroy(&lock_attr);
+
+    rc = mdb_env_create(&s->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(s->env, STORE_MAX_TABLES);
+    if (rc != 0) {
+        rc = storage_error(rc, "opening the store", err);
+        goto done;
+    }
+    rc = mdb_env_open(s->env, dir, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
+    if (rc != 0) {
+        rc = valv_error_set(err, VALV_EINTERNAL, "cannot open the store in %s: %s", dir,
+                            mdb_strerror(rc));
+        goto done;
+    }
+    rc = map_size_init(s, initial, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = tables_open(s, dir, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = s;
+    s = NULL;
+done:
+    store_close(s);
+    return rc;
+}
+
+void store_close(store *s)
+{
+    if (s == NULL)
+        return;
+    if (s->env != NULL)
+        mdb_env_close(s->env);
+    pthread_rwlock_destroy(&s->map_lock);
+    free(s);
+}
+
+int64_t store_revision(store *s)
+{
+    return atomic_load(&s->revision);
+}
+
+/* --- Reads ------------------------------------------------------------------ */
+
+static int read_begin(store *s, MDB_txn **txn, valv_error *err)
+{
+    pthread_rwlock_rdlock(&s->map_lock);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&s->map_lock);
+        return storage_error(rc, "starting a read", err);
+    }
+    return VALV_OK;
+}
+
+static void read_end(store *s, MDB_txn *txn)
+{
+    mdb_txn_abort(txn);
+    pthread_rwlock_unlock(&s->map_lock);
+}
+
+int store_get_asset(store *s, const char *id, Valv__V1__Asset **out, valv_error *err)
+{
+    MDB_txn *txn;
+    valv_error_clear(err);
+    *out = NULL;
+    int rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        return rc;
+    rc = asset_load(s, txn, id, out, err);
+    read_end(s, txn);
+    return rc;
+}
+
+static void asset_array_free(Valv__V1__Asset **assets, size_t n)
+{
+    if (assets == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (assets[i] != NULL)
+            valv__v1__asset__free_unpacked(assets[i], NULL);
+    free(assets);
+}
+
+int store_batch_get_assets(store *s, const char *const *ids, size_t n, Valv__V1__Asset ***out,
+                           valv_error *err)
+{
+    MDB_txn *txn = NULL;
+    Valv__V1__Asset **assets = NULL;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    assets = calloc(n > 0 ? n : 1, sizeof *assets);
+    if (assets == NULL)
+        return out_of_memory(err);
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        goto done;
+    for (size_t i = 0; i < n && rc == VALV_OK; i++)
+        rc = asset_load(s, txn, ids[i], &assets[i], err);
+    read_end(s, txn);
+    if (rc != VALV_OK)
+        goto done;
+    *out = assets;
+    assets = NULL;
+done:
+    asset_array_free(assets, n);
+    return rc;
+}
+
+/* --- List ------------------------------------------------------------------- */
+
+typedef enum { ORDER_ID, ORDER_DISPLAY_NAME, ORDER_UPDATE_TIME } order_field;
+
+typedef struct {
+    order_field field;
+    bool desc;
+    char text[32]; /* normalised order_by, e.g. "display_name desc": part of the token digest */
+} list_order;
+
+static const char order_space[] = " \t\r\n";
+
+/* Parses order_by: "", "display_name" or "update_time", each optionally
+ * followed by "desc", blanks anywhere between. */
+static int order_parse(const char *text, list_order *out, valv_error *err)
+{
+    static const char allowed[] =
+        "allowed: \"display_name\" or \"update_time\", optionally followed by \" desc\", "
+        "or empty for ordering by id";
+    const char *p = text != NULL ? text : "";
+    char words[2][VALV_ORDER_BY_MAX + 1];
+    size_t n_words = 0;
+    const char *field_name;
+
+    memset(out, 0, sizeof *out);
+    if (strlen(p) > VALV_ORDER_BY_MAX)
+        return valv_error_violation(err, "order_by", "longer than %d bytes; %s",
+                                    VALV_ORDER_BY_MAX, allowed);
+    for (;;) {
+        p += strspn(p, order_space);
+        size_t len = strcspn(p, order_space);
+        if (len == 0)
+            break;
+        if (n_words == 2)
+            return valv_error_violation(err, "order_by", "\"%s\" is not an ordering; %s",
+                                        text, allowed);
+        memcpy(words[n_words], p, len);
+        words[n_words++][len] = '\0';
+        p += len;
+    }
+
+    if (n_words == 0)
+        return VALV_OK;
+    if (strcmp(words[0], "display_name") == 0) {
+        out->field = ORDER_DISPLAY_NAME;
+        field_name = "display_name";
+    } else if (strcmp(words[0], "update_time") == 0) {
+        out->field = ORDER_UPDATE_TIME;
+        field_name = "update_time";
+    } else {
+        return valv_error_violation(err, "order_by", "cannot order by \"%s\"; %s", words[0],
+                                    allowed);
+    }
+    if (n_words == 2) {
+        if (strcmp(words[1], "desc") != 0)
+            return valv_error_violation(err, "order_by", "\"%s\" is not an ordering; %s",
+                                        text, allowed);
+        out->desc = true;
+    }
+    snprintf(out->text, sizeof out->text, "%s%s", field_name, out->desc ? " desc" : "");
+    return VALV_OK;
+}
+
+/* Where the asset id sits in a key of the walked table, after the prefix. */
+typedef enum { ID_IS_KEY, ID_AFTER_NUL, ID_AFTER_TIME } id_position;
+
+/* A walk over one table in key order. Only keys starting with prefix are
+ * visited; prefixes are used with ascending walks only (the index walks
+ * for filter hints, whose order is the default id order). A cursor is the
+ * part of the last key returned after the prefix. */
+typedef struct {
+    MDB_dbi dbi;
+    unsigned char prefix[KEY_MAX];
+    size_t prefix_len;
+    id_position id_pos;
+    bool desc;
+} list_walk;
+
+/* Chooses the table to walk for order and filter f. */
+static void walk_choose(const store *s, const list_order *order, const filter *f,
+                        list_walk *w)
+{
+    filter_hint hint = {0};
+
+    memset(w, 0, sizeof *w);
+    w->desc = order->desc;
+    if (order->field == ORDER_DISPLAY_NAME) {
+        w->dbi = s->tables[TABLE_BY_DISPLAY];
+        w->id_pos = ID_AFTER_NUL;
+        return;
+    }
+    if (order->field == ORDER_UPDATE_TIME) {
+        w->dbi = s->tables[TABLE_BY_UPDATE];
+        w->id_pos = ID_AFTER_TIME;
+        return;
+    }
+    /* Id order: by_unit and by_kind keys are (prefix, id), so walking one
+     * prefix of them visits the candidates in id order, like the assets
+     * table would, but only those. */
+    w->dbi = s->tables[TABLE_ASSETS];
+    w->id_pos = ID_IS_KEY;
+    if (f != NULL)
+        filter_hint_get(f, &hint);
+    if (hint.owner_unit != NULL && strlen(hint.owner_unit) <= VALV_OWNER_UNIT_MAX) {
+        w->dbi = s->tables[TABLE_BY_UNIT];
+        w->prefix_len = strlen(hint.owner_unit) + 1;
+        memcpy(w->prefix, hint.owner_unit, w->prefix_len);
+    } else if (hint.kind > 0 && hint.kind <= 255) {
+        w->dbi = s->tables[TABLE_BY_KIND];
+        w->prefix[0] = (unsigned char)hint.kind;
+        w->prefix_len = 1;
+    }
+}
+
+/* Positions cur on the first entry to visit: the first (or, descending,
+ * last) of the walk, or the one just after (before) the cursor `after`. */
+static int walk_first(const list_walk *w, MDB_cursor *cur, const unsigned char *after,
+                      size_t after_len, MDB_val *key)
+{
+    unsigned char start[KEY_MAX];
+    MDB_val val;
+    int rc;
+
+    memcpy(start, w->prefix, w->prefix_len);
+    if (after != NULL)
+        memcpy(start + w->prefix_len, after, after_len);
+    key->mv_data = start;
+    key->mv_size = w->prefix_len + after_len;
+
+    if (!w->desc) {
+        if (key->mv_size == 0)
+            return mdb_cursor_get(cur, key, &val, MDB_FIRST);
+        rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
+        if (rc == 0 && after != NULL && key->mv_size == w->prefix_len + after_len &&
+            memcmp(key->mv_data, start, key->mv_size) == 0)
+            rc = mdb_cursor_get(cur, key, &val, MDB_NEXT);
+        return rc;
+    }
+    if (after == NULL)
+        return mdb_cursor_get(cur, key, &val, MDB_LAST);
+    /* The entry before the first key at or past the cursor. */
+    rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND)
+        return mdb_cursor_get(cur, key, &val, MDB_LAST);
+    if (rc != 0)
+        return rc;
+    return mdb_cursor_get(cur, key, &val, MDB_PREV);
+}
+
+/* Copies the asset id out of key (which starts with w's prefix). */
+static bool walk_key_id(const list_walk *w, const MDB_val *key, char id[VALV_ASSET_ID_MAX + 1])
+{
+    const char *rest = (const char *)key->mv_data + w->prefix_len;
+    size_t rest_len = key->mv_size - w->prefix_len;
+
+    if (w->id_pos == ID_AFTER_NUL) {
+        const char *nul = memchr(rest, '\0', rest_len);
+        if (nul == NULL)
+            return false;
+        rest_len -= (size_t)(nul + 1 - rest);
+        rest = nul + 1;
+    } else if (w->id_pos == ID_AFTER_TIME) {
+        if (rest_len < TIME_KEY_LEN)
+            return false;
+        rest += TIME_KEY_LEN;
+        rest_len -= TIME_KEY_LEN;
+    }
+    if (rest_len == 0 || rest_len > VALV_ASSET_ID_MAX)
+        return false;
+    memcpy(id, rest, rest_len);
+    id[rest_len] = '\0';
+    return true;
+}
+
+/* A cursor in a page token: one byte for the direction, then the key
+ * after the walk's prefix. */
+#define CURSOR_ASC 'a'
+#define CURSOR_DESC 'd'
+
+static int cursor_decode(const store *s, const list_walk *w, const char *token,
+                         const unsigned char digest[PAGETOKEN_DIGEST_LEN],
+                         unsigned char cursor[PAGETOKEN_CURSOR_MAX], size_t *cursor_len,
+                         valv_error *err)
+{
+    int rc = pagetoken_decode(s->page_token_key, digest, token, cursor, PAGETOKEN_CURSOR_MAX,
+                              cursor_len, err);
+    if (rc != VALV_OK)
+        return rc;
+    if (*cursor_len < 2 || cursor[0] != (w->desc ? CURSOR_DESC : CURSOR_ASC) ||
+        w->prefix_len + *cursor_len - 1 > KEY_MAX)
+        return valv_error_violation(err, "page_token", "not a page token from this server");
+    return VALV_OK;
+}
+
+static int page_size_get(int32_t requested, size_t *out, valv_error *err)
+{
+    if (requested < 0)
+        return valv_error_violation(err, "page_size",
+                                    "must not be negative; allowed: 0 (default %d) to %d",
+                                    VALV_PAGE_SIZE_DEFAULT, VALV_PAGE_SIZE_MAX);
+    if (requested == 0)
+        *out = VALV_PAGE_SIZE_DEFAULT;
+    else if (requested > VALV_PAGE_SIZE_MAX)
+        *out = VALV_PAGE_SIZE_MAX;
+    else
+        *out = (size_t)requested;
+    return VALV_OK;
+}
+
+int store_list_assets(store *s, const store_list_request *req, store_list_result *out,
+                      valv_error *err)
+{
+    filter *f = NULL;
+    list_order order;
+    list_walk walk;
+    size_t page_size = 0;
+    unsigned char digest[PAGETOKEN_DIGEST_LEN];
+    unsigned char after[PAGETOKEN_CURSOR_MAX], last[PAGETOKEN_CURSOR_MAX];
+    size_t after_len = 0, last_len = 0;
+    bool has_after = false, more = false;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    Valv__V1__Asset *a = NULL;
+    long long now = (long long)time(NULL);
+    int rc;
+
+    valv_error_clear(err);
+    memset(out, 0, sizeof *out);
+    rc = filter_parse(req->filter != NULL ? req->filter : "", &f, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = order_parse(req->order_by, &order, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = page_size_get(req->page_size, &page_size, err);
+    if (rc != VALV_OK)
+        goto done;
+    walk_choose(s, &order, f, &walk);
+    pagetoken_query_digest(req->filter, order.text, req->show_deleted, digest);
+    if (req->page_token != NULL && req->page_token[0] != '\0') {
+        rc = cursor_decode(s, &walk, req->page_token, digest, after, &after_len, err);
+        if (rc != VALV_OK)
+            goto done;
+        has_after = true;
+    }
+
+    out->assets = calloc(page_size, sizeof *out->assets);
+    if (out->assets == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = mdb_cursor_open(txn, walk.dbi, &cur);
+    if (rc != 0) {
+        rc = storage_error(rc, "listing assets", err);
+        goto done;
+    }
+    /* Visit candidates in key order; one match past the page proves that
+     * another page exists. */
+    for (rc = walk_first(&walk, cur, has_after ? after + 1 : NULL, has_after ? after_len - 1 : 0,
+                         &key);
+         rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, walk.desc ? MDB_PREV : MDB_NEXT)) {
+        char id[VALV_ASSET_ID_MAX + 1];
+
+        if (key.mv_size < walk.prefix_len || memcmp(key.mv_data, walk.prefix, walk.prefix_len) != 0)
+            break;
+        if (!walk_key_id(&walk, &key, id))
+            continue;
+        rc = asset_load(s, txn, id, &a, err);
+        if (rc != VALV_OK)
+            goto done;
+        if ((asset_deleted(a) && !req->show_deleted) || !filter_match(f, a, now)) {
+            valv__v1__asset__free_unpacked(a, NULL);
+            a = NULL;
+            continue;
+        }
+        if (out->n_assets == page_size) {
+            more = true;
+            break;
+        }
+        out->assets[out->n_assets++] = a;
+        a = NULL;
+        last[0] = walk.desc ? CURSOR_DESC : CURSOR_ASC;
+        last_len = 1 + key.mv_size - walk.prefix_len;
+        memcpy(last + 1, (const unsigned char *)key.mv_data + walk.prefix_len, last_len - 1);
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        rc = storage_error(rc, "listing assets", err);
+        goto done;
+    }
+    rc = VALV_OK;
+    if (more)
+        rc = pagetoken_encode(s->page_token_key, digest, last, last_len, &out->next_page_token,
+                              err);
+done:
+    if (a != NULL)
+        valv__v1__asset__free_unpacked(a, NULL);
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        read_end(s, txn);
+    filter_free(f);
+    if (rc != VALV_OK)
+        store_list_result_free(out);
+    return rc;
+}
+
+void store_list_result_free(store_list_result *r)
+{
+    if (r == NULL)
+        return;
+    asset_array_free(r->assets, r->n_assets);
+    free(r->next_page_token);
+    memset(r, 0, sizeof *r);
+}
+
+/* --- Writes ----------------------------------------------------------------- */
+
+int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *id,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+{
+    Valv__V1__Asset *a = NULL;
+    char generated[ID_GENERATED_LEN + 1];
+    char name[NAME_PREFIX_LEN + VALV_ASSET_ID_MAX + 1];
+    struct timespec now;
+    bool exists = false;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    rc = validate_asset(asset, true, err);
+    if (rc != VALV_OK) {
+        valv_error_prefix_fields(err, "asset");
+        goto done;
+    }
+    if (id != NULL && id[0] != '\0') {
+        rc = validate_asset_id(id, "asset_id", err);
+        if (rc == VALV_OK)
+            rc = asset_exists(t, id, &exists, err);
+        if (rc == VALV_OK && exists)
+            rc = valv_error_set(err, VALV_EEXIST, "asset assets/%s already exists", id);
+    } else {
+        rc = id_generate_free(t, generated, err);
+        id = generated;
+    }
+    if (rc != VALV_OK)
+        goto done;
+
+    rc = asset_copy(asset, &a, err);
+    if (rc != VALV_OK)
+        goto done;
+    asset_clear_output(a);
+    snprintf(name, sizeof name, NAME_PREFIX "%s", id);
+    clock_gettime(CLOCK_REALTIME, &now);
+    rc = string_set(&a->name, name, err);
+    if (rc == VALV_OK)
+        rc = timestamp_set(&a->create_time, &now, err);
+    if (rc == VALV_OK)
+        rc = timestamp_set(&a->update_time, &now, err);
+    if (rc == VALV_OK)
+        rc = string_set(&a->create_by, actor_name(who), err);
+    if (rc == VALV_OK)
+        rc = string_set(&a->update_by, actor_name(who), err);
+    if (rc == VALV_OK)
+        rc = asset_compute_effective(a, err);
+    if (rc == VALV_OK)
+        rc = check_source_free(t, a, err);
+    if (rc == VALV_OK)
+        rc = asset_write(t, NULL, a, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = a;
+    a = NULL;
+done:
+    if (a != NULL)
+        valv__v1__asset__free_unpacked(a, NULL);
+    return rc;
+}
+
+int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *const *paths,
+                       size_t n_paths, const store_actor *who, Valv__V1__Asset **out,
+                       valv_error *err)
+{
+    Valv__V1__Asset *stored = NULL, *updated = NULL;
+    const char *populated[MASK_PATHS_MAX];
+    const char *id = NULL;
+    struct timespec now;
+    bool same = false;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    rc = validate_asset_name(patch->name != NULL ? patch->name : "", "asset.name", &id, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = load_for_change(t, id, patch->etag, &stored, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (asset_deleted(stored)) {
+        rc = valv_error_set(err, VALV_EPRECONDITION,
+                            "asset %s is deleted; undelete it before updating it", stored->name);
+        goto done;
+    }
+    if (n_paths == 0) {
+        mask_populated(patch, populated, MASK_PATHS_MAX, &n_paths);
+        paths = populated;
+    }
+
+    rc = asset_copy(stored, &updated, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = mask_apply(updated, patch, paths, n_paths, err);
+    if (rc != VALV_OK)
+        goto done;
+    /* Checked as on create: the result must still be a complete asset. */
+    rc = validate_asset(updated, true, err);
+    if (rc != VALV_OK) {
+        valv_error_prefix_fields(err, "asset");
+        goto done;
+    }
+    rc = asset_compute_effective(updated, err);
+    if (rc == VALV_OK)
+        rc = asset_same(stored, updated, &same, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (same) {
+        *out = stored;
+        stored = NULL;
+        goto done;
+    }
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    rc = check_source_free(t, updated, err);
+    if (rc == VALV_OK)
+        rc = timestamp_set(&updated->update_time, &now, err);
+    if (rc == VALV_OK)
+        rc = string_set(&updated->update_by, actor_name(who), err);
+    if (rc == VALV_OK)
+        rc = asset_write(t, stored, updated, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = updated;
+    updated = NULL;
+done:
+    if (stored != NULL)
+        valv__v1__asset__free_unpacked(stored, NULL);
+    if (updated != NULL)
+        valv__v1__asset__free_unpacked(updated, NULL);
+    return rc;
+}
+
+int store_delete_asset(store_txn *t, const char *id, const char *etag, const char *reason,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+{
+    Valv__V1__Asset *stored = NULL, *deleted = NULL;
+    struct timespec now;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    rc = validate_text(reason != NULL ? reason : "", VALV_REASON_MAX, "reason", err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = load_for_change(t, id, etag, &stored, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (asset_deleted(stored)) {
+        rc = valv_error_set(err, VALV_EPRECONDITION, "asset %s is already deleted", stored->name);
+        goto done;
+    }
+    rc = asset_copy(stored, &deleted, err);
+    if (rc != VALV_OK)
+        goto done;
+    clock_gettime(CLOCK_REALTIME, &now);
+    rc = timestamp_set(&deleted->delete_time, &now, err);
+    if (rc == VALV_OK)
+        rc = string_set(&deleted->delete_by, actor_name(who), err);
+    if (rc == VALV_OK)
+        rc = asset_write(t, stored, deleted, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = deleted;
+    deleted = NULL;
+done:
+    if (stored != NULL)
+        valv__v1__asset__free_unpacked(stored, NULL);
+    if (deleted != NULL)
+        valv__v1__asset__free_unpacked(deleted, NULL);
+    return rc;
+}
+
+int store_undelete_asset(store_txn *t, const char *id, const char *etag,
+                         const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+{
+    Valv__V1__Asset *stored = NULL, *restored = NULL;
+    int rc;
+
+    (void)who; /* the audit log (a later issue) records who restored it */
+    valv_error_clear(err);
+    *out = NULL;
+    rc = load_for_change(t, id, etag, &stored, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (!asset_deleted(stored)) {
+        rc = valv_error_set(err, VALV_EEXIST, "asset %s is not deleted", stored->name);
+        goto done;
+    }
+    rc = asset_copy(stored, &restored, err);
+    if (rc != VALV_OK)
+        goto done;
+    timestamp_clear(&restored->delete_time);
+    string_clear(&restored->delete_by);
+    rc = check_source_free(t, restored, err);
+    if (rc == VALV_OK)
+        rc = asset_write(t, stored, restored, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = restored;
+    restored = NULL;
+done:
+    if (stored != NULL)
+        valv__v1__asset__free_unpacked(stored, NULL);
+    if (restored != NULL)
+        valv__v1__asset__free_unpacked(restored, NULL);
+    return rc;
+}
+
+/* --- Transactions and map size ---------------------------------------------- */
+
+int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *err)
+{
+    store_txn *t = NULL;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    if (s->read_only)
+        return valv_error_set(err, VALV_EPRECONDITION, "the store is open read-only");
+    if (parent != NULL && parent->full)
+        return valv_error_set(err, VALV_EFULL, "database full");
+    t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return out_of_memory(err);
+    t->s = s;
+    t->parent = parent;
+    if (parent == NULL)
+        pthread_rwlock_rdlock(&s->map_lock);
+    rc = mdb_txn_begin(s->env, parent != NULL ? parent->txn : NULL, 0, &t->txn);
+    if (rc != 0) {
+        if (parent == NULL)
+            pthread_rwlock_unlock(&s->map_lock);
+        free(t);
+        return storage_error(rc, "starting a write", err);
+    }
+    t->revision = parent != NULL ? parent->revision : atomic_load(&s->revision);
+    *out = t;
+    return VALV_OK;
+}
+
+int store_txn_commit(store_txn *t, valv_error *err)
+{
+    int rc;
+
+    valv_error_clear(err);
+    if (t->full) {
+        store_txn_abort(t);
+        return valv_error_set(err, VALV_EFULL, "database full");
+    }
+    rc = mdb_txn_commit(t->txn); /* frees t->txn, committed or not */
+    if (rc == 0) {
+        if (t->parent != NULL)
+            t->parent->revision = t->revision;
+        else
+            atomic_store(&t->s->revision, t->revision);
+        rc = VALV_OK;
+    } else {
+        rc = storage_error(rc, "committing", err);
+    }
+    if (t->parent == NULL)
+        pthread_rwlock_unlock(&t->s->map_lock);
+    free(t);
+    return rc;
+}
+
+void store_txn_abort(store_txn *t)
+{
+    if (t == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    if (t->parent == NULL)
+        pthread_rwlock_unlock(&t->s->map_lock);
+    free(t);
+}
+
+int store_grow(store *s, valv_error *err)
+{
+    int rc = VALV_OK;
+
+    valv_error_clear(err);
+    pthread_rwlock_wrlock(&s->map_lock);
+    if (s->map_size >= s->map_size_max) {
+        rc = valv_error_set(err, VALV_EFULL,
+                            "the database is full (map size %zu MiB reached); raise "
+                            "--max-db-size to let it grow",
+                            s->map_size / MIB);
+        goto done;
+    }
+    size_t size = s->map_size * 2;
+    if (size > s->map_size_max)
+        size = s->map_size_max;
+    int mdb_rc = mdb_env_set_mapsize(s->env, size);
+    if (mdb_rc != 0) {
+        rc = storage_error(mdb_rc, "growing the map", err);
+        goto done;
+    }
+    s->map_size = size;
+done:
+    pthread_rwlock_unlock(&s->map_lock);
+    return rc;
+}
+
+void store_map_usage(store *s, size_t *map_size, size_t *used)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+
+    pthread_rwlock_rdlock(&s->map_lock);
+    mdb_env_info(s->env, &info);
+    mdb_env_stat(s->env, &stat);
+    pthread_rwlock_unlock(&s->map_lock);
+    *map_size = info.me_mapsize;
+    *used = (info.me_last_pgno + 1) * stat.ms_psize;
+}

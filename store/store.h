@@ -1,0 +1,153 @@
+/* store.h - the asset inventory on disk (LMDB).
+ *
+ * One LMDB environment in a data directory holds these tables:
+ *   meta        schema version, the global revision counter, the page-token key
+ *   assets      asset id -> serialised valv.v1.Asset (output fields included)
+ *   by_unit     owner_unit \0 id -> ""              (dupsort-free composite keys)
+ *   by_kind     kind (1 byte) id -> ""
+ *   by_source   source \0 external_id -> id         (unique import identity)
+ *   by_display  display_name \0 id -> ""            (order_by display_name)
+ *   by_update   update_time (8 bytes BE, ns) id -> ""  (order_by update_time)
+ *
+ * Reads run in their own read transaction on any thread. Writes run only
+ * inside a store_txn, which only writer.h begins and commits: every change
+ * goes through that one path, so changes can share commits. Every write
+ * advances one global revision counter; an asset's revision is the revision of
+ * its last change and its etag is derived from it.
+ *
+ * The map grows by itself (doubling, up to store_options.map_size_max); a
+ * write that still does not fit fails with VALV_EFULL and changes nothing.
+ *
+ * Ownership: assets returned by store_ functions are heap-owned protobuf-c
+ * messages; free them with valv__v1__asset__free_unpacked(a, NULL). Assets
+ * passed in are borrowed and never changed.
+ */
+#ifndef VALV_STORE_H
+#define VALV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "valv/v1/asset.pb-c.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_MAP_SIZE_INITIAL_DEFAULT (64UL << 20) /* 64 MiB */
+#define STORE_MAP_SIZE_MAX_DEFAULT (64UL << 30)     /* 64 GiB */
+
+typedef struct store store;         /* opaque: an open data directory */
+typedef struct store_txn store_txn; /* opaque: a write transaction (see writer.h) */
+
+typedef struct {
+    size_t map_size_initial; /* 0: STORE_MAP_SIZE_INITIAL_DEFAULT */
+    size_t map_size_max;     /* 0: STORE_MAP_SIZE_MAX_DEFAULT */
+    bool read_only;          /* open an existing store without writing (valvd verify) */
+} store_options;
+
+/* Who makes a change, carried into the record (and the audit log later). */
+typedef struct {
+    const char *actor;      /* authenticated principal; "dev" in development mode */
+    const char *request_id; /* may be NULL or empty */
+} store_actor;
+
+/* Opens (creating if needed, unless read_only) the store in directory dir.
+ * A store of another schema version is refused with VALV_EPRECONDITION.
+ * opts may be NULL. The caller owns *out and closes it with store_close. */
+int store_open(const char *dir, const store_options *opts, store **out, valv_error *err);
+
+/* Closes the store. No transaction may be open. NULL is fine. */
+void store_close(store *s);
+
+/* The current global revision (0 for an empty store). */
+int64_t store_revision(store *s);
+
+/* --- Reads -------------------------------------------------------------- */
+
+/* Reads one asset by id (not by name), deleted ones included.
+ * VALV_ENOTFOUND: "asset assets/ID not found". */
+int store_get_asset(store *s, const char *id, Valv__V1__Asset **out, valv_error *err);
+
+/* Reads n assets by id in one consistent snapshot, in the order given.
+ * Fails as a whole (VALV_ENOTFOUND naming the first missing one). *out is a
+ * malloc'd array of n assets; free each, then the array. */
+int store_batch_get_assets(store *s, const char *const *ids, size_t n,
+                           Valv__V1__Asset ***out, valv_error *err);
+
+typedef struct {
+    const char *filter;     /* AIP-160 text (filter.h); NULL or "" for all */
+    const char *order_by;   /* "", "display_name", "update_time", each with optional " desc" */
+    int32_t page_size;      /* 0: VALV_PAGE_SIZE_DEFAULT; above VALV_PAGE_SIZE_MAX: capped; negative: VALV_EINVAL */
+    const char *page_token; /* NULL or "" for the first page */
+    bool show_deleted;
+} store_list_request;
+
+typedef struct {
+    Valv__V1__Asset **assets; /* malloc'd array of n_assets */
+    size_t n_assets;
+    char *next_page_token;    /* malloc'd; NULL on the last page */
+} store_list_result;
+
+/* Lists assets in one snapshot, ordered by order_by then by id (by id alone
+ * when order_by is empty). Pages are keyset cursors: assets added or removed
+ * between pages never make a page repeat or skip an asset that was there
+ * before and after. Bad filter, order_by, page_size or page_token:
+ * VALV_EINVAL with a violation on that field. On success the caller frees
+ * *out with store_list_result_free. */
+int store_list_assets(store *s, const store_list_request *req, store_list_result *out,
+                      valv_error *err);
+void store_list_result_free(store_list_result *r);
+
+/* --- Writes (only inside a store_txn; see writer.h) ---------------------- */
+
+/* Creates an asset from the caller-settable fields of asset (output-only
+ * fields are ignored). id: the client's asset_id, or NULL/"" to generate one.
+ * Validates (validate.h) with fields named "asset.*", refuses a taken id
+ * (VALV_EEXIST) and a (source, external_id) already in use (VALV_EEXIST).
+ * On success *out is the stored asset (caller frees). */
+int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *id,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+
+/* Updates the asset named by patch->name ("assets/ID") with the fields named
+ * by paths (mask.h); n_paths == 0 means every populated field of patch.
+ * patch->etag, when non-empty, must match (VALV_EABORTED otherwise).
+ * A deleted asset cannot be updated (VALV_EPRECONDITION). An update that
+ * changes nothing writes nothing and returns the asset as it is. */
+int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *const *paths,
+                       size_t n_paths, const store_actor *who, Valv__V1__Asset **out,
+                       valv_error *err);
+
+/* Soft-deletes asset id: sets delete_time and delete_by. etag may be NULL
+ * or "" (no check). Already deleted: VALV_EPRECONDITION. */
+int store_delete_asset(store_txn *t, const char *id, const char *etag, const char *reason,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+
+/* Restores a soft-deleted asset. Not deleted: VALV_EEXIST (AIP-164).
+ * Its (source, external_id) taken meanwhile by another asset: VALV_EEXIST. */
+int store_undelete_asset(store_txn *t, const char *id, const char *etag,
+                         const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+
+/* --- Transactions (for writer.c and tests) ------------------------------- */
+
+/* Begins a write transaction, nested inside parent when parent is non-NULL
+ * (a job's own transaction inside a group commit). Only one top-level write
+ * transaction exists at a time (LMDB serialises them). */
+int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *err);
+
+/* Commits and frees t. For a top-level transaction the data is durable when
+ * this returns VALV_OK. VALV_EFULL: the map is full (t is freed, nothing
+ * written); call store_grow and try again. */
+int store_txn_commit(store_txn *t, valv_error *err);
+
+/* Discards and frees t. */
+void store_txn_abort(store_txn *t);
+
+/* Doubles the map size (up to map_size_max). No transaction of this
+ * process may be open in the calling thread; readers on other threads are
+ * waited for. VALV_EFULL when already at the maximum. */
+int store_grow(store *s, valv_error *err);
+
+/* The map size in bytes now, and the bytes in use. */
+void store_map_usage(store *s, size_t *map_size, size_t *used);
+
+#endif

@@ -1,0 +1,61 @@
+/* writer.h - the one path every change takes to disk.
+ *
+ * Callers (gRPC handlers on any thread) submit jobs; one writer thread takes
+ * every job waiting, runs each in its own nested transaction inside one
+ * top-level transaction, commits once, and only then tells each job how it
+ * ended. A failing job's nested transaction is aborted alone; the others in
+ * the same commit are unaffected (group commit: one fsync for many writes).
+ *
+ * When the map fills, the writer grows it and runs the whole group again,
+ * so a job's apply may run more than once: it must begin by discarding what
+ * an earlier run left in the job.
+ */
+#ifndef VALV_WRITER_H
+#define VALV_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+typedef struct writer writer; /* opaque */
+typedef struct writer_job writer_job;
+
+struct writer_job {
+    /* Runs on the writer thread inside txn. Returns VALV_OK or an error
+     * code with err filled. */
+    int (*apply)(writer_job *job, store_txn *txn, valv_error *err);
+    /* Runs on the writer thread after the group's commit is durable (rc ==
+     * VALV_OK) or after the job failed (rc and err). Must not block; the job
+     * is the caller's again once it is called. */
+    void (*done)(writer_job *job, int rc, const valv_error *err);
+
+    /* Private to writer.c. */
+    writer_job *next;
+    int rc;
+    valv_error err;
+};
+
+typedef struct {
+    uint64_t commits; /* top-level transactions committed */
+    uint64_t jobs;    /* jobs finished, successful or not */
+    uint64_t max_group; /* most jobs in one commit */
+} writer_stats;
+
+/* Starts the writer thread on s (borrowed; must outlive the writer).
+ * max_group bounds the jobs in one commit (0: 256). */
+int writer_start(store *s, size_t max_group, writer **out, valv_error *err);
+
+/* Queues job (borrowed until its done is called). Thread-safe, never blocks
+ * on I/O. After writer_stop has begun, done is called at once with
+ * VALV_EUNAVAILABLE. */
+void writer_submit(writer *w, writer_job *job);
+
+/* Runs every queued job, stops the thread and frees w. NULL is fine. */
+void writer_stop(writer *w);
+
+/* Counters since start. */
+void writer_get_stats(writer *w, writer_stats *out);
+
+#endif

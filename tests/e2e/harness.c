@@ -1,0 +1,436 @@
+/* harness.c - start a real valvd and run commands against it (see harness.h). */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS 10000
+#define LISTEN_PREFIX "listening on "
+#define FIRST_LINE_MAX 256
+#define ARGV_MAX 64
+/* Servers alive at once (tests that restart or run two servers). */
+#define SERVERS_MAX 16
+
+extern char **environ;
+
+/* valvd's stdout pipe stays open while it runs, so that valvd never gets
+ * SIGPIPE should it print more; harness_server has no room for the fd, so
+ * it lives here, by pid. */
+static struct {
+    pid_t pid;
+    int stdout_fd;
+} servers[SERVERS_MAX];
+
+static void remember_stdout(pid_t pid, int fd)
+{
+    for (int i = 0; i < SERVERS_MAX; i++) {
+        if (servers[i].pid == 0) {
+            servers[i].pid = pid;
+            servers[i].stdout_fd = fd;
+            return;
+        }
+    }
+    close(fd); /* out of slots: valvd prints only one line anyway */
+}
+
+static void forget_stdout(pid_t pid)
+{
+    for (int i = 0; i < SERVERS_MAX; i++) {
+        if (servers[i].pid == pid) {
+            close(servers[i].stdout_fd);
+            servers[i].pid = 0;
+        }
+    }
+}
+
+const char *harness_valv(void)
+{
+    const char *path = getenv("VALV");
+    return path != NULL && path[0] != '\0' ? path : "./valv";
+}
+
+const char *harness_valvd(void)
+{
+    const char *path = getenv("VALVD");
+    return path != NULL && path[0] != '\0' ? path : "./valvd";
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits up to timeout_ms (< 0: as long as it takes) for pid to exit.
+ * Returns its exit code (128 + signal when a signal ended it), -2 on
+ * timeout, -1 on error. */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, timeout_ms < 0 ? 0 : WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (timeout_ms >= 0 && now_ms() >= deadline)
+            return -2;
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* Reads one line from fd into line (without the newline), waiting at most
+ * timeout_ms in all. Returns 0, or -1 on timeout, EOF or error. */
+static int read_first_line(int fd, char *line, size_t cap, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    size_t len = 0;
+    while (len + 1 < cap) {
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, (int)left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        /* One byte at a time, so nothing after the first line is taken. */
+        ssize_t r = read(fd, line + len, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        if (line[len] == '\n')
+            break;
+        len++;
+    }
+    line[len] = '\0';
+    return 0;
+}
+
+static int make_data_dir(harness_server *srv)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    snprintf(srv->data_dir, sizeof srv->data_dir, "%s/valv-e2e-XXXXXX", tmp);
+    if (mkdtemp(srv->data_dir) == NULL) {
+        fprintf(stderr, "harness: cannot create a directory in %s: %s\n", tmp, strerror(errno));
+        srv->data_dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int harness_start(harness_server *srv, const char *const *extra_args)
+{
+    const char *argv[ARGV_MAX];
+    int n = 0;
+    int pipe_fds[2] = {-1, -1};
+    char line[FIRST_LINE_MAX];
+
+    srv->pid = 0;
+    srv->addr[0] = '\0';
+    if (srv->data_dir[0] == '\0' && make_data_dir(srv) != 0)
+        return -1;
+
+    argv[n++] = harness_valvd();
+    argv[n++] = "--dev";
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--data-dir";
+    argv[n++] = srv->data_dir;
+    for (int i = 0; extra_args != NULL && extra_args[i] != NULL && n < ARGV_MAX - 1; i++)
+        argv[n++] = extra_args[i];
+    argv[n] = NULL;
+
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* A test that fails exits without harness_stop: take valvd along
+         * rather than leave it running. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127); /* the test died before prctl took effect */
+        /* stderr stays the test's, so valvd's log shows up with failures. */
+        dup2(pipe_fds[1], STDOUT_FILENO);
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+
+    if (read_first_line(pipe_fds[0], line, sizeof line, START_TIMEOUT_MS) != 0 ||
+        strncmp(line, LISTEN_PREFIX, strlen(LISTEN_PREFIX)) != 0) {
+        fprintf(stderr, "harness: %s did not print '" LISTEN_PREFIX "ADDR' within %d ms\n",
+                argv[0], START_TIMEOUT_MS);
+        kill(pid, SIGKILL);
+        wait_exit(pid, STOP_TIMEOUT_MS);
+        close(pipe_fds[0]);
+        return -1;
+    }
+    snprintf(srv->addr, sizeof srv->addr, "%s", line + strlen(LISTEN_PREFIX));
+    srv->pid = pid;
+    remember_stdout(pid, pipe_fds[0]);
+    return 0;
+}
+
+int harness_stop(harness_server *srv)
+{
+    if (srv->pid <= 0)
+        return -1;
+    kill(srv->pid, SIGTERM);
+    int code = wait_exit(srv->pid, STOP_TIMEOUT_MS);
+    if (code == -2) {
+        fprintf(stderr, "harness: valvd (pid %d) did not stop within %d ms; killing it\n",
+                (int)srv->pid, STOP_TIMEOUT_MS);
+        kill(srv->pid, SIGKILL);
+        wait_exit(srv->pid, STOP_TIMEOUT_MS);
+        code = -1;
+    }
+    forget_stdout(srv->pid);
+    srv->pid = 0;
+    return code;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+void harness_cleanup(harness_server *srv)
+{
+    if (srv->data_dir[0] == '\0')
+        return;
+    if (nftw(srv->data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", srv->data_dir, strerror(errno));
+    srv->data_dir[0] = '\0';
+}
+
+/* ---- harness_run ----------------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} buffer;
+
+static int buffer_append(buffer *b, const char *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap == 0 ? 4096 : b->cap;
+        while (b->len + len + 1 > cap)
+            cap *= 2;
+        char *bigger = realloc(b->data, cap);
+        if (bigger == NULL)
+            return -1;
+        b->data = bigger;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+/* The environment with VALV_ADDR=addr in place of any inherited one, made
+ * before fork so that the child only has to exec. The strings are
+ * borrowed except the returned array and *addr_entry, which the caller
+ * frees. */
+static char **environment_with_addr(const char *addr, char **addr_entry)
+{
+    size_t n = 0;
+    while (environ[n] != NULL)
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (env == NULL || asprintf(addr_entry, "VALV_ADDR=%s", addr) < 0) {
+        free(env);
+        *addr_entry = NULL;
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "VALV_ADDR=", 10) != 0)
+            env[k++] = environ[i];
+    }
+    env[k++] = *addr_entry;
+    env[k] = NULL;
+    return env;
+}
+
+/* Feeds stdin_text to in_fd and collects out_fd and err_fd until both
+ * close, all at once, so that a child filling one pipe never waits on us.
+ * Closes the three fds. Returns 0, or -1 when out of memory or poll fails. */
+static int pump(int in_fd, const char *stdin_text, int out_fd, int err_fd, buffer *out,
+                buffer *err)
+{
+    size_t in_len = stdin_text != NULL ? strlen(stdin_text) : 0;
+    size_t in_done = 0;
+    struct pollfd fds[3] = {
+        {.fd = out_fd, .events = POLLIN},
+        {.fd = err_fd, .events = POLLIN},
+        {.fd = in_fd, .events = POLLOUT},
+    };
+    buffer *sinks[2] = {out, err};
+    int rc = 0;
+    if (in_done == in_len) {
+        close(in_fd);
+        fds[2].fd = -1;
+    }
+    while (rc == 0 && (fds[0].fd >= 0 || fds[1].fd >= 0)) {
+        if (poll(fds, 3, -1) < 0) {
+            if (errno != EINTR)
+                rc = -1;
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || fds[i].revents == 0)
+                continue;
+            char chunk[4096];
+            ssize_t r = read(fds[i].fd, chunk, sizeof chunk);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+            } else if (buffer_append(sinks[i], chunk, (size_t)r) != 0) {
+                rc = -1;
+            }
+        }
+        if (fds[2].fd >= 0 && fds[2].revents != 0) {
+            ssize_t w = write(fds[2].fd, stdin_text + in_done, in_len - in_done);
+            if (w > 0)
+                in_done += (size_t)w;
+            /* Done, or the child stopped reading (EPIPE): close its stdin. */
+            if (in_done == in_len || (w < 0 && errno != EINTR && errno != EAGAIN)) {
+                close(fds[2].fd);
+                fds[2].fd = -1;
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    }
+    return rc;
+}
+
+static void close_pipe(int fds[2])
+{
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0)
+            close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+int harness_run(const harness_server *srv, const char *const argv[], const char *stdin_text,
+                char **out, char **err_out)
+{
+    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    int exec_pipe[2] = {-1, -1}; /* carries errno if exec fails */
+    char **env = environ;
+    char *addr_entry = NULL;
+    buffer out_buf = {0}, err_buf = {0};
+    int rc = -1;
+
+    if (out != NULL)
+        *out = NULL;
+    if (err_out != NULL)
+        *err_out = NULL;
+    /* A child that exits without reading its input must not kill the test. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (srv != NULL && (env = environment_with_addr(srv->addr, &addr_entry)) == NULL)
+        goto done;
+    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        pipe2(err_pipe, O_CLOEXEC) != 0 || pipe2(exec_pipe, O_CLOEXEC) != 0) {
+        fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
+        goto done;
+    }
+    fcntl(in_pipe[1], F_SETFL, O_NONBLOCK);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        goto done;
+    }
+    if (pid == 0) {
+        dup2(in_pipe[0], STDIN_FILENO);
+        dup2(out_pipe[1], STDOUT_FILENO);
+        dup2(err_pipe[1], STDERR_FILENO);
+        execvpe(argv[0], (char *const *)argv, env);
+        int e = errno;
+        ssize_t ignored = write(exec_pipe[1], &e, sizeof e);
+        (void)ignored;
+        _exit(127);
+    }
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    close(exec_pipe[1]);
+    in_pipe[0] = out_pipe[1] = err_pipe[1] = exec_pipe[1] = -1;
+
+    int pump_rc = pump(in_pipe[1], stdin_text, out_pipe[0], err_pipe[0], &out_buf, &err_buf);
+    in_pipe[1] = out_pipe[0] = err_pipe[0] = -1; /* pump closed them */
+    int exec_errno = 0;
+    ssize_t got = read(exec_pipe[0], &exec_errno, sizeof exec_errno);
+    if (pump_rc != 0)
+        kill(pid, SIGKILL); /* we stopped reading: do not leave it blocked */
+    int code = wait_exit(pid, -1);
+    if (got == (ssize_t)sizeof exec_errno) {
+        fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(exec_errno));
+        goto done;
+    }
+    if (pump_rc != 0)
+        goto done;
+    rc = code;
+    if (out != NULL) {
+        *out = out_buf.data != NULL ? out_buf.data : strdup("");
+        out_buf.data = NULL;
+    }
+    if (err_out != NULL) {
+        *err_out = err_buf.data != NULL ? err_buf.data : strdup("");
+        err_buf.data = NULL;
+    }
+done:
+    close_pipe(in_pipe);
+    close_pipe(out_pipe);
+    close_pipe(err_pipe);
+    close_pipe(exec_pipe);
+    free(out_buf.data);
+    free(err_buf.data);
+    if (env != environ)
+        free(env);
+    free(addr_entry);
+    return rc;
+}

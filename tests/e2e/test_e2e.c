@@ -1,0 +1,678 @@
+/* test_e2e.c - a real valvd on a loopback port, driven through the gRPC C
+ * client: every method, every error case a user can meet. */
+#include <check.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "harness.h"
+#include "rpc.h"
+#include "valv/v1/inventory.pb-c.h"
+
+#define INV "/valv.v1.Inventory/"
+
+/* One server per test: each test starts from an empty store. */
+static harness_server srv;
+static rpc_conn *conn;
+
+static void start(void)
+{
+    memset(&srv, 0, sizeof srv);
+    ck_assert_int_eq(harness_start(&srv, NULL), 0);
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_msg(rpc_connect(srv.addr, &conn, &err) == VALV_OK, "connect: %s", err.message);
+}
+
+static void stop(void)
+{
+    rpc_close(conn);
+    conn = NULL;
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    harness_cleanup(&srv);
+}
+
+/* Calls method; returns the status code, reply in *resp (caller frees). */
+static int call(const char *method, const void *req, const ProtobufCMessageDescriptor *resp_desc,
+                void *resp, valv_error *err)
+{
+    valv_error_clear(err);
+    return rpc_unary(conn, method, req, resp_desc, (ProtobufCMessage **)resp, 10000, err);
+}
+
+static bool has_violation(const valv_error *err, const char *field)
+{
+    for (int i = 0; i < err->n_violations; i++)
+        if (strcmp(err->violations[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+/* Creates an asset and returns it (caller frees). */
+static Valv__V1__Asset *create(const char *id, Valv__V1__AssetKind kind, const char *display_name,
+                               const char *unit)
+{
+    Valv__V1__Asset a;
+    valv__v1__asset__init(&a);
+    a.kind = kind;
+    a.display_name = (char *)display_name;
+    a.owner_unit = (char *)unit;
+    Valv__V1__CreateAssetRequest req;
+    valv__v1__create_asset_request__init(&req);
+    req.asset = &a;
+    if (id != NULL)
+        req.asset_id = (char *)id;
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    int rc = call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err);
+    ck_assert_msg(rc == VALV_OK, "create %s: %s %s", display_name, valv_code_name(rc), err.message);
+    return out;
+}
+
+static int get(const char *name, Valv__V1__Asset **out, valv_error *err)
+{
+    Valv__V1__GetAssetRequest req;
+    valv__v1__get_asset_request__init(&req);
+    req.name = (char *)name;
+    *out = NULL;
+    return call(INV "GetAsset", &req, &valv__v1__asset__descriptor, out, err);
+}
+
+static void free_asset(Valv__V1__Asset *a)
+{
+    if (a != NULL)
+        valv__v1__asset__free_unpacked(a, NULL);
+}
+
+static int list(const char *filter, int32_t page_size, const char *token, bool show_deleted,
+                Valv__V1__ListAssetsResponse **out, valv_error *err)
+{
+    Valv__V1__ListAssetsRequest req;
+    valv__v1__list_assets_request__init(&req);
+    if (filter != NULL)
+        req.filter = (char *)filter;
+    req.page_size = page_size;
+    if (token != NULL)
+        req.page_token = (char *)token;
+    req.show_deleted = show_deleted;
+    *out = NULL;
+    return call(INV "ListAssets", &req, &valv__v1__list_assets_response__descriptor, out, err);
+}
+
+/* --- Health and transport -------------------------------------------------- */
+
+START_TEST(test_health_check)
+{
+    start();
+    Grpc__Health__V1__HealthCheckRequest req;
+    grpc__health__v1__health_check_request__init(&req);
+    Grpc__Health__V1__HealthCheckResponse *resp = NULL;
+    valv_error err;
+    ck_assert_int_eq(call("/grpc.health.v1.Health/Check", &req,
+                          &grpc__health__v1__health_check_response__descriptor, &resp, &err),
+                     VALV_OK);
+    ck_assert_int_eq(resp->status, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    grpc__health__v1__health_check_response__free_unpacked(resp, NULL);
+
+    req.service = "no.such.Service";
+    ck_assert_int_eq(call("/grpc.health.v1.Health/Check", &req,
+                          &grpc__health__v1__health_check_response__descriptor, &resp, &err),
+                     VALV_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.message, "no.such.Service"));
+    stop();
+}
+END_TEST
+
+START_TEST(test_unknown_method_is_unimplemented)
+{
+    start();
+    void *resp = NULL;
+    size_t len = 0;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(rpc_unary_raw(conn, "/valv.v1.Inventory/NoSuchMethod", "", 0, &resp, &len, 5000, &err),
+                     VALV_EUNIMPLEMENTED);
+    ck_assert_ptr_nonnull(strstr(err.message, "NoSuchMethod"));
+    free(resp);
+    stop();
+}
+END_TEST
+
+START_TEST(test_undecodable_request_is_invalid_argument)
+{
+    start();
+    void *resp = NULL;
+    size_t len = 0;
+    valv_error err;
+    valv_error_clear(&err);
+    const char garbage[] = "\xff\xff\xff\xff\xff\xff";
+    ck_assert_int_eq(rpc_unary_raw(conn, INV "GetAsset", garbage, sizeof garbage - 1, &resp, &len, 5000, &err),
+                     VALV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "GetAssetRequest"));
+    free(resp);
+    stop();
+}
+END_TEST
+
+START_TEST(test_oversized_request_is_resource_exhausted)
+{
+    start();
+    size_t big = 5u << 20; /* above the 4 MiB limit */
+    Valv__V1__GetAssetRequest req;
+    valv__v1__get_asset_request__init(&req);
+    req.name = malloc(big + 1);
+    memset(req.name, 'a', big);
+    req.name[big] = '\0';
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    ck_assert_int_eq(call(INV "GetAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EFULL);
+    free(req.name);
+    /* The server is still fine afterwards. */
+    ck_assert_int_eq(get("assets/nothing-here", &out, &err), VALV_ENOTFOUND);
+    stop();
+}
+END_TEST
+
+/* --- Create and get ---------------------------------------------------------------- */
+
+START_TEST(test_create_and_get_round_trip)
+{
+    start();
+    Valv__V1__Asset a;
+    valv__v1__asset__init(&a);
+    a.kind = VALV__V1__ASSET_KIND__INFORMATION;
+    a.display_name = "Personakter";
+    a.description = "Akter för enskilda i socialtjänsten";
+    a.owner_unit = "socialnamnden";
+    a.owner = "Anna Andersson";
+    char *labels[] = {"gdpr", "socialtjanst"};
+    a.n_labels = 2;
+    a.labels = labels;
+    Valv__V1__Asset__AttributesEntry e1 = VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
+    e1.key = "retention";
+    e1.value = "10y";
+    Valv__V1__Asset__AttributesEntry *attrs[] = {&e1};
+    a.n_attributes = 1;
+    a.attributes = attrs;
+    a.source = "servicenow";
+    a.external_id = "CI-1001";
+    Valv__V1__CreateAssetRequest req;
+    valv__v1__create_asset_request__init(&req);
+    req.asset = &a;
+    Valv__V1__Asset *created = NULL;
+    valv_error err;
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &created, &err), VALV_OK);
+    ck_assert_str_eq(created->display_name, "Personakter");
+    ck_assert_int_eq(strncmp(created->name, "assets/", 7), 0);
+    ck_assert_str_eq(created->create_by, "dev");
+    ck_assert_int_eq(created->revision, 1);
+    ck_assert_str_ne(created->etag, "");
+    ck_assert_ptr_nonnull(created->create_time);
+
+    Valv__V1__Asset *got = NULL;
+    ck_assert_int_eq(get(created->name, &got, &err), VALV_OK);
+    ck_assert_str_eq(got->name, created->name);
+    ck_assert_str_eq(got->owner, "Anna Andersson");
+    ck_assert_str_eq(got->description, "Akter för enskilda i socialtjänsten");
+    ck_assert_int_eq(got->n_labels, 2);
+    ck_assert_int_eq(got->n_attributes, 1);
+    ck_assert_str_eq(got->attributes[0]->value, "10y");
+    ck_assert_str_eq(got->external_id, "CI-1001");
+    ck_assert_str_eq(got->etag, created->etag);
+    free_asset(got);
+    free_asset(created);
+    stop();
+}
+END_TEST
+
+START_TEST(test_client_chosen_id_and_duplicates)
+{
+    start();
+    Valv__V1__Asset *a = create("procapita", VALV__V1__ASSET_KIND__IT_SYSTEM, "Procapita", "socialnamnden");
+    ck_assert_str_eq(a->name, "assets/procapita");
+    free_asset(a);
+
+    Valv__V1__Asset asset;
+    valv__v1__asset__init(&asset);
+    asset.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
+    asset.display_name = "Procapita again";
+    asset.owner_unit = "socialnamnden";
+    Valv__V1__CreateAssetRequest req;
+    valv__v1__create_asset_request__init(&req);
+    req.asset = &asset;
+    req.asset_id = "procapita";
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EEXIST);
+
+    req.asset_id = "Bad_Id";
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "asset_id"));
+    stop();
+}
+END_TEST
+
+START_TEST(test_validation_errors_name_every_field)
+{
+    start();
+    Valv__V1__Asset a;
+    valv__v1__asset__init(&a);
+    a.kind = VALV__V1__ASSET_KIND__FACILITY;
+    a.display_name = "";
+    a.owner_unit = "Fastighetsnämnden";
+    char *labels[] = {"ok", "Not OK"};
+    a.n_labels = 2;
+    a.labels = labels;
+    Valv__V1__CreateAssetRequest req;
+    valv__v1__create_asset_request__init(&req);
+    req.asset = &a;
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EINVAL);
+    ck_assert_msg(has_violation(&err, "asset.display_name"), "violations: %d, msg %s", err.n_violations, err.message);
+    ck_assert(has_violation(&err, "asset.owner_unit"));
+    ck_assert(has_violation(&err, "asset.labels[1]"));
+
+    /* Missing asset altogether. */
+    req.asset = NULL;
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "asset"));
+
+    /* Invalid UTF-8 anywhere is refused. */
+    a.display_name = "Bad \xc3\x28 name";
+    a.owner_unit = "kultur";
+    a.n_labels = 0;
+    req.asset = &a;
+    ck_assert_int_eq(call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err), VALV_EINVAL);
+
+    /* Nothing was written by any of these. */
+    Valv__V1__ListAssetsResponse *page = NULL;
+    ck_assert_int_eq(list(NULL, 0, NULL, true, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 0);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+    stop();
+}
+END_TEST
+
+START_TEST(test_get_errors)
+{
+    start();
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    ck_assert_int_eq(get("assets/missing", &out, &err), VALV_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.message, "assets/missing"));
+    ck_assert_int_eq(get("missing", &out, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "name"));
+    ck_assert_int_eq(get("", &out, &err), VALV_EINVAL);
+    stop();
+}
+END_TEST
+
+START_TEST(test_batch_get_keeps_request_order)
+{
+    start();
+    Valv__V1__Asset *x = create("x-system", VALV__V1__ASSET_KIND__IT_SYSTEM, "X", "kultur");
+    Valv__V1__Asset *y = create("y-system", VALV__V1__ASSET_KIND__IT_SYSTEM, "Y", "kultur");
+    free_asset(x);
+    free_asset(y);
+    char *names[] = {"assets/y-system", "assets/x-system", "assets/y-system"};
+    Valv__V1__BatchGetAssetsRequest req;
+    valv__v1__batch_get_assets_request__init(&req);
+    req.n_names = 3;
+    req.names = names;
+    Valv__V1__BatchGetAssetsResponse *resp = NULL;
+    valv_error err;
+    ck_assert_int_eq(call(INV "BatchGetAssets", &req, &valv__v1__batch_get_assets_response__descriptor, &resp, &err), VALV_OK);
+    ck_assert_int_eq(resp->n_assets, 3);
+    ck_assert_str_eq(resp->assets[0]->display_name, "Y");
+    ck_assert_str_eq(resp->assets[1]->display_name, "X");
+    ck_assert_str_eq(resp->assets[2]->display_name, "Y");
+    valv__v1__batch_get_assets_response__free_unpacked(resp, NULL);
+
+    names[1] = "assets/nope";
+    ck_assert_int_eq(call(INV "BatchGetAssets", &req, &valv__v1__batch_get_assets_response__descriptor, &resp, &err), VALV_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.message, "assets/nope"));
+    names[1] = "nope";
+    ck_assert_int_eq(call(INV "BatchGetAssets", &req, &valv__v1__batch_get_assets_response__descriptor, &resp, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "names[1]"));
+    stop();
+}
+END_TEST
+
+/* --- Update ---------------------------------------------------------------------------- */
+
+static int update(Valv__V1__Asset *patch, char **paths, size_t n_paths, Valv__V1__Asset **out,
+                  valv_error *err)
+{
+    Valv__V1__UpdateAssetRequest req;
+    valv__v1__update_asset_request__init(&req);
+    req.asset = patch;
+    Google__Protobuf__FieldMask mask;
+    google__protobuf__field_mask__init(&mask);
+    if (paths != NULL) {
+        mask.n_paths = n_paths;
+        mask.paths = paths;
+        req.update_mask = &mask;
+    }
+    *out = NULL;
+    return call(INV "UpdateAsset", &req, &valv__v1__asset__descriptor, out, err);
+}
+
+START_TEST(test_update_with_mask_and_etag)
+{
+    start();
+    Valv__V1__Asset *a = create("lonesystem", VALV__V1__ASSET_KIND__IT_SYSTEM, "Lönesystem", "personal");
+    Valv__V1__Asset patch;
+    valv__v1__asset__init(&patch);
+    patch.name = a->name;
+    patch.etag = a->etag;
+    patch.display_name = "Lönesystem Heroma";
+    patch.owner = "Per Persson"; /* not in the mask: must not change */
+    char *paths[] = {"display_name", "revision"}; /* output-only paths are ignored */
+    Valv__V1__Asset *b = NULL;
+    valv_error err;
+    ck_assert_int_eq(update(&patch, paths, 2, &b, &err), VALV_OK);
+    ck_assert_str_eq(b->display_name, "Lönesystem Heroma");
+    ck_assert_str_eq(b->owner, "");
+    ck_assert_int_gt(b->revision, a->revision);
+    ck_assert_str_ne(b->etag, a->etag);
+
+    /* The old etag is stale now. */
+    Valv__V1__Asset *c = NULL;
+    ck_assert_int_eq(update(&patch, paths, 1, &c, &err), VALV_EABORTED);
+
+    /* No mask: every populated field. */
+    patch.etag = b->etag;
+    patch.display_name = "Heroma";
+    ck_assert_int_eq(update(&patch, NULL, 0, &c, &err), VALV_OK);
+    ck_assert_str_eq(c->display_name, "Heroma");
+    ck_assert_str_eq(c->owner, "Per Persson");
+
+    /* Unknown path. */
+    patch.etag = c->etag;
+    char *bad[] = {"colour"};
+    Valv__V1__Asset *d = NULL;
+    ck_assert_int_eq(update(&patch, bad, 1, &d, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "update_mask.paths[0]"));
+
+    /* kind is immutable. */
+    patch.etag = "";
+    patch.kind = VALV__V1__ASSET_KIND__FACILITY;
+    char *kind[] = {"kind"};
+    ck_assert_int_eq(update(&patch, kind, 1, &d, &err), VALV_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "immutable"));
+
+    /* A bad new value is refused and changes nothing. */
+    patch.kind = 0;
+    patch.owner_unit = "Personal Avdelningen";
+    char *unit[] = {"owner_unit"};
+    ck_assert_int_eq(update(&patch, unit, 1, &d, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "asset.owner_unit"));
+    ck_assert_int_eq(get(a->name, &d, &err), VALV_OK);
+    ck_assert_str_eq(d->owner_unit, "personal");
+    ck_assert_int_eq(d->revision, c->revision);
+
+    /* Unknown asset. */
+    patch.name = "assets/nobody";
+    patch.owner_unit = "personal";
+    Valv__V1__Asset *e = NULL;
+    ck_assert_int_eq(update(&patch, unit, 1, &e, &err), VALV_ENOTFOUND);
+
+    free_asset(a);
+    free_asset(b);
+    free_asset(c);
+    free_asset(d);
+    stop();
+}
+END_TEST
+
+/* --- Delete and undelete ------------------------------------------------------------------ */
+
+static int delete_or_undelete(bool del, const char *name, const char *etag, Valv__V1__Asset **out,
+                              valv_error *err)
+{
+    *out = NULL;
+    if (del) {
+        Valv__V1__DeleteAssetRequest req;
+        valv__v1__delete_asset_request__init(&req);
+        req.name = (char *)name;
+        req.etag = (char *)etag;
+        req.reason = "decommissioned";
+        return call(INV "DeleteAsset", &req, &valv__v1__asset__descriptor, out, err);
+    }
+    Valv__V1__UndeleteAssetRequest req;
+    valv__v1__undelete_asset_request__init(&req);
+    req.name = (char *)name;
+    req.etag = (char *)etag;
+    return call(INV "UndeleteAsset", &req, &valv__v1__asset__descriptor, out, err);
+}
+
+START_TEST(test_soft_delete_and_undelete)
+{
+    start();
+    Valv__V1__Asset *a = create("arkiv", VALV__V1__ASSET_KIND__FACILITY, "Arkivet", "kultur");
+    Valv__V1__Asset *b = create("museum", VALV__V1__ASSET_KIND__FACILITY, "Museet", "kultur");
+    Valv__V1__Asset *d = NULL, *g = NULL, *u = NULL;
+    valv_error err;
+
+    ck_assert_int_eq(delete_or_undelete(true, a->name, "\"wrong\"", &d, &err), VALV_EABORTED);
+    ck_assert_int_eq(delete_or_undelete(true, a->name, a->etag, &d, &err), VALV_OK);
+    ck_assert_ptr_nonnull(d->delete_time);
+    ck_assert_str_eq(d->delete_by, "dev");
+
+    /* Get still returns it; List hides it unless show_deleted. */
+    ck_assert_int_eq(get(a->name, &g, &err), VALV_OK);
+    ck_assert_ptr_nonnull(g->delete_time);
+    Valv__V1__ListAssetsResponse *page = NULL;
+    ck_assert_int_eq(list(NULL, 0, NULL, false, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 1);
+    ck_assert_str_eq(page->assets[0]->name, b->name);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+    ck_assert_int_eq(list(NULL, 0, NULL, true, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 2);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+
+    /* Deleting twice, or updating a deleted asset, is a precondition error. */
+    Valv__V1__Asset *x = NULL;
+    ck_assert_int_eq(delete_or_undelete(true, a->name, "", &x, &err), VALV_EPRECONDITION);
+
+    ck_assert_int_eq(delete_or_undelete(false, a->name, d->etag, &u, &err), VALV_OK);
+    ck_assert_ptr_null(u->delete_time);
+    ck_assert_int_eq(delete_or_undelete(false, a->name, "", &x, &err), VALV_EEXIST);
+    ck_assert_int_eq(delete_or_undelete(true, "assets/none", "", &x, &err), VALV_ENOTFOUND);
+    ck_assert_int_eq(delete_or_undelete(true, "none", "", &x, &err), VALV_EINVAL);
+
+    free_asset(a);
+    free_asset(b);
+    free_asset(d);
+    free_asset(g);
+    free_asset(u);
+    stop();
+}
+END_TEST
+
+/* --- List ----------------------------------------------------------------------------------- */
+
+START_TEST(test_list_pages_filters_and_bad_tokens)
+{
+    start();
+    for (int i = 0; i < 120; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "System %03d", i);
+        free_asset(create(NULL, i % 3 == 0 ? VALV__V1__ASSET_KIND__FACILITY : VALV__V1__ASSET_KIND__IT_SYSTEM,
+                          name, i % 2 == 0 ? "kultur" : "personal"));
+    }
+    valv_error err;
+    Valv__V1__ListAssetsResponse *page = NULL;
+
+    /* Every asset exactly once over the pages. */
+    char *token = NULL;
+    int seen = 0, pages = 0;
+    do {
+        ck_assert_int_eq(list(NULL, 50, token, false, &page, &err), VALV_OK);
+        seen += (int)page->n_assets;
+        pages++;
+        free(token);
+        token = page->next_page_token[0] != '\0' ? strdup(page->next_page_token) : NULL;
+        valv__v1__list_assets_response__free_unpacked(page, NULL);
+    } while (token != NULL);
+    ck_assert_int_eq(seen, 120);
+    ck_assert_int_eq(pages, 3);
+
+    /* Default page size. */
+    ck_assert_int_eq(list(NULL, 0, NULL, false, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 50);
+    char *first_token = strdup(page->next_page_token);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+
+    /* The token belongs to its filter, and cannot be altered. */
+    ck_assert_int_eq(list("kind = FACILITY", 0, first_token, false, &page, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "page_token"));
+    first_token[strlen(first_token) / 2] ^= 1;
+    ck_assert_int_eq(list(NULL, 0, first_token, false, &page, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "page_token"));
+    free(first_token);
+
+    /* page_size limits. */
+    ck_assert_int_eq(list(NULL, -1, NULL, false, &page, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "page_size"));
+
+    /* Filters. */
+    ck_assert_int_eq(list("kind = FACILITY AND owner_unit = kultur", 1000, NULL, false, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 20); /* i divisible by 6 */
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+    ck_assert_int_eq(list("display_name = \"System 00*\"", 1000, NULL, false, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, 10);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+
+    ck_assert_int_eq(list("kind = AND", 0, NULL, false, &page, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "filter"));
+    ck_assert_msg(strstr(err.message, "position 8") != NULL && strstr(err.message, "AND") != NULL,
+                  "message: %s", err.message);
+    stop();
+}
+END_TEST
+
+/* --- Concurrency, shutdown, persistence --------------------------------------------------------- */
+
+typedef struct {
+    int index;
+    int ok;
+} writer_thread;
+
+static void *create_many(void *arg)
+{
+    writer_thread *t = arg;
+    rpc_conn *own = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    if (rpc_connect(srv.addr, &own, &err) != VALV_OK)
+        return NULL;
+    for (int i = 0; i < 25; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "Concurrent %d-%d", t->index, i);
+        Valv__V1__Asset a;
+        valv__v1__asset__init(&a);
+        a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
+        a.display_name = name;
+        a.owner_unit = "it";
+        Valv__V1__CreateAssetRequest req;
+        valv__v1__create_asset_request__init(&req);
+        req.asset = &a;
+        Valv__V1__Asset *out = NULL;
+        valv_error_clear(&err);
+        if (rpc_unary(own, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor,
+                      (ProtobufCMessage **)&out, 10000, &err) == VALV_OK) {
+            t->ok++;
+            valv__v1__asset__free_unpacked(out, NULL);
+        }
+    }
+    rpc_close(own);
+    return NULL;
+}
+
+START_TEST(test_concurrent_writes_all_land_and_survive_restart)
+{
+    start();
+    enum { THREADS = 16 };
+    pthread_t threads[THREADS];
+    writer_thread state[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        state[i] = (writer_thread){i, 0};
+        pthread_create(&threads[i], NULL, create_many, &state[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_int_eq(state[i].ok, 25);
+    }
+
+    /* SIGTERM drains and exits 0; the data is there after a restart. */
+    rpc_close(conn);
+    conn = NULL;
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    ck_assert_int_eq(harness_start(&srv, NULL), 0);
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(rpc_connect(srv.addr, &conn, &err), VALV_OK);
+    Valv__V1__ListAssetsResponse *page = NULL;
+    ck_assert_int_eq(list("owner_unit = it", 1000, NULL, false, &page, &err), VALV_OK);
+    ck_assert_int_eq(page->n_assets, THREADS * 25);
+    ck_assert_int_eq(page->assets[0]->revision > 0, 1);
+    valv__v1__list_assets_response__free_unpacked(page, NULL);
+    stop();
+}
+END_TEST
+
+START_TEST(test_dev_mode_refuses_non_loopback)
+{
+    const char *argv[] = {harness_valvd(), "--dev", "--listen", "0.0.0.0:0", "--data-dir", "/tmp/valv-unused", NULL};
+    char *out = NULL, *errout = NULL;
+    int rc = harness_run(NULL, argv, NULL, &out, &errout);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_ptr_nonnull(strstr(errout, "loopback"));
+    free(out);
+    free(errout);
+
+    const char *argv2[] = {harness_valvd(), "--listen", "127.0.0.1:0", NULL};
+    rc = harness_run(NULL, argv2, NULL, &out, &errout);
+    ck_assert_int_eq(rc, 2);
+    ck_assert_ptr_nonnull(strstr(errout, "--dev"));
+    free(out);
+    free(errout);
+}
+END_TEST
+
+static Suite *e2e_suite(void)
+{
+    Suite *s = suite_create("e2e");
+    TCase *tc = tcase_create("inventory");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_health_check);
+    tcase_add_test(tc, test_unknown_method_is_unimplemented);
+    tcase_add_test(tc, test_undecodable_request_is_invalid_argument);
+    tcase_add_test(tc, test_oversized_request_is_resource_exhausted);
+    tcase_add_test(tc, test_create_and_get_round_trip);
+    tcase_add_test(tc, test_client_chosen_id_and_duplicates);
+    tcase_add_test(tc, test_validation_errors_name_every_field);
+    tcase_add_test(tc, test_get_errors);
+    tcase_add_test(tc, test_batch_get_keeps_request_order);
+    tcase_add_test(tc, test_update_with_mask_and_etag);
+    tcase_add_test(tc, test_soft_delete_and_undelete);
+    tcase_add_test(tc, test_list_pages_filters_and_bad_tokens);
+    tcase_add_test(tc, test_concurrent_writes_all_land_and_survive_restart);
+    tcase_add_test(tc, test_dev_mode_refuses_non_loopback);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(e2e_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

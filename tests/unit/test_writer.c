@@ -1,0 +1,288 @@
+/* test_writer.c - the one write path: group commit, isolation of a failing
+ * job, answers only after the commit, growth of a full map. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "writer.h"
+
+typedef struct {
+    writer_job job; /* first: the writer hands back &job */
+    store *store;
+    char display_name[64];
+    const char *owner_unit; /* an invalid one makes the job fail */
+    pthread_mutex_t *gate;  /* when set, apply waits for it */
+    int rc;
+    char id[80];
+    bool visible_in_done; /* the asset could be read when done ran */
+    bool done;
+} create_job;
+
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+
+static int create_apply(writer_job *job, store_txn *txn, valv_error *err)
+{
+    create_job *j = (create_job *)job;
+    if (j->gate != NULL) {
+        pthread_mutex_lock(j->gate);
+        pthread_mutex_unlock(j->gate);
+    }
+    Valv__V1__Asset a;
+    valv__v1__asset__init(&a);
+    a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
+    a.display_name = j->display_name;
+    a.owner_unit = (char *)j->owner_unit;
+    Valv__V1__Asset *out = NULL;
+    store_actor who = {"test", NULL};
+    int rc = store_create_asset(txn, &a, NULL, &who, &out, err);
+    if (rc == VALV_OK) {
+        snprintf(j->id, sizeof j->id, "%s", out->name + strlen("assets/"));
+        valv__v1__asset__free_unpacked(out, NULL);
+    }
+    return rc;
+}
+
+static void create_done(writer_job *job, int rc, const valv_error *err)
+{
+    (void)err;
+    create_job *j = (create_job *)job;
+    j->rc = rc;
+    if (rc == VALV_OK) {
+        Valv__V1__Asset *a = NULL;
+        valv_error e;
+        valv_error_clear(&e);
+        j->visible_in_done = store_get_asset(j->store, j->id, &a, &e) == VALV_OK;
+        if (a != NULL)
+            valv__v1__asset__free_unpacked(a, NULL);
+    }
+    pthread_mutex_lock(&done_lock);
+    j->done = true;
+    pthread_cond_broadcast(&done_cond);
+    pthread_mutex_unlock(&done_lock);
+}
+
+static void job_init(create_job *j, store *s, int i, const char *unit)
+{
+    memset(j, 0, sizeof *j);
+    j->job.apply = create_apply;
+    j->job.done = create_done;
+    j->store = s;
+    j->owner_unit = unit;
+    snprintf(j->display_name, sizeof j->display_name, "System %d", i);
+}
+
+static void wait_all(create_job *jobs, int n)
+{
+    pthread_mutex_lock(&done_lock);
+    for (int i = 0; i < n; i++)
+        while (!jobs[i].done)
+            pthread_cond_wait(&done_cond, &done_lock);
+    pthread_mutex_unlock(&done_lock);
+}
+
+static store *open_temp_store(char *dir, size_t initial, size_t max)
+{
+    strcpy(dir, "/tmp/valv-test-writer-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    store_options opts = {.map_size_initial = initial, .map_size_max = max};
+    store *s = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_msg(store_open(dir, &opts, &s, &err) == VALV_OK, "store_open: %s", err.message);
+    return s;
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Jobs that queue while a commit runs share the next commit. */
+START_TEST(test_jobs_waiting_share_one_commit)
+{
+    char dir[64];
+    store *s = open_temp_store(dir, 0, 0);
+    writer *w = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+
+    enum { N = 50 };
+    static create_job jobs[N];
+    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&gate);
+    for (int i = 0; i < N; i++)
+        job_init(&jobs[i], s, i, "it-avdelningen");
+    jobs[0].gate = &gate; /* holds the first group open while the rest queue */
+    writer_submit(w, &jobs[0].job);
+    usleep(50 * 1000);
+    for (int i = 1; i < N; i++)
+        writer_submit(w, &jobs[i].job);
+    pthread_mutex_unlock(&gate);
+    wait_all(jobs, N);
+
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(jobs[i].rc, VALV_OK);
+        ck_assert_msg(jobs[i].visible_in_done, "job %d answered before its write was visible", i);
+    }
+    writer_stats st;
+    writer_get_stats(w, &st);
+    ck_assert_int_eq(st.jobs, N);
+    ck_assert_int_eq(st.commits, 2);
+    ck_assert_int_eq(st.max_group, N - 1);
+    ck_assert_int_eq(store_revision(s), N);
+
+    writer_stop(w);
+    store_close(s);
+    pthread_mutex_destroy(&gate);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A job that fails is rolled back alone; the rest of its group commits. */
+START_TEST(test_failing_job_does_not_spoil_its_group)
+{
+    char dir[64];
+    store *s = open_temp_store(dir, 0, 0);
+    writer *w = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+
+    static create_job jobs[3];
+    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&gate);
+    job_init(&jobs[0], s, 0, "kultur");
+    job_init(&jobs[1], s, 1, "Not A Unit");
+    job_init(&jobs[2], s, 2, "kultur");
+    create_job opener;
+    job_init(&opener, s, 99, "kultur");
+    opener.gate = &gate;
+    writer_submit(w, &opener.job);
+    usleep(50 * 1000);
+    for (int i = 0; i < 3; i++)
+        writer_submit(w, &jobs[i].job);
+    pthread_mutex_unlock(&gate);
+    wait_all(&opener, 1);
+    wait_all(jobs, 3);
+
+    ck_assert_int_eq(jobs[0].rc, VALV_OK);
+    ck_assert_int_eq(jobs[1].rc, VALV_EINVAL);
+    ck_assert_int_eq(jobs[2].rc, VALV_OK);
+    ck_assert_int_eq(store_revision(s), 3); /* opener, jobs 0 and 2 */
+
+    store_list_request req = {.page_size = 100};
+    store_list_result res = {0};
+    ck_assert_int_eq(store_list_assets(s, &req, &res, &err), VALV_OK);
+    ck_assert_int_eq(res.n_assets, 3);
+    store_list_result_free(&res);
+
+    writer_stop(w);
+    store_close(s);
+    pthread_mutex_destroy(&gate);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A small map grows under the writer; no job sees the full map. */
+START_TEST(test_full_map_grows_and_group_reruns)
+{
+    char dir[64];
+    store *s = open_temp_store(dir, 1UL << 20, 64UL << 20);
+    writer *w = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+
+    enum { N = 4000 };
+    create_job *jobs = calloc(N, sizeof *jobs);
+    for (int i = 0; i < N; i++) {
+        job_init(&jobs[i], s, i, "stadsbyggnad");
+        writer_submit(w, &jobs[i].job);
+    }
+    wait_all(jobs, N);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(jobs[i].rc == VALV_OK, "job %d: rc %d", i, jobs[i].rc);
+    size_t map_size, used;
+    store_map_usage(s, &map_size, &used);
+    ck_assert_msg(map_size > (1UL << 20), "the map did not grow (%zu bytes)", map_size);
+    ck_assert_int_eq(store_revision(s), N);
+
+    writer_stop(w);
+    free(jobs);
+    store_close(s);
+    remove_dir(dir);
+}
+END_TEST
+
+/* At the maximum size, writes fail with RESOURCE_EXHAUSTED and the store
+ * stays readable with everything that was acknowledged. */
+START_TEST(test_map_at_maximum_refuses_writes_cleanly)
+{
+    char dir[64];
+    store *s = open_temp_store(dir, 1UL << 20, 1UL << 20);
+    writer *w = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+
+    enum { N = 4000 };
+    create_job *jobs = calloc(N, sizeof *jobs);
+    for (int i = 0; i < N; i++) {
+        job_init(&jobs[i], s, i, "stadsbyggnad");
+        writer_submit(w, &jobs[i].job);
+    }
+    wait_all(jobs, N);
+    int ok = 0, full = 0;
+    for (int i = 0; i < N; i++) {
+        if (jobs[i].rc == VALV_OK)
+            ok++;
+        else if (jobs[i].rc == VALV_EFULL)
+            full++;
+    }
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_gt(full, 0);
+    ck_assert_int_eq(ok + full, N);
+    ck_assert_int_eq(store_revision(s), ok);
+    for (int i = 0; i < N; i++) {
+        if (jobs[i].rc != VALV_OK)
+            continue;
+        Valv__V1__Asset *a = NULL;
+        ck_assert_int_eq(store_get_asset(s, jobs[i].id, &a, &err), VALV_OK);
+        valv__v1__asset__free_unpacked(a, NULL);
+    }
+    writer_stop(w);
+    free(jobs);
+    store_close(s);
+    remove_dir(dir);
+}
+END_TEST
+
+static Suite *writer_suite(void)
+{
+    Suite *s = suite_create("writer");
+    TCase *tc = tcase_create("group_commit");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_jobs_waiting_share_one_commit);
+    tcase_add_test(tc, test_failing_job_does_not_spoil_its_group);
+    tcase_add_test(tc, test_full_map_grows_and_group_reruns);
+    tcase_add_test(tc, test_map_at_maximum_refuses_writes_cleanly);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(writer_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
