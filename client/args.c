@@ -122,7 +122,7 @@ int args_next(args_parser *p)
             if (opt == 'h')
                 fputs(p->command->usage, stdout);
             else
-                puts("valv " ARGS_VERSION);
+                puts("valv " VALV_VERSION);
             p->exit_code = ARGS_EXIT_OK;
             return ARGS_STOP;
         }

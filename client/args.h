@@ -20,7 +20,6 @@
 #include "valv/v1/asset.pb-c.h"
 
 #define ARGS_DEFAULT_ADDR "127.0.0.1:50051"
-#define ARGS_VERSION "0.1.0"
 
 /* The end of every --help text: the options every command takes. */
 #define ARGS_GLOBAL_FLAGS_HELP                                                        \

@@ -12,7 +12,6 @@
 #include "store.h"
 #include "writer.h"
 
-#define VALVD_VERSION "0.1.0"
 #define LISTEN_DEFAULT "127.0.0.1:50051"
 #define DATA_DIR_DEFAULT "./valv-data"
 #define GRACE_MS_DEFAULT 10000
@@ -122,7 +121,7 @@ static int parse_options(int argc, char **argv, options *o)
             o->grace_ms = (int)v * 1000;
             break;
         case 'h': usage(stdout); return -1;
-        case 'V': printf("valvd %s\n", VALVD_VERSION); return -1;
+        case 'V': printf("valvd %s\n", VALV_VERSION); return -1;
         default:
             fprintf(stderr, "valvd: unknown or incomplete option '%s'; run 'valvd --help'\n", argv[optind - 1]);
             return EXIT_USAGE;
@@ -202,7 +201,7 @@ int main(int argc, char **argv)
         grpc_shutdown();
         goto done;
     }
-    log_info("event=started version=%s listen=%s data_dir=%s mode=%s revision=%lld", VALVD_VERSION,
+    log_info("event=started version=%s listen=%s data_dir=%s mode=%s revision=%lld", VALV_VERSION,
              bound, opts.data_dir, opts.dev ? "dev" : "tls", (long long)store_revision(st));
     printf("listening on %s\n", bound);
     fflush(stdout);
