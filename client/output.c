@@ -386,7 +386,7 @@ static void print_asset_detail(FILE *out, const Valv__V1__Asset *a)
         }
     }
     if (a->review != NULL) {
-        const Valv__V1__Review *r = a->review;
+        const Valv__V1__ReviewStatus *r = a->review;
         detail_text(out, "review.state", enum_name(&valv__v1__review_state__descriptor, r->state));
         detail_text(out, "review.reviewer", r->reviewer);
         detail_time(out, "review.review_time", r->review_time);

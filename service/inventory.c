@@ -154,7 +154,8 @@ static int write_delete(store_txn *txn, const asset_write *w, Valv__V1__Asset **
                         valv_error *err)
 {
     const Valv__V1__DeleteAssetRequest *req = (const void *)w->request;
-    return store_delete_asset(txn, w->id, req->etag, req->reason, &w->who, out, err);
+    return store_delete_asset(txn, w->id, req->etag, req->reason, req->force, &w->who, out,
+                              err);
 }
 
 void inventory_delete_asset(call *c, const ProtobufCMessage *request)

@@ -261,7 +261,7 @@ static void asset_clear_output(Valv__V1__Asset *a)
         valv__v1__effective__free_unpacked(a->effective, NULL);
     a->effective = NULL;
     if (a->review != NULL)
-        valv__v1__review__free_unpacked(a->review, NULL);
+        valv__v1__review_status__free_unpacked(a->review, NULL);
     a->review = NULL;
     a->revision = 0;
     string_clear(&a->etag);
@@ -1366,11 +1366,13 @@ done:
 }
 
 int store_delete_asset(store_txn *t, const char *id, const char *etag, const char *reason,
-                       const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+                       bool force, const store_actor *who, Valv__V1__Asset **out,
+                       valv_error *err)
 {
     Valv__V1__Asset *stored = NULL, *deleted = NULL;
     struct timespec now;
     int rc;
+    (void)force; /* links arrive with the next change; until then there is nothing to force */
 
     valv_error_clear(err);
     *out = NULL;

@@ -39,10 +39,13 @@
 typedef struct store store;         /* opaque: an open data directory */
 typedef struct store_txn store_txn; /* opaque: a write transaction (see writer.h) */
 
+#define STORE_REVIEW_INTERVAL_DEFAULT (365LL * 24 * 3600) /* one year, in seconds */
+
 typedef struct {
     size_t map_size_initial; /* 0: STORE_MAP_SIZE_INITIAL_DEFAULT */
     size_t map_size_max;     /* 0: STORE_MAP_SIZE_MAX_DEFAULT */
     bool read_only;          /* open an existing store without writing (valvd verify) */
+    int64_t review_interval; /* seconds from approval to the next review; 0: STORE_REVIEW_INTERVAL_DEFAULT */
 } store_options;
 
 /* Who makes a change, carried into the record (and the audit log later). */
@@ -118,14 +121,87 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
                        valv_error *err);
 
 /* Soft-deletes asset id: sets delete_time and delete_by. etag may be NULL
- * or "" (no check). Already deleted: VALV_EPRECONDITION. */
+ * or "" (no check). Already deleted: VALV_EPRECONDITION. An asset with
+ * links is refused (VALV_EPRECONDITION naming how many and suggesting
+ * force) unless force, which deletes its links too (and recomputes what
+ * they reached). */
 int store_delete_asset(store_txn *t, const char *id, const char *etag, const char *reason,
-                       const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+                       bool force, const store_actor *who, Valv__V1__Asset **out,
+                       valv_error *err);
 
 /* Restores a soft-deleted asset. Not deleted: VALV_EEXIST (AIP-164).
  * Its (source, external_id) taken meanwhile by another asset: VALV_EEXIST. */
 int store_undelete_asset(store_txn *t, const char *id, const char *etag,
                          const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+
+/* --- Links and inherited protection ---------------------------------------
+ *
+ * A link from -> to says that `to` processes, stores, hosts or serves
+ * `from`, so `to` needs at least `from`'s protection. Every write that can
+ * change an asset's effective protection (its own classification or
+ * security, a link, a delete with force) recomputes, in the same
+ * transaction, the effective values of exactly the assets it can reach
+ * along links, and applies the review rules to each asset whose values
+ * changed. */
+
+typedef struct {
+    Valv__V1__Link **links; /* malloc'd array of n_links; each freed with valv__v1__link__free_unpacked */
+    size_t n_links;
+    char *next_page_token;  /* malloc'd; NULL on the last page */
+} store_link_list_result;
+
+/* Creates the link from_id -> to_id of type. Refused: unknown asset
+ * (VALV_ENOTFOUND), deleted asset (VALV_EPRECONDITION), kinds that do not
+ * fit the type (VALV_EINVAL naming the type and both kinds, e.g. "HOSTED_IN
+ * links an IT_SYSTEM to a FACILITY, not an INFORMATION to a FACILITY"), a
+ * link to itself (VALV_EINVAL), the same link again (VALV_EEXIST). *out is
+ * the stored link (caller frees with valv__v1__link__free_unpacked). */
+int store_create_link(store_txn *t, const char *from_id, const char *to_id,
+                      Valv__V1__LinkType type, const store_actor *who, Valv__V1__Link **out,
+                      valv_error *err);
+
+/* Deletes the link; VALV_ENOTFOUND when there is no such link. Values that
+ * the link raised fall again. */
+int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
+                      Valv__V1__LinkType type, const store_actor *who, valv_error *err);
+
+/* Lists the links from and to asset id (which must exist), ordered by
+ * direction (outgoing first), type and the other asset's id; page_size as in
+ * store_list_request. Caller frees *out with store_link_list_result_free. */
+int store_list_links(store *s, const char *id, int32_t page_size, const char *page_token,
+                     store_link_list_result *out, valv_error *err);
+void store_link_list_result_free(store_link_list_result *r);
+
+/* --- Review -----------------------------------------------------------------
+ *
+ * A flagged asset needs the security protection chief's approval. Its review
+ * state becomes PENDING when it becomes flagged, and when a flagged asset's
+ * classification, security, kind, owner unit, links or effective values
+ * change (through inheritance too). An asset that is no longer flagged is
+ * NOT_REQUIRED. APPROVED past due_time is overdue and back in the queue. */
+
+/* Approves / returns the version of asset id that the reviewer saw. etag is
+ * required (missing: VALV_EINVAL; stale: VALV_EABORTED), comment is required
+ * (1..VALV_COMMENT_MAX bytes). The asset must be in the queue (PENDING,
+ * RETURNED, or APPROVED and overdue): otherwise VALV_EPRECONDITION saying
+ * why (not flagged; already approved until DATE). Approval sets reviewer,
+ * review_time, comment and due_time = now + review interval. */
+int store_approve_asset(store_txn *t, const char *id, const char *etag, const char *comment,
+                        const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+int store_return_asset(store_txn *t, const char *id, const char *etag, const char *comment,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err);
+
+typedef struct {
+    const char *owner_unit; /* NULL or "": every unit */
+    int32_t page_size;      /* as in store_list_request */
+    const char *page_token;
+} store_queue_request;
+
+/* The review queue, oldest first: PENDING and RETURNED by state_time, and
+ * overdue APPROVED by due_time, in one order. Deleted assets are never in
+ * it. Caller frees *out with store_list_result_free. */
+int store_list_review_queue(store *s, const store_queue_request *req, store_list_result *out,
+                            valv_error *err);
 
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 

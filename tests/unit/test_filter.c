@@ -14,7 +14,7 @@ static Valv__V1__Asset bare;      /* only what a new asset must have */
 static Valv__V1__Classification classification;
 static Valv__V1__SecurityProtection security;
 static Valv__V1__Effective effective;
-static Valv__V1__Review review;
+static Valv__V1__ReviewStatus review;
 static Google__Protobuf__Timestamp create_time, update_time;
 static Valv__V1__Asset__AttributesEntry hostname, tier;
 static Valv__V1__Asset__AttributesEntry *attributes[2];
@@ -73,7 +73,7 @@ static void setup(void)
     effective.flagged = 1;
     asset.effective = &effective;
 
-    valv__v1__review__init(&review);
+    valv__v1__review_status__init(&review);
     review.state = VALV__V1__REVIEW_STATE__PENDING;
     asset.review = &review;
 

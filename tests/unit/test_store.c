@@ -84,7 +84,7 @@ static int update(const Valv__V1__Asset *patch, const char *const *paths, size_t
 static int delete(const char *id, const char *etag, Valv__V1__Asset **out, valv_error *err)
 {
     store_txn *t = begin(s);
-    return finish(t, store_delete_asset(t, id, etag, "retired", &alice, out, err), err);
+    return finish(t, store_delete_asset(t, id, etag, "retired", false, &alice, out, err), err);
 }
 
 static int undelete(const char *id, const char *etag, Valv__V1__Asset **out, valv_error *err)
