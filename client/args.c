@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 #define ASSET_NAME_PREFIX "assets/"
 /* A day: longer than any call should take, short enough to catch typos. */
 #define TIMEOUT_MAX_SECONDS 86400.0
-#define KIND_TEXT_MAX 32
+/* Longer than any word of an enum (synnerligen-allvarlig). */
+#define WORD_TEXT_MAX 32
 
 void args_globals_init(args_globals *g)
 {
@@ -156,22 +158,181 @@ int args_parse_int(const args_command *command, const char *flag, const char *te
     return ARGS_EXIT_OK;
 }
 
-int args_parse_kind(const args_command *command, const char *text, Valv__V1__AssetKind *out)
+/* ---- Words for enum values ------------------------------------------------- */
+
+/* A word users may type for an enum value, written as normalise_word
+ * leaves it. */
+typedef struct {
+    const char *word;
+    int value;
+} enum_word;
+
+/* Writes text to buf in the form the tables use: lower case, '-' for '_',
+ * and å, ä, ö (either case, UTF-8) without their marks. Returns false when
+ * text is too long to be any of the words. */
+static bool normalise_word(const char *text, char buf[WORD_TEXT_MAX])
 {
-    char upper[KIND_TEXT_MAX];
-    size_t len = strlen(text);
-    if (len < sizeof upper) {
-        for (size_t i = 0; i <= len; i++)
-            upper[i] = text[i] == '-' ? '_' : (char)toupper((unsigned char)text[i]);
-        const ProtobufCEnumDescriptor *d = &valv__v1__asset_kind__descriptor;
-        for (unsigned i = 0; i < d->n_values; i++) {
-            if (d->values[i].value != 0 && strcmp(d->values[i].name, upper) == 0) {
-                *out = (Valv__V1__AssetKind)d->values[i].value;
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++) {
+        char letter = (char)tolower(*c);
+        if (*c == '_') {
+            letter = '-';
+        } else if (c[0] == 0xC3 && c[1] != '\0') {
+            /* UTF-8 of å ä Å Ä is C3 A5, C3 A4, C3 85, C3 84; of ö Ö C3 B6, C3 96. */
+            unsigned char second = c[1];
+            if (second == 0xA5 || second == 0xA4 || second == 0x85 || second == 0x84) {
+                letter = 'a';
+                c++;
+            } else if (second == 0xB6 || second == 0x96) {
+                letter = 'o';
+                c++;
+            }
+        }
+        if (n + 1 >= WORD_TEXT_MAX)
+            return false;
+        buf[n++] = letter;
+    }
+    buf[n] = '\0';
+    return true;
+}
+
+/* Looks text up among n words; on a match sets *value and returns
+ * ARGS_EXIT_OK, else prints "FLAG takes ALLOWED, not 'TEXT'". */
+static int parse_enum_word(const args_command *command, const char *flag, const char *allowed,
+                           const enum_word *words, size_t n, const char *text, int *value)
+{
+    char normal[WORD_TEXT_MAX];
+    if (normalise_word(text, normal)) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(words[i].word, normal) == 0) {
+                *value = words[i].value;
                 return ARGS_EXIT_OK;
             }
         }
     }
-    return args_usage_error(command, "--kind takes information, it-system or facility, not '%s'",
+    return args_usage_error(command, "%s takes %s, not '%s'", flag, allowed, text);
+}
+
+#define N_WORDS(words) (sizeof(words) / sizeof((words)[0]))
+
+int args_parse_kind(const args_command *command, const char *text, Valv__V1__AssetKind *out)
+{
+    static const enum_word words[] = {
+        {"information", VALV__V1__ASSET_KIND__INFORMATION},
+        {"it-system", VALV__V1__ASSET_KIND__IT_SYSTEM},
+        {"facility", VALV__V1__ASSET_KIND__FACILITY},
+    };
+    int value;
+    int rc = parse_enum_word(command, "--kind", "information, it-system or facility", words,
+                             N_WORDS(words), text, &value);
+    if (rc == ARGS_EXIT_OK)
+        *out = (Valv__V1__AssetKind)value;
+    return rc;
+}
+
+int args_parse_level(const args_command *command, const char *flag, const char *text,
+                     Valv__V1__Level *out)
+{
+    static const enum_word words[] = {
+        {"0", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"1", VALV__V1__LEVEL__MODERATE},
+        {"2", VALV__V1__LEVEL__SIGNIFICANT},
+        {"3", VALV__V1__LEVEL__SERIOUS},
+        {"4", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"negligible", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"moderate", VALV__V1__LEVEL__MODERATE},
+        {"significant", VALV__V1__LEVEL__SIGNIFICANT},
+        {"serious", VALV__V1__LEVEL__SERIOUS},
+        {"very-serious", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"forsumbar", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"ingen", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"mattlig", VALV__V1__LEVEL__MODERATE},
+        {"betydande", VALV__V1__LEVEL__SIGNIFICANT},
+        {"allvarlig", VALV__V1__LEVEL__SERIOUS},
+        {"synnerligen-allvarlig", VALV__V1__LEVEL__VERY_SERIOUS},
+    };
+    int value;
+    int rc = parse_enum_word(command, flag,
+                             "a level 0-4 or its name: negligible, moderate, significant, "
+                             "serious, very-serious (försumbar, måttlig, betydande, allvarlig, "
+                             "synnerligen-allvarlig)",
+                             words, N_WORDS(words), text, &value);
+    if (rc == ARGS_EXIT_OK)
+        *out = (Valv__V1__Level)value;
+    return rc;
+}
+
+int args_parse_security_class(const args_command *command, const char *flag, const char *text,
+                              Valv__V1__SecurityClass *out)
+{
+    static const enum_word words[] = {
+        {"not-classified", VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED},
+        {"restricted", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"confidential", VALV__V1__SECURITY_CLASS__CONFIDENTIAL},
+        {"secret", VALV__V1__SECURITY_CLASS__SECRET},
+        {"top-secret", VALV__V1__SECURITY_CLASS__TOP_SECRET},
+        {"ingen", VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED},
+        {"begransat-hemlig", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"konfidentiell", VALV__V1__SECURITY_CLASS__CONFIDENTIAL},
+        {"hemlig", VALV__V1__SECURITY_CLASS__SECRET},
+        {"kvalificerat-hemlig", VALV__V1__SECURITY_CLASS__TOP_SECRET},
+    };
+    int value;
+    int rc = parse_enum_word(command, flag,
+                             "not-classified, restricted, confidential, secret or top-secret "
+                             "(ingen, begränsat-hemlig, konfidentiell, hemlig, "
+                             "kvalificerat-hemlig)",
+                             words, N_WORDS(words), text, &value);
+    if (rc == ARGS_EXIT_OK)
+        *out = (Valv__V1__SecurityClass)value;
+    return rc;
+}
+
+int args_parse_link_type(const args_command *command, const char *text, Valv__V1__LinkType *out)
+{
+    static const enum_word words[] = {
+        {"processed-by", VALV__V1__LINK_TYPE__PROCESSED_BY},
+        {"stored-in", VALV__V1__LINK_TYPE__STORED_IN},
+        {"hosted-in", VALV__V1__LINK_TYPE__HOSTED_IN},
+        {"depends-on", VALV__V1__LINK_TYPE__DEPENDS_ON},
+        {"part-of", VALV__V1__LINK_TYPE__PART_OF},
+    };
+    int value;
+    int rc = parse_enum_word(command, "TYPE",
+                             "processed-by, stored-in, hosted-in, depends-on or part-of", words,
+                             N_WORDS(words), text, &value);
+    if (rc == ARGS_EXIT_OK)
+        *out = (Valv__V1__LinkType)value;
+    return rc;
+}
+
+/* The short-form letters, in args_dimension order. */
+static const char dimension_letters[ARGS_DIMENSIONS] = {'K', 'R', 'T', 'S'};
+
+const char *args_dimension_field(args_dimension dimension)
+{
+    static const char *const fields[ARGS_DIMENSIONS] = {
+        "confidentiality", "integrity", "availability", "traceability",
+    };
+    return fields[dimension];
+}
+
+int args_parse_short_level(const args_command *command, const char *text,
+                           args_dimension *dimension_out, Valv__V1__Level *level_out)
+{
+    char letter = (char)toupper((unsigned char)text[0]);
+    if (text[0] != '\0' && text[1] >= '0' && text[1] <= '4' && text[2] == '\0') {
+        for (int d = 0; d < ARGS_DIMENSIONS; d++) {
+            if (dimension_letters[d] == letter) {
+                *dimension_out = (args_dimension)d;
+                *level_out = (Valv__V1__Level)(VALV__V1__LEVEL__NEGLIGIBLE + (text[1] - '0'));
+                return ARGS_EXIT_OK;
+            }
+        }
+    }
+    return args_usage_error(command,
+                            "a short level is K, R, T or S and a number 0-4 (K3 R2 T2 S1), "
+                            "not '%s'",
                             text);
 }
 
@@ -211,6 +372,36 @@ void args_list_free(args_list *list)
     list->cap = 0;
 }
 
+void args_list_free_items(args_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        free(list->items[i]);
+    args_list_free(list);
+}
+
+int args_mask_add(args_list *paths, const char *fmt, ...)
+{
+    char *path;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vasprintf(&path, fmt, ap);
+    va_end(ap);
+    if (len < 0) {
+        fputs("valv: out of memory\n", stderr);
+        return ARGS_EXIT_FAILED;
+    }
+    for (size_t i = 0; i < paths->n; i++) {
+        if (strcmp(paths->items[i], path) == 0) {
+            free(path);
+            return ARGS_EXIT_OK;
+        }
+    }
+    int rc = args_list_add(paths, path);
+    if (rc != ARGS_EXIT_OK)
+        free(path);
+    return rc;
+}
+
 char *args_asset_name(const char *name_or_id)
 {
     if (strncmp(name_or_id, ASSET_NAME_PREFIX, strlen(ASSET_NAME_PREFIX)) == 0)
@@ -219,4 +410,22 @@ char *args_asset_name(const char *name_or_id)
     if (asprintf(&name, ASSET_NAME_PREFIX "%s", name_or_id) < 0)
         return NULL;
     return name;
+}
+
+int args_asset_operand(const args_parser *p, int index, char **name_out)
+{
+    *name_out = args_asset_name(p->argv[optind + index]);
+    if (*name_out == NULL) {
+        fputs("valv: out of memory\n", stderr);
+        return ARGS_EXIT_FAILED;
+    }
+    return ARGS_EXIT_OK;
+}
+
+int args_single_asset(const args_parser *p, char **name_out)
+{
+    int rc = args_operands(p, 1, 1, "NAME");
+    if (rc == ARGS_EXIT_OK)
+        rc = args_asset_operand(p, 0, name_out);
+    return rc;
 }

@@ -109,9 +109,47 @@ int args_usage_error(const args_command *command, const char *fmt, ...)
 int args_parse_int(const args_command *command, const char *flag, const char *text, long min,
                    long max, long *out);
 
-/* Parses an asset kind as users write it: information, it-system, IT_SYSTEM,
- * facility (any case, '-' or '_'). Returns ARGS_EXIT_OK or a usage error. */
+/* The enum parsers below take the words as users write them: any case, '-'
+ * and '_' alike, and the Swedish letters å, ä and ö with or without their
+ * marks ("Försumbar", "forsumbar"). flag names what is parsed in the usage
+ * error, which lists every word allowed. Each returns ARGS_EXIT_OK or a
+ * usage error. */
+
+/* information, it-system or facility. */
 int args_parse_kind(const args_command *command, const char *text, Valv__V1__AssetKind *out);
+
+/* A consequence level: the level number 0-4, the English name (negligible,
+ * moderate, significant, serious, very-serious) or the Swedish one
+ * (försumbar or ingen, måttlig, betydande, allvarlig, synnerligen-allvarlig). */
+int args_parse_level(const args_command *command, const char *flag, const char *text,
+                     Valv__V1__Level *out);
+
+/* A security class: not-classified, restricted, confidential, secret,
+ * top-secret, or in Swedish ingen, begränsat-hemlig, konfidentiell, hemlig,
+ * kvalificerat-hemlig. */
+int args_parse_security_class(const args_command *command, const char *flag, const char *text,
+                              Valv__V1__SecurityClass *out);
+
+/* A link type: processed-by, stored-in, hosted-in, depends-on, part-of. */
+int args_parse_link_type(const args_command *command, const char *text, Valv__V1__LinkType *out);
+
+/* The classification dimensions, in the order of the short form K R T S. */
+typedef enum {
+    ARGS_CONFIDENTIALITY, /* K: konfidentialitet */
+    ARGS_INTEGRITY,       /* R: riktighet */
+    ARGS_AVAILABILITY,    /* T: tillgänglighet */
+    ARGS_TRACEABILITY,    /* S: spårbarhet */
+    ARGS_DIMENSIONS       /* how many there are */
+} args_dimension;
+
+/* The field name of a dimension in Classification: "confidentiality". */
+const char *args_dimension_field(args_dimension dimension);
+
+/* Parses the short form of one level, a dimension letter K, R, T or S (any
+ * case) and a level number 0-4: "K3". Returns ARGS_EXIT_OK or a usage
+ * error. */
+int args_parse_short_level(const args_command *command, const char *text,
+                           args_dimension *dimension_out, Valv__V1__Level *level_out);
 
 /* Splits "KEY=VALUE" in place (the '=' becomes '\0'). The key must be
  * non-empty; the value may be. Returns ARGS_EXIT_OK or a usage error. */
@@ -130,9 +168,26 @@ typedef struct {
 int args_list_add(args_list *list, char *item);
 void args_list_free(args_list *list);
 
+/* Frees every item of list (which must be malloc'd), then the list. */
+void args_list_free_items(args_list *list);
+
+/* Adds a printf-made update mask path to paths (malloc'd; free them with
+ * args_list_free_items) unless it is there already. Returns ARGS_EXIT_OK,
+ * or ARGS_EXIT_FAILED after saying that memory ran out. */
+int args_mask_add(args_list *paths, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The resource name for what the user typed: "assets/ID" stays as it is,
  * "ID" becomes "assets/ID". Returns a malloc'd string (the caller frees it),
  * or NULL when out of memory. */
 char *args_asset_name(const char *name_or_id);
+
+/* Sets *name_out to the malloc'd resource name of operand argv[optind +
+ * index]. Returns ARGS_EXIT_OK, or ARGS_EXIT_FAILED after saying that
+ * memory ran out. */
+int args_asset_operand(const args_parser *p, int index, char **name_out);
+
+/* Checks that exactly one operand, NAME, follows the options and sets
+ * *name_out as args_asset_operand does. */
+int args_single_asset(const args_parser *p, char **name_out);
 
 #endif

@@ -1,11 +1,9 @@
 /* asset_cmd.c - valv asset: create, get, list, update, delete, undelete. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
-#include "google/protobuf/field_mask.pb-c.h"
 #include "limits.h"
 #include "valv/v1/inventory.pb-c.h"
 
@@ -32,7 +30,8 @@ enum {
     OPT_PAGE_SIZE,
     OPT_PAGE_TOKEN,
     OPT_ALL,
-    OPT_SHOW_DELETED
+    OPT_SHOW_DELETED,
+    OPT_FORCE
 };
 
 /* ---- Help texts ------------------------------------------------------------ */
@@ -145,17 +144,21 @@ static const args_command update_command = {
 
 static const args_command delete_command = {
     .path = "valv asset delete",
-    .usage = "Usage: valv asset delete NAME [--etag ETAG] [--reason TEXT]\n"
+    .usage = "Usage: valv asset delete NAME [--etag ETAG] [--reason TEXT] [--force]\n"
              "\n"
              "Deletes an asset. It stays visible with --show-deleted and can be undeleted.\n"
+             "An asset with links is deleted only with --force, which deletes its links\n"
+             "too (what they carried no longer raises the assets they pointed to).\n"
              "\n"
              "Flags:\n"
              "  --etag ETAG            fail with ABORTED if the asset changed since you read it\n"
              "  --reason TEXT          why, recorded in the audit log\n"
+             "  --force                also delete the asset's links (see 'valv links NAME')\n"
              "  --request-id ID        identifies the request in the audit log\n"
              "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
-             "Example:\n"
-             "  valv asset delete ekonomisystem --reason 'replaced by Raindance'\n",
+             "Examples:\n"
+             "  valv asset delete ekonomisystem --reason 'replaced by Raindance'\n"
+             "  valv asset delete serverrum-b --force --reason 'room closed'\n",
 };
 
 static const args_command undelete_command = {
@@ -223,32 +226,6 @@ static void attr_flags_free(attr_flags *attrs)
     args_list_free(&attrs->values);
     free(attrs->entries);
     free(attrs->pointers);
-}
-
-/* Calls a method whose reply is an Asset and prints the asset. */
-static int call_and_print_asset(cmd_session *s, const char *method, const ProtobufCMessage *req)
-{
-    Valv__V1__Asset *asset = NULL;
-    int rc = cmd_call(s, method, req, &valv__v1__asset__descriptor, (ProtobufCMessage **)&asset);
-    if (rc == ARGS_EXIT_OK)
-        rc = cmd_print_asset(s, asset);
-    if (asset != NULL)
-        valv__v1__asset__free_unpacked(asset, NULL);
-    return rc;
-}
-
-/* Sets *name_out to the malloc'd resource name of the single NAME operand. */
-static int single_name_operand(const args_parser *p, char **name_out)
-{
-    int rc = args_operands(p, 1, 1, "NAME");
-    if (rc != ARGS_EXIT_OK)
-        return rc;
-    *name_out = args_asset_name(p->argv[optind]);
-    if (*name_out == NULL) {
-        fputs("valv: out of memory\n", stderr);
-        return ARGS_EXIT_FAILED;
-    }
-    return ARGS_EXIT_OK;
 }
 
 /* ---- valv asset create --------------------------------------------------------- */
@@ -340,7 +317,7 @@ static int asset_create(cmd_session *s, int argc, char **argv)
     asset.n_labels = labels.n;
     asset.labels = labels.items;
     req.asset = &asset;
-    rc = call_and_print_asset(s, METHOD_PREFIX "CreateAsset", &req.base);
+    rc = cmd_call_asset(s, METHOD_PREFIX "CreateAsset", &req.base);
 done:
     attr_flags_free(&attrs);
     args_list_free(&labels);
@@ -378,7 +355,7 @@ static int asset_get(cmd_session *s, int argc, char **argv)
     if (names.n == 1) {
         Valv__V1__GetAssetRequest req = VALV__V1__GET_ASSET_REQUEST__INIT;
         req.name = names.items[0];
-        rc = call_and_print_asset(s, METHOD_PREFIX "GetAsset", &req.base);
+        rc = cmd_call_asset(s, METHOD_PREFIX "GetAsset", &req.base);
     } else {
         Valv__V1__BatchGetAssetsRequest req = VALV__V1__BATCH_GET_ASSETS_REQUEST__INIT;
         Valv__V1__BatchGetAssetsResponse *resp = NULL;
@@ -392,96 +369,34 @@ static int asset_get(cmd_session *s, int argc, char **argv)
         }
     }
 done:
-    for (size_t i = 0; i < names.n; i++)
-        free(names.items[i]);
-    args_list_free(&names);
+    args_list_free_items(&names);
     return rc;
 }
 
 /* ---- valv asset list ------------------------------------------------------------ */
 
-/* Prints " FLAG VALUE" with VALUE quoted for a POSIX shell when needed. */
-static void print_shell_flag(FILE *out, const char *flag, const char *value)
-{
-    fprintf(out, " %s ", flag);
-    if (value[0] != '\0' && strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789_-+=/.,:@%") == strlen(value)) {
-        fputs(value, out);
-        return;
-    }
-    fputc('\'', out);
-    for (const char *c = value; *c != '\0'; c++) {
-        if (*c == '\'')
-            fputs("'\\''", out);
-        else
-            fputc(*c, out);
-    }
-    fputc('\'', out);
-}
-
 /* Tells the user how to get the page after this one. */
 static void print_next_page_hint(const Valv__V1__ListAssetsRequest *req, const char *token)
 {
-    fputs("next page: valv asset list", stderr);
-    if (req->filter[0] != '\0')
-        print_shell_flag(stderr, "--filter", req->filter);
-    if (req->order_by[0] != '\0')
-        print_shell_flag(stderr, "--order-by", req->order_by);
-    if (req->page_size > 0)
-        fprintf(stderr, " --page-size %d", req->page_size);
-    if (req->show_deleted)
-        fputs(" --show-deleted", stderr);
-    print_shell_flag(stderr, "--page-token", token);
-    fputc('\n', stderr);
-}
-
-/* The pages fetched so far; kept whole because the assets printed and the
- * next page token point into them. */
-typedef struct {
-    Valv__V1__ListAssetsResponse **pages;
-    size_t n_pages;
-    size_t n_assets;
-} page_set;
-
-static int page_set_add(page_set *set, Valv__V1__ListAssetsResponse *page)
-{
-    Valv__V1__ListAssetsResponse **pages =
-        realloc(set->pages, (set->n_pages + 1) * sizeof *pages);
-    if (pages == NULL) {
-        valv__v1__list_assets_response__free_unpacked(page, NULL);
-        fputs("valv: out of memory\n", stderr);
-        return ARGS_EXIT_FAILED;
-    }
-    set->pages = pages;
-    set->pages[set->n_pages++] = page;
-    set->n_assets += page->n_assets;
-    return ARGS_EXIT_OK;
-}
-
-/* Prints the assets of every page as one list, so that columns line up and
- * CSV has one header. */
-static int page_set_print(const cmd_session *s, const page_set *set)
-{
-    Valv__V1__Asset **assets = malloc((set->n_assets + 1) * sizeof *assets);
-    if (assets == NULL) {
-        fputs("valv: out of memory\n", stderr);
-        return ARGS_EXIT_FAILED;
-    }
+    const char *words[8];
     size_t n = 0;
-    for (size_t i = 0; i < set->n_pages; i++) {
-        for (size_t j = 0; j < set->pages[i]->n_assets; j++)
-            assets[n++] = set->pages[i]->assets[j];
+    char page_size[16];
+    if (req->filter[0] != '\0') {
+        words[n++] = "--filter";
+        words[n++] = req->filter;
     }
-    int rc = cmd_print_asset_list(s, assets, n);
-    free(assets);
-    return rc;
-}
-
-static void page_set_free(page_set *set)
-{
-    for (size_t i = 0; i < set->n_pages; i++)
-        valv__v1__list_assets_response__free_unpacked(set->pages[i], NULL);
-    free(set->pages);
+    if (req->order_by[0] != '\0') {
+        words[n++] = "--order-by";
+        words[n++] = req->order_by;
+    }
+    if (req->page_size > 0) {
+        snprintf(page_size, sizeof page_size, "%d", req->page_size);
+        words[n++] = "--page-size";
+        words[n++] = page_size;
+    }
+    if (req->show_deleted)
+        words[n++] = "--show-deleted";
+    cmd_print_next_page_hint(list_command.path, words, n, token);
 }
 
 static int asset_list(cmd_session *s, int argc, char **argv)
@@ -497,7 +412,7 @@ static int asset_list(cmd_session *s, int argc, char **argv)
         {0},
     };
     Valv__V1__ListAssetsRequest req = VALV__V1__LIST_ASSETS_REQUEST__INIT;
-    page_set set = {0};
+    cmd_pages pages;
     bool all = false;
     long page_size = 0;
     int rc = ARGS_EXIT_OK;
@@ -535,55 +450,17 @@ static int asset_list(cmd_session *s, int argc, char **argv)
     if (rc != ARGS_EXIT_OK)
         return rc;
 
-    char *next_token;
-    do {
-        Valv__V1__ListAssetsResponse *page = NULL;
-        rc = cmd_call(s, METHOD_PREFIX "ListAssets", &req.base,
-                      &valv__v1__list_assets_response__descriptor, (ProtobufCMessage **)&page);
-        if (rc == ARGS_EXIT_OK)
-            rc = page_set_add(&set, page);
-        if (rc != ARGS_EXIT_OK)
-            goto done;
-        next_token = page->next_page_token;
-        req.page_token = next_token;
-    } while (all && next_token[0] != '\0');
-
-    rc = page_set_print(s, &set);
-    if (rc == ARGS_EXIT_OK && next_token[0] != '\0')
-        print_next_page_hint(&req, next_token);
-done:
-    page_set_free(&set);
+    rc = cmd_list_pages(s, METHOD_PREFIX "ListAssets", &req.base, &req.page_token,
+                        &valv__v1__list_assets_response__descriptor, all, &pages);
+    if (rc == ARGS_EXIT_OK)
+        rc = cmd_print_asset_list(s, (Valv__V1__Asset *const *)pages.items, pages.n_items);
+    if (rc == ARGS_EXIT_OK && pages.next_page_token[0] != '\0')
+        print_next_page_hint(&req, pages.next_page_token);
+    cmd_pages_free(&pages);
     return rc;
 }
 
 /* ---- valv asset update ------------------------------------------------------------ */
-
-/* Adds a printf-made path to the update mask unless it is there already. */
-static int add_mask_path(args_list *paths, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_mask_path(args_list *paths, const char *fmt, ...)
-{
-    char *path;
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vasprintf(&path, fmt, ap);
-    va_end(ap);
-    if (len < 0) {
-        fputs("valv: out of memory\n", stderr);
-        return ARGS_EXIT_FAILED;
-    }
-    for (size_t i = 0; i < paths->n; i++) {
-        if (strcmp(paths->items[i], path) == 0) {
-            free(path);
-            return ARGS_EXIT_OK;
-        }
-    }
-    int rc = args_list_add(paths, path);
-    if (rc != ARGS_EXIT_OK)
-        free(path);
-    return rc;
-}
 
 /* Replaces labels with the comma-separated list in text (split in place);
  * empty pieces are skipped, so "" means no labels. */
@@ -619,8 +496,7 @@ static int asset_update(cmd_session *s, int argc, char **argv)
     };
     const args_command *cmd = &update_command;
     Valv__V1__Asset asset = VALV__V1__ASSET__INIT;
-    Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
-    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    const char *request_id = NULL;
     attr_flags attrs = {.entries = NULL};
     args_list labels = {0};
     args_list paths = {0}; /* malloc'd strings */
@@ -636,56 +512,56 @@ static int asset_update(cmd_session *s, int argc, char **argv)
             goto done;
         case OPT_DISPLAY_NAME:
             asset.display_name = optarg;
-            rc = add_mask_path(&paths, "display_name");
+            rc = args_mask_add(&paths, "display_name");
             break;
         case OPT_DESCRIPTION:
             asset.description = optarg;
-            rc = add_mask_path(&paths, "description");
+            rc = args_mask_add(&paths, "description");
             break;
         case OPT_OWNER_UNIT:
             asset.owner_unit = optarg;
-            rc = add_mask_path(&paths, "owner_unit");
+            rc = args_mask_add(&paths, "owner_unit");
             break;
         case OPT_OWNER:
             asset.owner = optarg;
-            rc = add_mask_path(&paths, "owner");
+            rc = args_mask_add(&paths, "owner");
             break;
         case OPT_ATTR:
             rc = attr_flags_add(&attrs, cmd, optarg);
             if (rc == ARGS_EXIT_OK)
-                rc = add_mask_path(&paths, "attributes.%s", attrs.keys.items[attrs.keys.n - 1]);
+                rc = args_mask_add(&paths, "attributes.%s", attrs.keys.items[attrs.keys.n - 1]);
             break;
         case OPT_REMOVE_ATTR:
             /* A masked key the request leaves out is removed (AIP-134). */
             if (optarg[0] == '\0')
                 rc = args_usage_error(cmd, "--remove-attr takes a KEY, not ''");
             else
-                rc = add_mask_path(&paths, "attributes.%s", optarg);
+                rc = args_mask_add(&paths, "attributes.%s", optarg);
             break;
         case OPT_LABELS:
             rc = split_labels(optarg, &labels);
             if (rc == ARGS_EXIT_OK)
-                rc = add_mask_path(&paths, "labels");
+                rc = args_mask_add(&paths, "labels");
             break;
         case OPT_SOURCE:
             asset.source = optarg;
-            rc = add_mask_path(&paths, "source");
+            rc = args_mask_add(&paths, "source");
             break;
         case OPT_EXTERNAL_ID:
             asset.external_id = optarg;
-            rc = add_mask_path(&paths, "external_id");
+            rc = args_mask_add(&paths, "external_id");
             break;
         case OPT_ETAG:
             asset.etag = optarg;
             break;
         case OPT_REQUEST_ID:
-            req.request_id = optarg;
+            request_id = optarg;
             break;
         }
     }
     if (rc != ARGS_EXIT_OK)
         goto done;
-    if ((rc = single_name_operand(&p, &name)) != ARGS_EXIT_OK)
+    if ((rc = args_single_asset(&p, &name)) != ARGS_EXIT_OK)
         goto done;
     if (paths.n == 0) {
         rc = args_usage_error(cmd, "nothing to update: give at least one field flag, "
@@ -697,15 +573,9 @@ static int asset_update(cmd_session *s, int argc, char **argv)
     asset.name = name;
     asset.n_labels = labels.n;
     asset.labels = labels.items;
-    mask.n_paths = paths.n;
-    mask.paths = paths.items;
-    req.asset = &asset;
-    req.update_mask = &mask;
-    rc = call_and_print_asset(s, METHOD_PREFIX "UpdateAsset", &req.base);
+    rc = cmd_update_asset(s, &asset, &paths, request_id);
 done:
-    for (size_t i = 0; i < paths.n; i++)
-        free(paths.items[i]);
-    args_list_free(&paths);
+    args_list_free_items(&paths);
     attr_flags_free(&attrs);
     args_list_free(&labels);
     free(name);
@@ -720,6 +590,7 @@ typedef struct {
     char *etag;
     char *reason;
     char *request_id;
+    bool force;
 } target_flags;
 
 /* Parses a delete or undelete line; options says which flags it accepts.
@@ -743,11 +614,14 @@ static int parse_target(cmd_session *s, const args_command *cmd, const struct op
         case OPT_REQUEST_ID:
             out->request_id = optarg;
             break;
+        case OPT_FORCE:
+            out->force = true;
+            break;
         }
     }
     if (rc != ARGS_EXIT_OK)
         return rc;
-    return single_name_operand(&p, &out->name);
+    return args_single_asset(&p, &out->name);
 }
 
 static int asset_delete(cmd_session *s, int argc, char **argv)
@@ -755,6 +629,7 @@ static int asset_delete(cmd_session *s, int argc, char **argv)
     static const struct option options[] = {
         {"etag", required_argument, NULL, OPT_ETAG},
         {"reason", required_argument, NULL, OPT_REASON},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"request-id", required_argument, NULL, OPT_REQUEST_ID},
         ARGS_COMMON_OPTIONS,
         {0},
@@ -768,7 +643,8 @@ static int asset_delete(cmd_session *s, int argc, char **argv)
     req.etag = target.etag;
     req.reason = target.reason;
     req.request_id = target.request_id;
-    rc = call_and_print_asset(s, METHOD_PREFIX "DeleteAsset", &req.base);
+    req.force = target.force;
+    rc = cmd_call_asset(s, METHOD_PREFIX "DeleteAsset", &req.base);
     free(target.name);
     return rc;
 }
@@ -789,7 +665,7 @@ static int asset_undelete(cmd_session *s, int argc, char **argv)
     req.name = target.name;
     req.etag = target.etag;
     req.request_id = target.request_id;
-    rc = call_and_print_asset(s, METHOD_PREFIX "UndeleteAsset", &req.base);
+    rc = cmd_call_asset(s, METHOD_PREFIX "UndeleteAsset", &req.base);
     free(target.name);
     return rc;
 }

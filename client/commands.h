@@ -40,14 +40,58 @@ int cmd_run_group(cmd_session *s, const args_command *group, const cmd_entry *en
 int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
              const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out);
 
+/* Calls a method whose reply is an Asset and prints the asset. */
+int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *req);
+
+/* Sends UpdateAsset for patch (patch->name set; patch->etag optional) with
+ * paths as the update mask, and prints the updated asset. */
+int cmd_update_asset(cmd_session *s, Valv__V1__Asset *patch, const args_list *paths,
+                     const char *request_id);
+
+/* The replies of a List method, kept whole because the items point into
+ * them. Every List reply of the API has one repeated field of items
+ * (assets, links) and next_page_token. */
+typedef struct {
+    ProtobufCMessage **pages;
+    size_t n_pages;
+    ProtobufCMessage **items;    /* every page's items in order; borrowed from pages */
+    size_t n_items;
+    const char *next_page_token; /* the last page's; "" when it was the last */
+} cmd_pages;
+
+/* Calls method with req, and again with each next page token for as long as
+ * all is true and there are more pages. page_token points at req's
+ * page_token field, which this sets for each call. Returns ARGS_EXIT_OK or
+ * ARGS_EXIT_FAILED (the error printed); either way the caller frees *out
+ * with cmd_pages_free. */
+int cmd_list_pages(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                   char **page_token, const ProtobufCMessageDescriptor *resp_desc, bool all,
+                   cmd_pages *out);
+void cmd_pages_free(cmd_pages *pages);
+
+/* Tells the user on stderr how to get the next page:
+ * "next page: COMMAND WORD... --page-token TOKEN", each word quoted for a
+ * POSIX shell when it needs to be. */
+void cmd_print_next_page_hint(const char *command, const char *const *words, size_t n_words,
+                              const char *token);
+
 /* Print in the session's format; return ARGS_EXIT_OK, or ARGS_EXIT_FAILED
  * after saying why the output could not be written. */
 int cmd_print_asset(const cmd_session *s, const Valv__V1__Asset *asset);
 int cmd_print_asset_list(const cmd_session *s, Valv__V1__Asset *const *assets, size_t n_assets);
 int cmd_print_value(const cmd_session *s, const char *name, const char *value);
+int cmd_print_link_list(const cmd_session *s, Valv__V1__Link *const *links, size_t n_links);
+int cmd_print_explanation(const cmd_session *s, const Valv__V1__Asset *asset);
 
 /* The command groups and commands. */
 int cmd_asset(cmd_session *s, int argc, char **argv);  /* asset_cmd.c */
 int cmd_health(cmd_session *s, int argc, char **argv); /* health_cmd.c */
+int cmd_classify(cmd_session *s, int argc, char **argv); /* protection_cmd.c */
+int cmd_protect(cmd_session *s, int argc, char **argv);  /* protection_cmd.c */
+int cmd_explain(cmd_session *s, int argc, char **argv);  /* protection_cmd.c */
+int cmd_link(cmd_session *s, int argc, char **argv);     /* link_cmd.c */
+int cmd_unlink(cmd_session *s, int argc, char **argv);   /* link_cmd.c */
+int cmd_links(cmd_session *s, int argc, char **argv);    /* link_cmd.c */
+int cmd_review(cmd_session *s, int argc, char **argv);   /* review_cmd.c */
 
 #endif

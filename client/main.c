@@ -5,9 +5,12 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "google/protobuf/field_mask.pb-c.h"
+#include "valv/v1/inventory.pb-c.h"
 
 static const args_command valv_command = {
     .path = "valv",
@@ -18,8 +21,15 @@ static const args_command valv_command = {
         "valv talks to valvd, the Valv asset inventory.\n"
         "\n"
         "Commands:\n"
-        "  asset    create, get, list, update, delete and undelete assets\n"
-        "  health   check that valvd is serving\n"
+        "  asset      create, get, list, update, delete and undelete assets\n"
+        "  classify   set an asset's consequence levels (K R T S)\n"
+        "  protect    set an asset's security protection (security class, ...)\n"
+        "  explain    show where an asset's protection comes from\n"
+        "  link       say that one asset processes, stores or hosts another\n"
+        "  unlink     remove a link\n"
+        "  links      list an asset's links\n"
+        "  review     the security protection chief's review queue\n"
+        "  health     check that valvd is serving\n"
         "\n" ARGS_GLOBAL_FLAGS_HELP
         "  --version            print valv's version\n"
         "\n"
@@ -28,6 +38,7 @@ static const args_command valv_command = {
         "\n"
         "Examples:\n"
         "  valv health\n"
+        "  valv classify personakter K3 R2 T2\n"
         "  valv --addr 127.0.0.1:50051 asset list -o json --filter 'kind = IT_SYSTEM'\n"
         "\n"
         "Run 'valv COMMAND --help' for the flags of a command.\n",
@@ -35,6 +46,13 @@ static const args_command valv_command = {
 
 static const cmd_entry valv_commands[] = {
     {"asset", cmd_asset},
+    {"classify", cmd_classify},
+    {"protect", cmd_protect},
+    {"explain", cmd_explain},
+    {"link", cmd_link},
+    {"unlink", cmd_unlink},
+    {"links", cmd_links},
+    {"review", cmd_review},
     {"health", cmd_health},
     {NULL, NULL},
 };
@@ -77,6 +95,131 @@ int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
     return ARGS_EXIT_OK;
 }
 
+int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *req)
+{
+    Valv__V1__Asset *asset = NULL;
+    int rc = cmd_call(s, method, req, &valv__v1__asset__descriptor, (ProtobufCMessage **)&asset);
+    if (rc == ARGS_EXIT_OK)
+        rc = cmd_print_asset(s, asset);
+    if (asset != NULL)
+        valv__v1__asset__free_unpacked(asset, NULL);
+    return rc;
+}
+
+int cmd_update_asset(cmd_session *s, Valv__V1__Asset *patch, const args_list *paths,
+                     const char *request_id)
+{
+    Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
+    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    mask.n_paths = paths->n;
+    mask.paths = paths->items;
+    req.asset = patch;
+    req.update_mask = &mask;
+    if (request_id != NULL)
+        req.request_id = (char *)request_id;
+    return cmd_call_asset(s, "/valv.v1.Inventory/UpdateAsset", &req.base);
+}
+
+/* The field of a List reply that holds its items: its one repeated message
+ * field. */
+static const ProtobufCFieldDescriptor *items_field(const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        if (d->fields[i].label == PROTOBUF_C_LABEL_REPEATED &&
+            d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
+            return &d->fields[i];
+    }
+    return NULL;
+}
+
+/* Keeps page in pages and appends its items. Frees page when it cannot. */
+static int pages_add(cmd_pages *pages, ProtobufCMessage *page)
+{
+    const ProtobufCMessageDescriptor *d = page->descriptor;
+    const ProtobufCFieldDescriptor *items = items_field(d);
+    const ProtobufCFieldDescriptor *token =
+        protobuf_c_message_descriptor_get_field_by_name(d, "next_page_token");
+    /* protobuf-c lays out a repeated message field as a count and an array
+     * of pointers to the messages, which is how its own code reads them. */
+    size_t n = *(const size_t *)((const char *)page + items->quantifier_offset);
+    ProtobufCMessage *const *array = *(ProtobufCMessage *const *const *)((const char *)page +
+                                                                        items->offset);
+    ProtobufCMessage **all_pages = realloc(pages->pages, (pages->n_pages + 1) * sizeof *all_pages);
+    if (all_pages != NULL)
+        pages->pages = all_pages;
+    ProtobufCMessage **all_items =
+        realloc(pages->items, (pages->n_items + n + 1) * sizeof *all_items);
+    if (all_items != NULL)
+        pages->items = all_items;
+    if (all_pages == NULL || all_items == NULL) {
+        protobuf_c_message_free_unpacked(page, NULL);
+        fputs("valv: out of memory\n", stderr);
+        return ARGS_EXIT_FAILED;
+    }
+    pages->pages[pages->n_pages++] = page;
+    for (size_t i = 0; i < n; i++)
+        pages->items[pages->n_items++] = array[i];
+    pages->next_page_token = *(char *const *)((const char *)page + token->offset);
+    return ARGS_EXIT_OK;
+}
+
+int cmd_list_pages(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                   char **page_token, const ProtobufCMessageDescriptor *resp_desc, bool all,
+                   cmd_pages *out)
+{
+    int rc;
+    *out = (cmd_pages){.next_page_token = ""};
+    do {
+        ProtobufCMessage *page = NULL;
+        rc = cmd_call(s, method, req, resp_desc, &page);
+        if (rc == ARGS_EXIT_OK)
+            rc = pages_add(out, page);
+        /* The next call asks for the page after this one; the token
+         * lives in the reply, which out keeps. */
+        *page_token = (char *)out->next_page_token;
+    } while (rc == ARGS_EXIT_OK && all && out->next_page_token[0] != '\0');
+    return rc;
+}
+
+void cmd_pages_free(cmd_pages *pages)
+{
+    for (size_t i = 0; i < pages->n_pages; i++)
+        protobuf_c_message_free_unpacked(pages->pages[i], NULL);
+    free(pages->pages);
+    free(pages->items);
+    *pages = (cmd_pages){.next_page_token = ""};
+}
+
+/* Prints " WORD", quoted for a POSIX shell when needed. */
+static void print_shell_word(FILE *out, const char *word)
+{
+    fputc(' ', out);
+    if (word[0] != '\0' && strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_-+=/.,:@%") == strlen(word)) {
+        fputs(word, out);
+        return;
+    }
+    fputc('\'', out);
+    for (const char *c = word; *c != '\0'; c++) {
+        if (*c == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*c, out);
+    }
+    fputc('\'', out);
+}
+
+void cmd_print_next_page_hint(const char *command, const char *const *words, size_t n_words,
+                              const char *token)
+{
+    fprintf(stderr, "next page: %s", command);
+    for (size_t i = 0; i < n_words; i++)
+        print_shell_word(stderr, words[i]);
+    fputs(" --page-token", stderr);
+    print_shell_word(stderr, token);
+    fputc('\n', stderr);
+}
+
 /* Turns an output function's result into an exit status. */
 static int output_status(int output_rc)
 {
@@ -99,6 +242,16 @@ int cmd_print_asset_list(const cmd_session *s, Valv__V1__Asset *const *assets, s
 int cmd_print_value(const cmd_session *s, const char *name, const char *value)
 {
     return output_status(output_value(stdout, s->globals.format, name, value));
+}
+
+int cmd_print_link_list(const cmd_session *s, Valv__V1__Link *const *links, size_t n_links)
+{
+    return output_status(output_link_list(stdout, s->globals.format, links, n_links));
+}
+
+int cmd_print_explanation(const cmd_session *s, const Valv__V1__Asset *asset)
+{
+    return output_status(output_explanation(stdout, s->globals.format, asset));
 }
 
 int main(int argc, char **argv)

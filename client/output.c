@@ -13,12 +13,14 @@
 
 #include "google/protobuf/timestamp.pb-c.h"
 
-/* Width of the key column of the single-asset view; longer keys (long
- * attribute keys) push their value right instead of widening every line. */
-#define DETAIL_KEY_WIDTH 24
+/* Width of the key column of the single-asset view: the longest key but
+ * attributes (effective.sources.security_sensitive) and its colon. Longer
+ * attribute keys push their value right instead of widening every line. */
+#define DETAIL_KEY_WIDTH 38
 /* "2026-01-01T00:00:00.123456789Z" plus room to spare. */
 #define TIME_TEXT_MAX 48
-#define LIST_COLUMNS_MAX 8
+/* The most columns a table has: the asset list's. */
+#define TABLE_COLUMNS_MAX 14
 
 int output_format_parse(const char *text, output_format *out)
 {
@@ -79,6 +81,26 @@ static char level_char(Valv__V1__Level level)
     if (level <= VALV__V1__LEVEL__LEVEL_UNSPECIFIED || level > VALV__V1__LEVEL__VERY_SERIOUS)
         return '-';
     return (char)('0' + (level - 1));
+}
+
+/* The level number as a string: "3", or "" when not classified. */
+static const char *level_text(Valv__V1__Level level)
+{
+    static const char *const numbers[] = {"", "0", "1", "2", "3", "4"};
+    if (level <= VALV__V1__LEVEL__LEVEL_UNSPECIFIED || level > VALV__V1__LEVEL__VERY_SERIOUS)
+        return "";
+    return numbers[level];
+}
+
+/* The review column of lists: the state, "APPROVED OVERDUE" when past due,
+ * "" when no review is needed. */
+static const char *review_text(const Valv__V1__ReviewStatus *r)
+{
+    if (r == NULL || r->state == VALV__V1__REVIEW_STATE__NOT_REQUIRED)
+        return "";
+    if (r->overdue)
+        return "APPROVED OVERDUE";
+    return enum_name(&valv__v1__review_state__descriptor, r->state);
 }
 
 /* "K2 R1 T3 S0", or "" when no level is set. */
@@ -338,6 +360,17 @@ static void detail_time(FILE *out, const char *key, const Google__Protobuf__Time
     detail_text(out, key, text);
 }
 
+static void print_review_detail(FILE *out, const Valv__V1__ReviewStatus *r)
+{
+    detail_text(out, "review.state", enum_name(&valv__v1__review_state__descriptor, r->state));
+    detail_time(out, "review.state_time", r->state_time);
+    detail_bool(out, "review.overdue", r->overdue);
+    detail_text(out, "review.reviewer", r->reviewer);
+    detail_time(out, "review.review_time", r->review_time);
+    detail_text(out, "review.comment", r->comment);
+    detail_time(out, "review.due_time", r->due_time);
+}
+
 static void print_asset_detail(FILE *out, const Valv__V1__Asset *a)
 {
     char text[TIME_TEXT_MAX];
@@ -385,14 +418,8 @@ static void print_asset_detail(FILE *out, const Valv__V1__Asset *a)
             detail_text(out, key, e->sources[i]->value);
         }
     }
-    if (a->review != NULL) {
-        const Valv__V1__ReviewStatus *r = a->review;
-        detail_text(out, "review.state", enum_name(&valv__v1__review_state__descriptor, r->state));
-        detail_text(out, "review.reviewer", r->reviewer);
-        detail_time(out, "review.review_time", r->review_time);
-        detail_text(out, "review.comment", r->comment);
-        detail_time(out, "review.due_time", r->due_time);
-    }
+    if (a->review != NULL)
+        print_review_detail(out, a->review);
     if (a->revision != 0) {
         snprintf(text, sizeof text, "%" PRId64, a->revision);
         detail_text(out, "revision", text);
@@ -420,85 +447,6 @@ static size_t display_width(const char *s)
     return width;
 }
 
-/* Fills cells[0..n_columns) with one row of the list for a (malloc'd
- * strings). Returns 0 or -1 when out of memory. */
-static int list_row(const Valv__V1__Asset *a, bool with_deleted, char **cells)
-{
-    char revision[24];
-    char updated[TIME_TEXT_MAX];
-    char deleted[TIME_TEXT_MAX];
-    const char *kind = enum_name(&valv__v1__asset_kind__descriptor, a->kind);
-
-    snprintf(revision, sizeof revision, "%" PRId64, a->revision);
-    format_time(a->update_time, false, updated);
-    format_time(a->delete_time, false, deleted);
-    const char *values[LIST_COLUMNS_MAX] = {
-        a->name, kind, a->display_name, a->owner_unit, a->owner, revision, updated, deleted,
-    };
-    int n_columns = with_deleted ? 8 : 7;
-    for (int i = 0; i < n_columns; i++) {
-        cells[i] = strdup(is_empty(values[i]) ? "-" : values[i]);
-        if (cells[i] == NULL)
-            return -1;
-    }
-    return 0;
-}
-
-static void print_row(FILE *out, const char *const *cells, int n_columns, const size_t *widths)
-{
-    for (int i = 0; i < n_columns; i++) {
-        if (i == n_columns - 1) {
-            fprintf(out, "%s\n", cells[i]);
-        } else {
-            fprintf(out, "%s%*s", cells[i], (int)(widths[i] - display_width(cells[i]) + 2), "");
-        }
-    }
-}
-
-static int print_asset_table(FILE *out, Valv__V1__Asset *const *assets, size_t n_assets)
-{
-    static const char *const header[LIST_COLUMNS_MAX] = {
-        "NAME", "KIND", "DISPLAY_NAME", "OWNER_UNIT", "OWNER", "REVISION", "UPDATED", "DELETED",
-    };
-    int rc = -1;
-    bool with_deleted = false;
-    for (size_t i = 0; i < n_assets; i++)
-        with_deleted = with_deleted || assets[i]->delete_time != NULL;
-    int n_columns = with_deleted ? 8 : 7;
-
-    char **cells = calloc(n_assets * LIST_COLUMNS_MAX + 1, sizeof *cells);
-    if (cells == NULL)
-        goto done;
-    size_t widths[LIST_COLUMNS_MAX];
-    for (int c = 0; c < n_columns; c++)
-        widths[c] = strlen(header[c]);
-    for (size_t i = 0; i < n_assets; i++) {
-        char **row = cells + i * LIST_COLUMNS_MAX;
-        if (list_row(assets[i], with_deleted, row) != 0)
-            goto done;
-        for (int c = 0; c < n_columns; c++) {
-            size_t w = display_width(row[c]);
-            if (w > widths[c])
-                widths[c] = w;
-        }
-    }
-    print_row(out, header, n_columns, widths);
-    for (size_t i = 0; i < n_assets; i++)
-        print_row(out, (const char *const *)(cells + i * LIST_COLUMNS_MAX), n_columns, widths);
-    rc = 0;
-done:
-    if (cells != NULL) {
-        for (size_t i = 0; i < n_assets * LIST_COLUMNS_MAX; i++)
-            free(cells[i]);
-        free(cells);
-    }
-    if (rc != 0)
-        errno = ENOMEM;
-    return rc;
-}
-
-/* ---- CSV ------------------------------------------------------------------ */
-
 /* One RFC 4180 field: quoted only when it holds a comma, quote or line
  * break; quotes inside are doubled. */
 static void csv_field(FILE *out, bool first, const char *value)
@@ -519,6 +467,167 @@ static void csv_field(FILE *out, bool first, const char *value)
     }
     fputc('"', out);
 }
+
+/* A table of strings, built a cell at a time and printed at the end, so
+ * that columns line up (table format) or have one header (CSV). */
+typedef struct {
+    const char *const *header;
+    int n_columns;
+    size_t n_rows;
+    char **cells; /* n_rows * n_columns malloc'd strings, row by row */
+} table;
+
+/* Returns 0, or -1 (errno ENOMEM) when out of memory. */
+static int table_init(table *t, const char *const *header, int n_columns, size_t n_rows)
+{
+    t->header = header;
+    t->n_columns = n_columns;
+    t->n_rows = n_rows;
+    t->cells = calloc(n_rows * (size_t)n_columns + 1, sizeof *t->cells);
+    if (t->cells == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies text (NULL: "") into a cell. Returns 0, or -1 (errno ENOMEM). */
+static int table_set(table *t, size_t row, int column, const char *text)
+{
+    char **cell = &t->cells[row * (size_t)t->n_columns + (size_t)column];
+    free(*cell);
+    *cell = strdup(text != NULL ? text : "");
+    if (*cell == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* Fills a row from values[0..n_columns). */
+static int table_set_row(table *t, size_t row, const char *const *values)
+{
+    for (int c = 0; c < t->n_columns; c++) {
+        if (table_set(t, row, c, values[c]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void table_free(table *t)
+{
+    if (t->cells == NULL)
+        return;
+    for (size_t i = 0; i < t->n_rows * (size_t)t->n_columns; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+}
+
+/* A cell as the table format shows it: '-' for empty, so that no column
+ * is ever blank. */
+static const char *shown(const char *cell)
+{
+    return is_empty(cell) ? "-" : cell;
+}
+
+static void print_row(FILE *out, const char *const *cells, int n_columns, const size_t *widths)
+{
+    for (int i = 0; i < n_columns; i++) {
+        const char *cell = shown(cells[i]);
+        if (i == n_columns - 1)
+            fprintf(out, "%s\n", cell);
+        else
+            fprintf(out, "%s%*s", cell, (int)(widths[i] - display_width(cell) + 2), "");
+    }
+}
+
+/* Prints t as aligned columns under its header, or as CSV. */
+static void table_print(FILE *out, output_format format, const table *t)
+{
+    if (format == OUTPUT_CSV) {
+        for (int c = 0; c < t->n_columns; c++)
+            csv_field(out, c == 0, t->header[c]);
+        fputs("\r\n", out);
+        for (size_t r = 0; r < t->n_rows; r++) {
+            for (int c = 0; c < t->n_columns; c++)
+                csv_field(out, c == 0, t->cells[r * (size_t)t->n_columns + (size_t)c]);
+            fputs("\r\n", out);
+        }
+        return;
+    }
+    size_t widths[TABLE_COLUMNS_MAX];
+    for (int c = 0; c < t->n_columns; c++) {
+        widths[c] = display_width(t->header[c]);
+        for (size_t r = 0; r < t->n_rows; r++) {
+            size_t w = display_width(shown(t->cells[r * (size_t)t->n_columns + (size_t)c]));
+            if (w > widths[c])
+                widths[c] = w;
+        }
+    }
+    print_row(out, t->header, t->n_columns, widths);
+    for (size_t r = 0; r < t->n_rows; r++)
+        print_row(out, (const char *const *)(t->cells + r * (size_t)t->n_columns), t->n_columns,
+                  widths);
+}
+
+/* Fills row of the asset list for a; the DELETED column, the last, only
+ * when the table has it. */
+static int asset_row(table *t, size_t row, const Valv__V1__Asset *a)
+{
+    static const Valv__V1__Effective no_effective = VALV__V1__EFFECTIVE__INIT;
+    const Valv__V1__Effective *e = a->effective != NULL ? a->effective : &no_effective;
+    char revision[24];
+    char updated[TIME_TEXT_MAX];
+    char deleted[TIME_TEXT_MAX];
+
+    snprintf(revision, sizeof revision, "%" PRId64, a->revision);
+    format_time(a->update_time, false, updated);
+    format_time(a->delete_time, false, deleted);
+    const char *values[TABLE_COLUMNS_MAX] = {
+        a->name,
+        enum_name(&valv__v1__asset_kind__descriptor, a->kind),
+        a->display_name,
+        a->owner_unit,
+        a->owner,
+        level_text(e->confidentiality),
+        level_text(e->integrity),
+        level_text(e->availability),
+        level_text(e->traceability),
+        e->flagged ? "!" : "",
+        review_text(a->review),
+        revision,
+        updated,
+        deleted,
+    };
+    return table_set_row(t, row, values);
+}
+
+static int print_asset_table(FILE *out, Valv__V1__Asset *const *assets, size_t n_assets)
+{
+    /* K R T S are the effective levels: the protection the asset needs. */
+    static const char *const header[] = {
+        "NAME", "KIND", "DISPLAY_NAME", "OWNER_UNIT", "OWNER", "K", "R", "T", "S",
+        "FLAG", "REVIEW", "REVISION", "UPDATED", "DELETED",
+    };
+    int n_columns = (int)(sizeof header / sizeof header[0]);
+    bool with_deleted = false;
+    for (size_t i = 0; i < n_assets; i++)
+        with_deleted = with_deleted || assets[i]->delete_time != NULL;
+    if (!with_deleted)
+        n_columns--;
+
+    table t;
+    int rc = table_init(&t, header, n_columns, n_assets);
+    for (size_t i = 0; i < n_assets && rc == 0; i++)
+        rc = asset_row(&t, i, assets[i]);
+    if (rc == 0)
+        table_print(out, OUTPUT_TABLE, &t);
+    table_free(&t);
+    return rc;
+}
+
+/* ---- CSV ------------------------------------------------------------------ */
 
 static int compare_strings(const void *a, const void *b)
 {
@@ -558,12 +667,33 @@ static const char **attribute_columns(Valv__V1__Asset *const *assets, size_t n_a
     return keys;
 }
 
+static const char *bool_text(protobuf_c_boolean value)
+{
+    return value ? "true" : "false";
+}
+
 static int print_asset_csv(FILE *out, Valv__V1__Asset *const *assets, size_t n_assets)
 {
+    /* Levels are the CLI's level numbers, as the table shows them. */
     static const char *const header[] = {
         "name", "kind", "display_name", "description", "owner_unit", "owner", "source",
-        "external_id", "labels", "revision", "etag", "create_time", "update_time", "delete_time",
+        "external_id", "labels",
+        "classification.confidentiality", "classification.integrity",
+        "classification.availability", "classification.traceability",
+        "classification.rationale",
+        "security.security_class", "security.security_sensitive", "security.protected_object",
+        "security.decision_ref",
+        "effective.confidentiality", "effective.integrity", "effective.availability",
+        "effective.traceability", "effective.security_class", "effective.security_sensitive",
+        "effective.flagged",
+        "review.state", "review.overdue", "review.reviewer", "review.review_time",
+        "review.comment", "review.due_time",
+        "revision", "etag", "create_time", "update_time", "delete_time",
     };
+    static const Valv__V1__Classification no_classification = VALV__V1__CLASSIFICATION__INIT;
+    static const Valv__V1__SecurityProtection no_security = VALV__V1__SECURITY_PROTECTION__INIT;
+    static const Valv__V1__Effective no_effective = VALV__V1__EFFECTIVE__INIT;
+    static const Valv__V1__ReviewStatus no_review = VALV__V1__REVIEW_STATUS__INIT;
     size_t n_keys;
     bool failed;
     const char **keys = attribute_columns(assets, n_assets, &n_keys, &failed);
@@ -583,7 +713,12 @@ static int print_asset_csv(FILE *out, Valv__V1__Asset *const *assets, size_t n_a
 
     for (size_t i = 0; i < n_assets && rc == 0; i++) {
         const Valv__V1__Asset *a = assets[i];
+        const Valv__V1__Classification *c = a->classification ? a->classification : &no_classification;
+        const Valv__V1__SecurityProtection *sec = a->security ? a->security : &no_security;
+        const Valv__V1__Effective *e = a->effective ? a->effective : &no_effective;
+        const Valv__V1__ReviewStatus *r = a->review ? a->review : &no_review;
         char revision[24], created[TIME_TEXT_MAX], updated[TIME_TEXT_MAX], deleted[TIME_TEXT_MAX];
+        char reviewed[TIME_TEXT_MAX], due[TIME_TEXT_MAX];
         char *labels = join_labels(a, ";");
         if (labels == NULL) {
             errno = ENOMEM;
@@ -594,19 +729,151 @@ static int print_asset_csv(FILE *out, Valv__V1__Asset *const *assets, size_t n_a
         format_time(a->create_time, true, created);
         format_time(a->update_time, true, updated);
         format_time(a->delete_time, true, deleted);
+        format_time(r->review_time, true, reviewed);
+        format_time(r->due_time, true, due);
         const char *row[] = {
             a->name, enum_name(&valv__v1__asset_kind__descriptor, a->kind), a->display_name,
-            a->description, a->owner_unit, a->owner, a->source, a->external_id, labels, revision,
-            a->etag, created, updated, deleted,
+            a->description, a->owner_unit, a->owner, a->source, a->external_id, labels,
+            level_text(c->confidentiality), level_text(c->integrity),
+            level_text(c->availability), level_text(c->traceability), c->rationale,
+            enum_name(&valv__v1__security_class__descriptor, sec->security_class),
+            bool_text(sec->security_sensitive), bool_text(sec->protected_object),
+            sec->decision_ref,
+            level_text(e->confidentiality), level_text(e->integrity),
+            level_text(e->availability), level_text(e->traceability),
+            enum_name(&valv__v1__security_class__descriptor, e->security_class),
+            bool_text(e->security_sensitive), bool_text(e->flagged),
+            enum_name(&valv__v1__review_state__descriptor, r->state), bool_text(r->overdue),
+            r->reviewer, reviewed, r->comment, due,
+            revision, a->etag, created, updated, deleted,
         };
-        for (size_t c = 0; c < sizeof row / sizeof row[0]; c++)
-            csv_field(out, c == 0, row[c]);
+        for (size_t col = 0; col < sizeof row / sizeof row[0]; col++)
+            csv_field(out, col == 0, row[col]);
         for (size_t k = 0; k < n_keys; k++)
             csv_field(out, false, attribute_value(a, keys[k]));
         fputs("\r\n", out);
         free(labels);
     }
     free(keys);
+    return rc;
+}
+
+/* ---- Links ------------------------------------------------------------------ */
+
+static int print_link_rows(FILE *out, output_format format, Valv__V1__Link *const *links,
+                           size_t n_links)
+{
+    static const char *const table_header[] = {"FROM", "TYPE", "TO", "CREATED"};
+    static const char *const csv_header[] = {"from_asset", "type", "to_asset", "create_time",
+                                             "create_by"};
+    bool csv = format == OUTPUT_CSV;
+    table t;
+    int rc = table_init(&t, csv ? csv_header : table_header, csv ? 5 : 4, n_links);
+    for (size_t i = 0; i < n_links && rc == 0; i++) {
+        const Valv__V1__Link *l = links[i];
+        char created[TIME_TEXT_MAX];
+        format_time(l->create_time, csv, created);
+        const char *values[] = {
+            l->from_asset, enum_name(&valv__v1__link_type__descriptor, l->type), l->to_asset,
+            created, l->create_by,
+        };
+        rc = table_set_row(&t, i, values);
+    }
+    if (rc == 0)
+        table_print(out, format, &t);
+    table_free(&t);
+    return rc;
+}
+
+int output_link_list(FILE *out, output_format format, Valv__V1__Link *const *links,
+                     size_t n_links)
+{
+    int rc = 0;
+    if (format == OUTPUT_JSON) {
+        for (size_t i = 0; i < n_links && rc == 0; i++)
+            rc = output_message_json(out, &links[i]->base);
+    } else {
+        rc = print_link_rows(out, format, links, n_links);
+    }
+    if (rc == 0 && ferror(out))
+        rc = -1;
+    return rc;
+}
+
+/* ---- Explanation: where an asset's protection comes from -------------------- */
+
+/* Where an effective value comes from: "own" for the asset itself, the
+ * other asset's name, or "" when the value is not set. */
+static const char *source_text(const Valv__V1__Asset *a, const char *dimension)
+{
+    const Valv__V1__Effective *e = a->effective;
+    for (size_t i = 0; e != NULL && i < e->n_sources; i++) {
+        if (strcmp(e->sources[i]->key, dimension) == 0)
+            return strcmp(e->sources[i]->value, a->name) == 0 ? "own" : e->sources[i]->value;
+    }
+    return "";
+}
+
+static const char *yes_no(protobuf_c_boolean value)
+{
+    return value ? "yes" : "no";
+}
+
+static int print_explanation_rows(FILE *out, output_format format, const Valv__V1__Asset *a)
+{
+    static const char *const table_header[] = {"DIMENSION", "OWN", "EFFECTIVE", "FROM"};
+    static const char *const csv_header[] = {"dimension", "own", "effective", "from"};
+    static const Valv__V1__Classification no_classification = VALV__V1__CLASSIFICATION__INIT;
+    static const Valv__V1__SecurityProtection no_security = VALV__V1__SECURITY_PROTECTION__INIT;
+    static const Valv__V1__Effective no_effective = VALV__V1__EFFECTIVE__INIT;
+    const Valv__V1__Classification *c = a->classification ? a->classification : &no_classification;
+    const Valv__V1__SecurityProtection *sec = a->security ? a->security : &no_security;
+    const Valv__V1__Effective *e = a->effective ? a->effective : &no_effective;
+    const ProtobufCEnumDescriptor *classes = &valv__v1__security_class__descriptor;
+    /* protected_object is the facility's own designation: never inherited. */
+    const char *const rows[][4] = {
+        {"K confidentiality", level_text(c->confidentiality), level_text(e->confidentiality),
+         source_text(a, "confidentiality")},
+        {"R integrity", level_text(c->integrity), level_text(e->integrity),
+         source_text(a, "integrity")},
+        {"T availability", level_text(c->availability), level_text(e->availability),
+         source_text(a, "availability")},
+        {"S traceability", level_text(c->traceability), level_text(e->traceability),
+         source_text(a, "traceability")},
+        {"security class", enum_name(classes, sec->security_class),
+         enum_name(classes, e->security_class), source_text(a, "security_class")},
+        {"security sensitive", yes_no(sec->security_sensitive), yes_no(e->security_sensitive),
+         source_text(a, "security_sensitive")},
+        {"protected object", yes_no(sec->protected_object), yes_no(sec->protected_object),
+         sec->protected_object ? "own" : ""},
+        {"flagged", "", yes_no(e->flagged), ""},
+        {"review", "", review_text(a->review), ""},
+    };
+    size_t n_rows = sizeof rows / sizeof rows[0];
+    table t;
+    int rc = table_init(&t, format == OUTPUT_CSV ? csv_header : table_header, 4, n_rows);
+    for (size_t i = 0; i < n_rows && rc == 0; i++)
+        rc = table_set_row(&t, i, rows[i]);
+    if (rc == 0)
+        table_print(out, format, &t);
+    table_free(&t);
+    return rc;
+}
+
+int output_explanation(FILE *out, output_format format, const Valv__V1__Asset *asset)
+{
+    if (format == OUTPUT_JSON)
+        return output_message_json(out, &asset->base);
+    if (format == OUTPUT_TABLE)
+        fprintf(out, "%s (%s)\n\n", asset->name, asset->display_name);
+    int rc = print_explanation_rows(out, format, asset);
+    if (rc == 0 && format == OUTPUT_TABLE && asset->review != NULL &&
+        asset->review->state != VALV__V1__REVIEW_STATE__NOT_REQUIRED) {
+        fputc('\n', out);
+        print_review_detail(out, asset->review);
+    }
+    if (rc == 0 && ferror(out))
+        rc = -1;
     return rc;
 }
 

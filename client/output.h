@@ -43,6 +43,17 @@ int output_asset(FILE *out, output_format format, const Valv__V1__Asset *asset);
 int output_asset_list(FILE *out, output_format format, Valv__V1__Asset *const *assets,
                       size_t n_assets);
 
+/* Prints n_links links: a FROM TYPE TO CREATED table, one JSON object per
+ * line, or CSV. */
+int output_link_list(FILE *out, output_format format, Valv__V1__Link *const *links,
+                     size_t n_links);
+
+/* Explains where asset's protection comes from: for each dimension the
+ * asset's own value, the effective one and the asset it comes from ("own"
+ * for itself), then whether it is flagged and its review; as a table (the
+ * review details below it) or CSV. JSON prints the asset itself. */
+int output_explanation(FILE *out, output_format format, const Valv__V1__Asset *asset);
+
 /* Prints one named value, for commands whose answer is a single word
  * (valv health): the value alone in table format, {"NAME":"VALUE"} in JSON,
  * a header and one row in CSV. */

@@ -7,7 +7,8 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 
-static const char *const known_services[] = {"", "valv.v1.Inventory", "grpc.health.v1.Health"};
+static const char *const known_services[] = {"", "valv.v1.Inventory", "valv.v1.Review",
+                                             "valv.v1.Audit", "grpc.health.v1.Health"};
 
 static bool is_known(const char *service)
 {

@@ -1,10 +1,9 @@
 /* inventory.c - valv.v1.Inventory: the shape of each request is checked
  * here, the domain rules in store/.
  *
- * Reads run on the worker thread in their own read transaction. Writes
- * become jobs for the writer (writer.h): one shared path, asset_write,
- * serves every write method; each method adds only a small function that
- * turns its request into a store call.
+ * Reads run on the worker thread in their own read transaction. Writes go
+ * through write.h; each method adds only a small function that turns its
+ * request into a store call.
  */
 #include "inventory.h"
 
@@ -15,27 +14,7 @@
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/inventory.pb-c.h"
-#include "writer.h"
-
-#define ETAG_MAX 64
-
-/* --- The write path ------------------------------------------------------------ */
-
-typedef struct asset_write asset_write;
-
-/* Turns one request into one store write inside txn. */
-typedef int (*asset_write_fn)(store_txn *txn, const asset_write *w, Valv__V1__Asset **out,
-                              valv_error *err);
-
-struct asset_write {
-    writer_job job; /* first: writer hands back &job */
-    call *call;
-    const ProtobufCMessage *request; /* borrowed from the call */
-    const char *id;                  /* the asset id named by the request; borrowed */
-    store_actor who;
-    asset_write_fn write;
-    Valv__V1__Asset *result;
-};
+#include "write.h"
 
 static void free_asset(Valv__V1__Asset *a)
 {
@@ -43,69 +22,15 @@ static void free_asset(Valv__V1__Asset *a)
         valv__v1__asset__free_unpacked(a, NULL);
 }
 
-static int asset_write_apply(writer_job *job, store_txn *txn, valv_error *err)
-{
-    asset_write *w = (asset_write *)job;
-    free_asset(w->result); /* left by an earlier run of this group, if any */
-    w->result = NULL;
-    if (call_should_stop(w->call))
-        return valv_error_set(err, VALV_EDEADLINE,
-                              "the deadline passed or the client cancelled before the write ran; nothing was written");
-    return w->write(txn, w, &w->result, err);
-}
-
-static void asset_write_done(writer_job *job, int rc, const valv_error *err)
-{
-    asset_write *w = (asset_write *)job;
-    if (rc == VALV_OK)
-        call_reply(w->call, &w->result->base);
-    else
-        call_fail(w->call, err);
-    free_asset(w->result);
-    free(w);
-}
-
-/* Queues a write; the call is answered after the commit. request_id may be
- * NULL. */
-static void submit_asset_write(call *c, const ProtobufCMessage *request, const char *id,
-                               const char *request_id, asset_write_fn write)
-{
-    asset_write *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        valv_error err;
-        valv_error_clear(&err);
-        valv_error_set(&err, VALV_EFULL, "valvd is out of memory; retry later");
-        call_fail(c, &err);
-        return;
-    }
-    w->job.apply = asset_write_apply;
-    w->job.done = asset_write_done;
-    w->call = c;
-    w->request = request;
-    w->id = id;
-    w->who.actor = call_actor(c);
-    w->who.request_id = request_id;
-    w->write = write;
-    writer_submit(call_writer(c), &w->job);
-}
-
-/* Checks the fields every write request may carry. */
-static int check_write_fields(const char *request_id, const char *etag, valv_error *err)
-{
-    if (request_id != NULL)
-        validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
-    if (etag != NULL)
-        validate_text(etag, ETAG_MAX, "etag", err);
-    return err->code;
-}
 
 /* --- Writes -------------------------------------------------------------------- */
 
-static int write_create(store_txn *txn, const asset_write *w, Valv__V1__Asset **out,
-                        valv_error *err)
+static int write_create(store_txn *txn, write_op *op, valv_error *err)
 {
-    const Valv__V1__CreateAssetRequest *req = (const void *)w->request;
-    return store_create_asset(txn, req->asset, req->asset_id, &w->who, out, err);
+    const Valv__V1__CreateAssetRequest *req = (const void *)op->request;
+    Valv__V1__Asset *a = NULL;
+    int rc = store_create_asset(txn, req->asset, req->asset_id, &op->who, &a, err);
+    return write_result_asset(op, a, rc);
 }
 
 void inventory_create_asset(call *c, const ProtobufCMessage *request)
@@ -115,21 +40,23 @@ void inventory_create_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     if (req->asset == NULL)
         valv_error_violation(&err, "asset", "required: the asset to create");
-    check_write_fields(req->request_id, NULL, &err);
+    write_check_fields(req->request_id, NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
     }
-    submit_asset_write(c, request, NULL, req->request_id, write_create);
+    write_submit(c, request, NULL, NULL, req->request_id, write_create);
 }
 
-static int write_update(store_txn *txn, const asset_write *w, Valv__V1__Asset **out,
-                        valv_error *err)
+static int write_update(store_txn *txn, write_op *op, valv_error *err)
 {
-    const Valv__V1__UpdateAssetRequest *req = (const void *)w->request;
+    const Valv__V1__UpdateAssetRequest *req = (const void *)op->request;
     const Google__Protobuf__FieldMask *mask = req->update_mask;
-    return store_update_asset(txn, req->asset, mask != NULL ? (const char *const *)mask->paths : NULL,
-                              mask != NULL ? mask->n_paths : 0, &w->who, out, err);
+    Valv__V1__Asset *a = NULL;
+    int rc = store_update_asset(txn, req->asset,
+                                mask != NULL ? (const char *const *)mask->paths : NULL,
+                                mask != NULL ? mask->n_paths : 0, &op->who, &a, err);
+    return write_result_asset(op, a, rc);
 }
 
 void inventory_update_asset(call *c, const ProtobufCMessage *request)
@@ -142,20 +69,21 @@ void inventory_update_asset(call *c, const ProtobufCMessage *request)
         valv_error_violation(&err, "asset", "required: the asset with its name and the fields to change");
     else
         validate_asset_name(req->asset->name, "asset.name", &id, &err);
-    check_write_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, &err);
+    write_check_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
     }
-    submit_asset_write(c, request, id, req->request_id, write_update);
+    write_submit(c, request, id, NULL, req->request_id, write_update);
 }
 
-static int write_delete(store_txn *txn, const asset_write *w, Valv__V1__Asset **out,
-                        valv_error *err)
+static int write_delete(store_txn *txn, write_op *op, valv_error *err)
 {
-    const Valv__V1__DeleteAssetRequest *req = (const void *)w->request;
-    return store_delete_asset(txn, w->id, req->etag, req->reason, req->force, &w->who, out,
-                              err);
+    const Valv__V1__DeleteAssetRequest *req = (const void *)op->request;
+    Valv__V1__Asset *a = NULL;
+    int rc = store_delete_asset(txn, op->id, req->etag, req->reason, req->force, &op->who, &a,
+                                err);
+    return write_result_asset(op, a, rc);
 }
 
 void inventory_delete_asset(call *c, const ProtobufCMessage *request)
@@ -165,20 +93,21 @@ void inventory_delete_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, &err);
-    check_write_fields(req->request_id, req->etag, &err);
+    write_check_fields(req->request_id, req->etag, &err);
     validate_text(req->reason, VALV_REASON_MAX, "reason", &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
     }
-    submit_asset_write(c, request, id, req->request_id, write_delete);
+    write_submit(c, request, id, NULL, req->request_id, write_delete);
 }
 
-static int write_undelete(store_txn *txn, const asset_write *w, Valv__V1__Asset **out,
-                          valv_error *err)
+static int write_undelete(store_txn *txn, write_op *op, valv_error *err)
 {
-    const Valv__V1__UndeleteAssetRequest *req = (const void *)w->request;
-    return store_undelete_asset(txn, w->id, req->etag, &w->who, out, err);
+    const Valv__V1__UndeleteAssetRequest *req = (const void *)op->request;
+    Valv__V1__Asset *a = NULL;
+    int rc = store_undelete_asset(txn, op->id, req->etag, &op->who, &a, err);
+    return write_result_asset(op, a, rc);
 }
 
 void inventory_undelete_asset(call *c, const ProtobufCMessage *request)
@@ -188,12 +117,12 @@ void inventory_undelete_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, &err);
-    check_write_fields(req->request_id, req->etag, &err);
+    write_check_fields(req->request_id, req->etag, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
     }
-    submit_asset_write(c, request, id, req->request_id, write_undelete);
+    write_submit(c, request, id, NULL, req->request_id, write_undelete);
 }
 
 /* --- Reads ----------------------------------------------------------------------- */
@@ -283,4 +212,98 @@ void inventory_list_assets(call *c, const ProtobufCMessage *request)
         resp.next_page_token = result.next_page_token;
     call_reply(c, &resp.base);
     store_list_result_free(&result);
+}
+
+/* --- Links ------------------------------------------------------------------------ */
+
+/* Checks the two ends and the type of a link named in a request. field
+ * prefixes the field names ("link." for CreateLink, "" for DeleteLink). */
+static int check_link(const char *prefix, const char *from, const char *to,
+                      Valv__V1__LinkType type, const char **from_id, const char **to_id,
+                      valv_error *err)
+{
+    char field[32];
+    snprintf(field, sizeof field, "%sfrom_asset", prefix);
+    validate_asset_name(from, field, from_id, err);
+    snprintf(field, sizeof field, "%sto_asset", prefix);
+    validate_asset_name(to, field, to_id, err);
+    if (type <= VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED || type > VALV__V1__LINK_TYPE__PART_OF) {
+        snprintf(field, sizeof field, "%stype", prefix);
+        valv_error_violation(err, field,
+                             "required: one of PROCESSED_BY, STORED_IN, HOSTED_IN, DEPENDS_ON, PART_OF");
+    }
+    return err->code;
+}
+
+static int write_create_link(store_txn *txn, write_op *op, valv_error *err)
+{
+    const Valv__V1__CreateLinkRequest *req = (const void *)op->request;
+    Valv__V1__Link *link = NULL;
+    int rc = store_create_link(txn, op->id, op->other_id, req->link->type, &op->who, &link, err);
+    if (rc == VALV_EINVAL)
+        valv_error_prefix_fields(err, "link"); /* the request's fields are link.* */
+    op->result = link != NULL ? &link->base : NULL;
+    return rc;
+}
+
+void inventory_create_link(call *c, const ProtobufCMessage *request)
+{
+    const Valv__V1__CreateLinkRequest *req = (const void *)request;
+    valv_error err;
+    valv_error_clear(&err);
+    const char *from_id = NULL, *to_id = NULL;
+    if (req->link == NULL)
+        valv_error_violation(&err, "link", "required: from_asset, to_asset and type");
+    else
+        check_link("link.", req->link->from_asset, req->link->to_asset, req->link->type, &from_id,
+                   &to_id, &err);
+    write_check_fields(req->request_id, NULL, &err);
+    if (err.code != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    write_submit(c, request, from_id, to_id, req->request_id, write_create_link);
+}
+
+static int write_delete_link(store_txn *txn, write_op *op, valv_error *err)
+{
+    const Valv__V1__DeleteLinkRequest *req = (const void *)op->request;
+    return store_delete_link(txn, op->id, op->other_id, req->type, &op->who, err);
+}
+
+void inventory_delete_link(call *c, const ProtobufCMessage *request)
+{
+    const Valv__V1__DeleteLinkRequest *req = (const void *)request;
+    valv_error err;
+    valv_error_clear(&err);
+    const char *from_id = NULL, *to_id = NULL;
+    check_link("", req->from_asset, req->to_asset, req->type, &from_id, &to_id, &err);
+    write_check_fields(req->request_id, NULL, &err);
+    if (err.code != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    write_submit(c, request, from_id, to_id, req->request_id, write_delete_link);
+}
+
+void inventory_list_links(call *c, const ProtobufCMessage *request)
+{
+    const Valv__V1__ListLinksRequest *req = (const void *)request;
+    valv_error err;
+    valv_error_clear(&err);
+    const char *id = NULL;
+    store_link_list_result result = {0};
+    if (validate_asset_name(req->asset, "asset", &id, &err) != VALV_OK ||
+        store_list_links(call_store(c), id, req->page_size, req->page_token, &result, &err) != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    Valv__V1__ListLinksResponse resp;
+    valv__v1__list_links_response__init(&resp);
+    resp.n_links = result.n_links;
+    resp.links = result.links;
+    if (result.next_page_token != NULL)
+        resp.next_page_token = result.next_page_token;
+    call_reply(c, &resp.base);
+    store_link_list_result_free(&result);
 }

@@ -11,5 +11,8 @@ void inventory_update_asset(call *c, const ProtobufCMessage *request);
 void inventory_delete_asset(call *c, const ProtobufCMessage *request);
 void inventory_undelete_asset(call *c, const ProtobufCMessage *request);
 void inventory_list_assets(call *c, const ProtobufCMessage *request);
+void inventory_create_link(call *c, const ProtobufCMessage *request);
+void inventory_delete_link(call *c, const ProtobufCMessage *request);
+void inventory_list_links(call *c, const ProtobufCMessage *request);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "server.h"
+
 #include "store.h"
 #include "writer.h"
 
@@ -26,13 +27,15 @@ typedef struct {
     int threads;
     size_t max_db_size;
     int grace_ms;
+    int64_t review_interval; /* seconds */
 } options;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: valvd [OPTIONS]\n"
-            "Serve the Valv asset inventory over gRPC.\n"
+            "       valvd verify --data-dir DIR\n"
+            "Serve the Valv asset inventory over gRPC, or check a data directory offline.\n"
             "\n"
             "Options:\n"
             "  --listen ADDR:PORT    address to listen on (default " LISTEN_DEFAULT "; port 0 picks one)\n"
@@ -40,6 +43,7 @@ static void usage(FILE *out)
             "  --dev                 development mode: plaintext, no authentication, loopback only\n"
             "  --threads N           worker threads (default 2)\n"
             "  --max-db-size MIB     largest the database may grow, in MiB (default 65536)\n"
+            "  --review-interval DAYS  days from an approval to the next review (default 365)\n"
             "  --grace SECONDS       on SIGTERM, how long calls in flight may run (default 10)\n"
             "  --help                show this help\n"
             "  --version             show the version\n"
@@ -86,11 +90,13 @@ static int parse_options(int argc, char **argv, options *o)
         {"threads", required_argument, NULL, 't'},
         {"max-db-size", required_argument, NULL, 'm'},
         {"grace", required_argument, NULL, 'g'},
+        {"review-interval", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    *o = (options){LISTEN_DEFAULT, DATA_DIR_DEFAULT, false, 2, STORE_MAP_SIZE_MAX_DEFAULT, GRACE_MS_DEFAULT};
+    *o = (options){LISTEN_DEFAULT, DATA_DIR_DEFAULT, false, 2, STORE_MAP_SIZE_MAX_DEFAULT, GRACE_MS_DEFAULT,
+                   STORE_REVIEW_INTERVAL_DEFAULT};
     long v;
     int ch;
     opterr = 0;
@@ -119,6 +125,13 @@ static int parse_options(int argc, char **argv, options *o)
                 return EXIT_USAGE;
             }
             o->grace_ms = (int)v * 1000;
+            break;
+        case 'r':
+            if (!parse_number(optarg, 1, 3650, &v)) {
+                fprintf(stderr, "valvd: --review-interval takes days from 1 to 3650, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->review_interval = (int64_t)v * 24 * 3600;
             break;
         case 'h': usage(stdout); return -1;
         case 'V': printf("valvd %s\n", VALV_VERSION); return -1;
@@ -184,7 +197,7 @@ int main(int argc, char **argv)
     char bound[300];
     rc = EXIT_START_FAILED;
 
-    store_options store_opts = {.map_size_max = opts.max_db_size};
+    store_options store_opts = {.map_size_max = opts.max_db_size, .review_interval = opts.review_interval};
     if (store_open(opts.data_dir, &store_opts, &st, &err) != VALV_OK) {
         fprintf(stderr, "valvd: cannot open the data directory %s: %s\n", opts.data_dir, err.message);
         goto done;

@@ -44,6 +44,7 @@ typedef enum {
     TAG_SENT,         /* call_send's message left */
     TAG_FINISHED,     /* the final batch completed */
     TAG_CLOSED,       /* RECV_CLOSE_ON_SERVER completed */
+    TAG_KICK,         /* call_kick's empty batch completed */
     TAG_SHUTDOWN      /* grpc_server_shutdown_and_notify completed */
 } tag_kind;
 
@@ -73,7 +74,7 @@ struct call {
     ProtobufCMessage *request;
     struct timespec start;
 
-    call_tag tag_new, tag_sent, tag_finished, tag_closed;
+    call_tag tag_new, tag_sent, tag_finished, tag_closed, tag_kick;
     atomic_int refs;
     atomic_bool finished;  /* call_reply / call_fail ran */
     atomic_bool cancelled; /* the client is gone */
@@ -92,6 +93,11 @@ struct call {
     void *sent_arg;
     call_close_fn on_close;
     void *close_arg;
+    call_free_fn on_free;
+    void *free_arg;
+    call_kick_fn on_kick;
+    void *kick_arg;
+    atomic_bool kick_in_flight;
     atomic_bool close_fired;
     call *stream_prev, *stream_next; /* in srv->streams while on_close is set */
 };
@@ -100,6 +106,7 @@ struct server {
     grpc_server *gs;
     store *store;
     writer *writer;
+    struct watch_hub *watches;
     bool dev;
     int n_workers;
     worker workers[SERVER_THREADS_MAX];
@@ -137,6 +144,7 @@ static call *call_new(server *srv, worker *w, bool unknown, size_t method_index)
     c->tag_sent = (call_tag){TAG_SENT, c};
     c->tag_finished = (call_tag){TAG_FINISHED, c};
     c->tag_closed = (call_tag){TAG_CLOSED, c};
+    c->tag_kick = (call_tag){TAG_KICK, c};
     pthread_mutex_lock(&srv->lock);
     srv->live_calls++;
     pthread_mutex_unlock(&srv->lock);
@@ -146,6 +154,8 @@ static call *call_new(server *srv, worker *w, bool unknown, size_t method_index)
 static void call_free(call *c)
 {
     server *srv = c->srv;
+    if (c->on_free != NULL)
+        c->on_free(c->free_arg);
     if (c->request != NULL)
         protobuf_c_message_free_unpacked(c->request, NULL);
     if (c->payload != NULL)
@@ -330,6 +340,38 @@ void call_on_close(call *c, call_close_fn on_close, void *arg)
         call_fire_close(c);
 }
 
+void call_kick(call *c, call_kick_fn fn, void *arg)
+{
+    if (atomic_exchange(&c->kick_in_flight, true))
+        return;
+    c->on_kick = fn;
+    c->kick_arg = arg;
+    atomic_fetch_add(&c->refs, 1);
+    call_start_batch(c, NULL, 0, &c->tag_kick);
+}
+
+static void on_kicked(call *c)
+{
+    call_kick_fn fn = c->on_kick;
+    void *arg = c->kick_arg;
+    atomic_store(&c->kick_in_flight, false);
+    if (fn != NULL && !atomic_load(&c->finished))
+        fn(c, arg);
+    call_unref(c);
+}
+
+void call_on_free(call *c, call_free_fn fn, void *arg)
+{
+    c->on_free = fn;
+    c->free_arg = arg;
+}
+
+void call_cancel(call *c, const valv_error *err)
+{
+    atomic_store(&c->cancelled, true);
+    grpc_call_cancel_with_status(c->gc, (grpc_status_code)err->code, err->message, NULL);
+}
+
 store *call_store(call *c)
 {
     return c->srv->store;
@@ -338,6 +380,11 @@ store *call_store(call *c)
 writer *call_writer(call *c)
 {
     return c->srv->writer;
+}
+
+struct watch_hub *call_watch_hub(call *c)
+{
+    return c->srv->watches;
 }
 
 const char *call_actor(call *c)
@@ -426,6 +473,18 @@ static bool call_decode(call *c)
     return true;
 }
 
+/* A call arrived: start its clock and ask to hear of its cancellation. */
+static void call_begin(call *c)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->start);
+    atomic_store(&c->refs, 2); /* the final batch, and RECV_CLOSE below */
+    grpc_op close_op;
+    memset(&close_op, 0, sizeof close_op);
+    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    close_op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+    call_start_batch(c, &close_op, 1, &c->tag_closed);
+}
+
 static void on_new_call(worker *w, call *c, bool ok)
 {
     if (!ok) { /* the server is shutting down: the request was never filled */
@@ -434,14 +493,7 @@ static void on_new_call(worker *w, call *c, bool ok)
     }
     if (!server_draining(w->srv))
         post_request(w, c->method_index);
-
-    clock_gettime(CLOCK_MONOTONIC, &c->start);
-    atomic_store(&c->refs, 2); /* the final batch, and RECV_CLOSE below */
-    grpc_op close_op;
-    memset(&close_op, 0, sizeof close_op);
-    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    close_op.data.recv_close_on_server.cancelled = &c->close_cancelled;
-    call_start_batch(c, &close_op, 1, &c->tag_closed);
+    call_begin(c);
 
     if (call_should_stop(c)) {
         valv_error err;
@@ -462,13 +514,7 @@ static void on_new_unknown(worker *w, call *c, bool ok)
     }
     if (!server_draining(w->srv))
         post_unknown_request(w);
-    clock_gettime(CLOCK_MONOTONIC, &c->start);
-    atomic_store(&c->refs, 2); /* the final batch, and RECV_CLOSE below */
-    grpc_op close_op;
-    memset(&close_op, 0, sizeof close_op);
-    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    close_op.data.recv_close_on_server.cancelled = &c->close_cancelled;
-    call_start_batch(c, &close_op, 1, &c->tag_closed);
+    call_begin(c);
 
     char *path = grpc_slice_to_c_string(c->details.method);
     valv_error err;
@@ -522,6 +568,9 @@ static void *worker_main(void *arg)
         case TAG_CLOSED:
             on_closed(tag->call);
             break;
+        case TAG_KICK:
+            on_kicked(tag->call);
+            break;
         case TAG_SHUTDOWN:
             pthread_mutex_lock(&w->srv->lock);
             w->srv->shutdown_done = true;
@@ -553,6 +602,7 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
         return valv_error_set(err, VALV_EINTERNAL, "out of memory");
     srv->store = cfg->store;
     srv->writer = cfg->writer;
+    srv->watches = cfg->watches;
     srv->dev = cfg->dev;
     srv->n_workers = cfg->threads > 0 ? cfg->threads : SERVER_THREADS_DEFAULT;
     if (srv->n_workers > SERVER_THREADS_MAX)

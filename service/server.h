@@ -27,6 +27,7 @@ typedef struct {
     int threads;         /* worker threads (completion queues); 0: 2 */
     store *store;        /* borrowed */
     writer *writer;      /* borrowed */
+    struct watch_hub *watches; /* borrowed: WatchChanges' watchers */
 } server_config;
 
 /* Binds, registers every method of the method table and starts the worker
@@ -45,6 +46,7 @@ void server_stop(server *s, int grace_ms);
 /* The store and writer the call may use, and who is calling. */
 store *call_store(call *c);
 writer *call_writer(call *c);
+struct watch_hub *call_watch_hub(call *c);
 const char *call_actor(call *c);
 
 /* True once the client cancelled the call or its deadline passed: work not
@@ -70,5 +72,21 @@ void call_send(call *c, const ProtobufCMessage *msg, call_sent_fn on_sent, void 
  * end the call (call_fail). It may run on any thread. At most one per call. */
 typedef void (*call_close_fn)(call *c, void *arg);
 void call_on_close(call *c, call_close_fn on_close, void *arg);
+
+/* Runs fn(c, arg) on the call's worker thread soon (an empty batch whose
+ * completion wakes the worker). From any thread; one kick in flight per
+ * call (a second while one is in flight is dropped: fn will run anyway). */
+typedef void (*call_kick_fn)(call *c, void *arg);
+void call_kick(call *c, call_kick_fn fn, void *arg);
+
+/* Runs fn(arg) when the call object is freed, after the last of its
+ * callbacks: the place to free state that callbacks use. At most one. */
+typedef void (*call_free_fn)(void *arg);
+void call_on_free(call *c, call_free_fn fn, void *arg);
+
+/* Cancels the call with err's status, at once, whatever is in flight (a
+ * stuck send included); the call's callbacks then see ok == false. From any
+ * thread. The handler must still end the call (call_fail is harmless now). */
+void call_cancel(call *c, const valv_error *err);
 
 #endif

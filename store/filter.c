@@ -122,6 +122,7 @@ enum field_id {
     FIELD_REVISION,
     FIELD_FLAGGED,
     FIELD_REVIEW_STATE,
+    FIELD_REVIEW_OVERDUE,
     FIELD_CLASSIFICATION_CONFIDENTIALITY,
     FIELD_CLASSIFICATION_INTEGRITY,
     FIELD_CLASSIFICATION_AVAILABILITY,
@@ -165,6 +166,7 @@ static const struct field fields[] = {
     {"revision", FIELD_REVISION, TYPE_INTEGER},
     {"flagged", FIELD_FLAGGED, TYPE_BOOL},
     {"review.state", FIELD_REVIEW_STATE, TYPE_REVIEW_STATE},
+    {"review.overdue", FIELD_REVIEW_OVERDUE, TYPE_BOOL},
     {"classification.confidentiality", FIELD_CLASSIFICATION_CONFIDENTIALITY, TYPE_LEVEL},
     {"classification.integrity", FIELD_CLASSIFICATION_INTEGRITY, TYPE_LEVEL},
     {"classification.availability", FIELD_CLASSIFICATION_AVAILABILITY, TYPE_LEVEL},
@@ -1167,8 +1169,19 @@ static const char *string_field(const Valv__V1__Asset *a, enum field_id id)
     }
 }
 
+/* APPROVED and due: the review is back in the queue. Computed from now_unix
+ * rather than read from review.overdue, so that a filter means the same on
+ * any asset, however it was obtained. */
+static bool review_overdue(const Valv__V1__Asset *a, long long now_unix)
+{
+    const Valv__V1__ReviewStatus *r = a->review;
+    return r != NULL && r->state == VALV__V1__REVIEW_STATE__APPROVED && r->due_time != NULL &&
+           (r->due_time->seconds < now_unix ||
+            (r->due_time->seconds == now_unix && r->due_time->nanos == 0));
+}
+
 /* The value of an enum, boolean or integer field; unset sub-messages give 0. */
-static long long number_field(const Valv__V1__Asset *a, enum field_id id)
+static long long number_field(const Valv__V1__Asset *a, enum field_id id, long long now_unix)
 {
     const Valv__V1__Classification *c = a->classification;
     const Valv__V1__Effective *e = a->effective;
@@ -1182,6 +1195,8 @@ static long long number_field(const Valv__V1__Asset *a, enum field_id id)
         return e != NULL && e->flagged;
     case FIELD_REVIEW_STATE:
         return a->review != NULL ? a->review->state : 0;
+    case FIELD_REVIEW_OVERDUE:
+        return review_overdue(a, now_unix);
     case FIELD_CLASSIFICATION_CONFIDENTIALITY:
         return c != NULL ? c->confidentiality : 0;
     case FIELD_CLASSIFICATION_INTEGRITY:
@@ -1253,7 +1268,7 @@ static int compare_numbers(long long a, long long b)
 /* Compares a number, a time, an enum or a boolean. An unset level or
  * security class is "not classified", not "below NEGLIGIBLE": it never
  * satisfies '<', '<=', '>' or '>='. */
-static bool number_matches(const Valv__V1__Asset *a, const struct node *n)
+static bool number_matches(const Valv__V1__Asset *a, const struct node *n, long long now_unix)
 {
     int cmp;
     if (n->field->type == TYPE_TIME) {
@@ -1264,7 +1279,7 @@ static bool number_matches(const Valv__V1__Asset *a, const struct node *n)
         if (cmp == 0)
             cmp = compare_numbers(nanos, n->nanos);
     } else {
-        long long actual = number_field(a, n->field->id);
+        long long actual = number_field(a, n->field->id, now_unix);
         bool ordering = n->op != TOK_EQ && n->op != TOK_NE && n->op != TOK_HAS;
         bool ranked = n->field->type == TYPE_LEVEL || n->field->type == TYPE_SECURITY_CLASS;
         if (ordering && ranked && actual == 0)
@@ -1274,7 +1289,7 @@ static bool number_matches(const Valv__V1__Asset *a, const struct node *n)
     return order_holds(n->op, cmp);
 }
 
-static bool compare_matches(const Valv__V1__Asset *a, const struct node *n)
+static bool compare_matches(const Valv__V1__Asset *a, const struct node *n, long long now_unix)
 {
     bool found = false;
     switch (n->field->type) {
@@ -1295,7 +1310,7 @@ static bool compare_matches(const Valv__V1__Asset *a, const struct node *n)
                 return string_matches(n->op, a->attributes[i]->value, n->text);
         return n->op == TOK_NE; /* a missing key is "not equal" to anything */
     default:
-        return number_matches(a, n);
+        return number_matches(a, n, now_unix);
     }
 }
 
@@ -1309,23 +1324,23 @@ static bool search_matches(const Valv__V1__Asset *a, const struct node *n)
     return false;
 }
 
-static bool node_matches(const struct node *n, const Valv__V1__Asset *a)
+static bool node_matches(const struct node *n, const Valv__V1__Asset *a, long long now_unix)
 {
     switch (n->kind) {
     case NODE_AND:
         for (size_t i = 0; i < n->n_children; i++)
-            if (!node_matches(n->children[i], a))
+            if (!node_matches(n->children[i], a, now_unix))
                 return false;
         return true;
     case NODE_OR:
         for (size_t i = 0; i < n->n_children; i++)
-            if (node_matches(n->children[i], a))
+            if (node_matches(n->children[i], a, now_unix))
                 return true;
         return false;
     case NODE_NOT:
-        return !node_matches(n->children[0], a);
+        return !node_matches(n->children[0], a, now_unix);
     case NODE_COMPARE:
-        return compare_matches(a, n);
+        return compare_matches(a, n, now_unix);
     default: /* NODE_SEARCH */
         return search_matches(a, n);
     }
@@ -1333,8 +1348,7 @@ static bool node_matches(const struct node *n, const Valv__V1__Asset *a)
 
 bool filter_match(const filter *f, const Valv__V1__Asset *asset, long long now_unix)
 {
-    (void)now_unix; /* for review.overdue, to come */
-    return f == NULL || node_matches(f->root, asset);
+    return f == NULL || node_matches(f->root, asset, now_unix);
 }
 
 /* ------------------------------------------------------------------------

@@ -18,7 +18,7 @@
  * availability,traceability}, effective.{confidentiality,integrity,
  * availability,traceability,security_class,security_sensitive}, flagged,
  * security.{security_class,security_sensitive,protected_object},
- * review.state.
+ * review.state, review.overdue.
  *
  * Semantics: string "=" is exact, with "*" matching any run of characters
  * ("Pers*"); ":" on a string is a case-insensitive substring test; on labels
@@ -48,8 +48,8 @@ typedef struct filter filter; /* opaque: a parsed filter */
 int filter_parse(const char *text, filter **out, valv_error *err);
 
 /* True when asset matches f (always true for f == NULL). now_unix is the
- * current time in seconds (for review.overdue in a later issue). Borrowed
- * arguments; no allocation. */
+ * current time in seconds: review.overdue is true for an APPROVED asset
+ * whose due_time is at or before it. Borrowed arguments; no allocation. */
 bool filter_match(const filter *f, const Valv__V1__Asset *asset, long long now_unix);
 
 /* Equalities that every matching asset must satisfy, found at the top

@@ -2,42 +2,33 @@
  *
  * Every asset lives once in the assets table as a packed valv.v1.Asset; the
  * index tables hold keys only (by_source also the id), so a list walks an
- * index in key order and reads each asset from the assets table.
+ * index in key order and reads each asset from the assets table. This file
+ * holds the tables, reading and writing one asset, the asset writes of
+ * store.h and transactions; store_internal.h says where the rest is.
  */
 #include "store.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <lmdb.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "filter.h"
 #include "limits.h"
 #include "mask.h"
-#include "pagetoken.h"
+#include "store_internal.h"
 #include "validate.h"
 
 #define STORE_MAX_READERS 256
 #define STORE_MAX_TABLES 16 /* room for the tables later issues add */
 #define MIB (1024UL * 1024UL)
 
-/* LMDB's largest key (mdb_env_get_maxkeysize with the default build). */
-#define KEY_MAX 511
 /* Bytes of display_name kept in a by_display key: with "\0" and an id the
  * key must stay under KEY_MAX, and a display name may take 800 bytes. */
 #define DISPLAY_KEY_NAME_MAX 400
-#define TIME_KEY_LEN 8
-
-#define NAME_PREFIX "assets/"
-#define NAME_PREFIX_LEN (sizeof NAME_PREFIX - 1)
 
 /* Generated ids: "a", the creation time in milliseconds as 10 base32hex
  * digits (so ids sort by creation time), then 6 random base32hex digits. */
@@ -48,46 +39,14 @@
 
 #define MASK_PATHS_MAX 32 /* more than the mutable fields mask_populated can name */
 
-enum {
-    TABLE_META,
-    TABLE_ASSETS,
-    TABLE_BY_UNIT,
-    TABLE_BY_KIND,
-    TABLE_BY_SOURCE,
-    TABLE_BY_DISPLAY,
-    TABLE_BY_UPDATE,
-    TABLE_COUNT
-};
-
 static const char *const table_names[TABLE_COUNT] = {
-    "meta", "assets", "by_unit", "by_kind", "by_source", "by_display", "by_update",
+    "meta",    "assets",     "by_unit",   "by_kind",  "by_source",
+    "by_display", "by_update", "links_out", "links_in", "review_queue",
 };
 
 #define META_SCHEMA_VERSION "schema_version"
 #define META_REVISION "revision"
 #define META_PAGE_TOKEN_KEY "page_token_key"
-
-struct store {
-    MDB_env *env;
-    MDB_dbi tables[TABLE_COUNT];
-    /* LMDB may change the map size only while no transaction of this
-     * process is open: every transaction holds this lock shared, and
-     * store_grow holds it exclusive. */
-    pthread_rwlock_t map_lock;
-    size_t map_size; /* guarded by map_lock */
-    size_t map_size_max;
-    bool read_only;
-    _Atomic int64_t revision; /* the last committed global revision */
-    unsigned char page_token_key[PAGETOKEN_KEY_LEN];
-};
-
-struct store_txn {
-    store *s;
-    store_txn *parent;
-    MDB_txn *txn;
-    int64_t revision; /* the global revision as this transaction sees it */
-    bool full;        /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
-};
 
 /* One key (and value) a stored asset puts into an index table. */
 typedef struct {
@@ -97,11 +56,11 @@ typedef struct {
     const char *value; /* borrowed; "" for the key-only indexes */
 } index_entry;
 
-#define INDEX_ENTRIES_MAX 5
+#define INDEX_ENTRIES_MAX 6
 
 /* --- Small helpers ---------------------------------------------------------- */
 
-static void be64_put(unsigned char out[8], uint64_t v)
+void be64_put(unsigned char out[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {
         out[i] = (unsigned char)(v & 0xff);
@@ -109,7 +68,7 @@ static void be64_put(unsigned char out[8], uint64_t v)
     }
 }
 
-static uint64_t be64_get(const unsigned char in[8])
+uint64_t be64_get(const unsigned char in[8])
 {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
@@ -117,13 +76,12 @@ static uint64_t be64_get(const unsigned char in[8])
     return v;
 }
 
-static int out_of_memory(valv_error *err)
+int out_of_memory(valv_error *err)
 {
     return valv_error_set(err, VALV_EINTERNAL, "out of memory");
 }
 
-/* Turns an LMDB error code into a valv error. what says what was being done. */
-static int storage_error(int rc, const char *what, valv_error *err)
+int storage_error(int rc, const char *what, valv_error *err)
 {
     if (rc == MDB_MAP_FULL)
         return valv_error_set(err, VALV_EFULL, "database full");
@@ -131,24 +89,28 @@ static int storage_error(int rc, const char *what, valv_error *err)
                           mdb_strerror(rc));
 }
 
-static const char *actor_name(const store_actor *who)
+const char *actor_name(const store_actor *who)
 {
     return who != NULL && who->actor != NULL ? who->actor : "";
 }
 
-/* The id part of an asset's name ("assets/ID"), which the store always sets. */
-static const char *asset_id(const Valv__V1__Asset *a)
+const char *asset_id(const Valv__V1__Asset *a)
 {
     return a->name + NAME_PREFIX_LEN;
 }
 
-static bool asset_deleted(const Valv__V1__Asset *a)
+bool asset_deleted(const Valv__V1__Asset *a)
 {
     return a->delete_time != NULL;
 }
 
+void clock_now(struct timespec *now)
+{
+    clock_gettime(CLOCK_REALTIME, now);
+}
+
 /* Frees a heap-owned string field and leaves it empty. */
-static void string_clear(char **field)
+void string_clear(char **field)
 {
     if (*field != NULL && *field != protobuf_c_empty_string)
         free(*field);
@@ -156,7 +118,7 @@ static void string_clear(char **field)
 }
 
 /* Replaces a heap-owned string field with a copy of value. */
-static int string_set(char **field, const char *value, valv_error *err)
+int string_set(char **field, const char *value, valv_error *err)
 {
     char *copy = strdup(value);
     if (copy == NULL)
@@ -166,7 +128,7 @@ static int string_set(char **field, const char *value, valv_error *err)
     return VALV_OK;
 }
 
-static void timestamp_clear(Google__Protobuf__Timestamp **field)
+void timestamp_clear(Google__Protobuf__Timestamp **field)
 {
     if (*field != NULL)
         google__protobuf__timestamp__free_unpacked(*field, NULL);
@@ -174,8 +136,8 @@ static void timestamp_clear(Google__Protobuf__Timestamp **field)
 }
 
 /* Replaces a timestamp field with a copy of *value. */
-static int timestamp_set(Google__Protobuf__Timestamp **field, const struct timespec *value,
-                         valv_error *err)
+int timestamp_set(Google__Protobuf__Timestamp **field, const struct timespec *value,
+                  valv_error *err)
 {
     Google__Protobuf__Timestamp *t = malloc(sizeof *t);
     if (t == NULL)
@@ -188,22 +150,28 @@ static int timestamp_set(Google__Protobuf__Timestamp **field, const struct times
     return VALV_OK;
 }
 
-static uint64_t timestamp_ns(const Google__Protobuf__Timestamp *t)
+int64_t timestamp_ns(const Google__Protobuf__Timestamp *t)
 {
     if (t == NULL || t->seconds < 0)
         return 0;
-    return (uint64_t)t->seconds * 1000000000u + (uint64_t)t->nanos;
+    return t->seconds * NS_PER_SECOND + t->nanos;
 }
 
-/* Packs a into a malloc'd buffer. */
-static int asset_pack(const Valv__V1__Asset *a, uint8_t **buf_out, size_t *len_out,
-                      valv_error *err)
+int64_t timespec_ns(const struct timespec *t)
 {
-    size_t len = valv__v1__asset__get_packed_size(a);
+    return (int64_t)t->tv_sec * NS_PER_SECOND + t->tv_nsec;
+}
+
+/* Packs message m (NULL: empty) into a malloc'd buffer. */
+static int message_pack(const ProtobufCMessage *m, uint8_t **buf_out, size_t *len_out,
+                        valv_error *err)
+{
+    size_t len = m != NULL ? protobuf_c_message_get_packed_size(m) : 0;
     uint8_t *buf = malloc(len > 0 ? len : 1);
     if (buf == NULL)
         return out_of_memory(err);
-    valv__v1__asset__pack(a, buf);
+    if (m != NULL)
+        protobuf_c_message_pack(m, buf);
     *buf_out = buf;
     *len_out = len;
     return VALV_OK;
@@ -219,12 +187,11 @@ static int asset_unpack(const void *data, size_t len, const char *id,
     return VALV_OK;
 }
 
-/* A heap-owned deep copy of a (borrowed). */
-static int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
+int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = asset_pack(a, &buf, &len, err);
+    int rc = message_pack(&a->base, &buf, &len, err);
     if (rc != VALV_OK)
         return rc;
     *out = valv__v1__asset__unpack(NULL, len, buf);
@@ -234,16 +201,15 @@ static int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_erro
     return VALV_OK;
 }
 
-/* True when a and b would be stored as the same bytes. */
-static int asset_same(const Valv__V1__Asset *a, const Valv__V1__Asset *b, bool *same,
-                      valv_error *err)
+int message_same(const ProtobufCMessage *a, const ProtobufCMessage *b, bool *same,
+                 valv_error *err)
 {
     uint8_t *abuf = NULL, *bbuf = NULL;
     size_t alen = 0, blen = 0;
-    int rc = asset_pack(a, &abuf, &alen, err);
+    int rc = message_pack(a, &abuf, &alen, err);
     if (rc != VALV_OK)
         goto done;
-    rc = asset_pack(b, &bbuf, &blen, err);
+    rc = message_pack(b, &bbuf, &blen, err);
     if (rc != VALV_OK)
         goto done;
     *same = alen == blen && memcmp(abuf, bbuf, alen) == 0;
@@ -251,6 +217,16 @@ done:
     free(abuf);
     free(bbuf);
     return rc;
+}
+
+void asset_array_free(Valv__V1__Asset **assets, size_t n)
+{
+    if (assets == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (assets[i] != NULL)
+            valv__v1__asset__free_unpacked(assets[i], NULL);
+    free(assets);
 }
 
 /* Empties the fields only the store sets, so nothing a caller sent survives. */
@@ -271,87 +247,6 @@ static void asset_clear_output(Valv__V1__Asset *a)
     string_clear(&a->create_by);
     string_clear(&a->update_by);
     string_clear(&a->delete_by);
-}
-
-/* --- Effective protection --------------------------------------------------- */
-
-static int sources_add(Valv__V1__Effective *e, const char *dimension, const char *asset_name,
-                       valv_error *err)
-{
-    Valv__V1__Effective__SourcesEntry *entry = malloc(sizeof *entry);
-    if (entry == NULL)
-        return out_of_memory(err);
-    valv__v1__effective__sources_entry__init(entry);
-    e->sources[e->n_sources++] = entry;
-    int rc = string_set(&entry->key, dimension, err);
-    if (rc == VALV_OK)
-        rc = string_set(&entry->value, asset_name, err);
-    return rc;
-}
-
-/* Sets a->effective from the asset's own values. Links, whose carried
- * values raise these, come with a later issue; until then every effective
- * value comes from the asset itself. a->name must be set. */
-static int asset_compute_effective(Valv__V1__Asset *a, valv_error *err)
-{
-    const Valv__V1__Classification *c = a->classification;
-    const Valv__V1__SecurityProtection *sec = a->security;
-    Valv__V1__Effective *e = malloc(sizeof *e);
-    int rc = VALV_OK;
-
-    if (e == NULL)
-        return out_of_memory(err);
-    valv__v1__effective__init(e);
-    if (c != NULL) {
-        e->confidentiality = c->confidentiality;
-        e->integrity = c->integrity;
-        e->availability = c->availability;
-        e->traceability = c->traceability;
-    }
-    if (sec != NULL) {
-        e->security_class = sec->security_class;
-        e->security_sensitive = sec->security_sensitive;
-    }
-
-    const struct {
-        const char *dimension;
-        bool set;
-    } dimensions[] = {
-        {"confidentiality", e->confidentiality != 0},
-        {"integrity", e->integrity != 0},
-        {"availability", e->availability != 0},
-        {"traceability", e->traceability != 0},
-        {"security_class", e->security_class != 0},
-        {"security_sensitive", e->security_sensitive},
-    };
-    size_t n_dimensions = sizeof dimensions / sizeof dimensions[0];
-    e->sources = calloc(n_dimensions, sizeof *e->sources);
-    if (e->sources == NULL) {
-        rc = out_of_memory(err);
-        goto done;
-    }
-    for (size_t i = 0; i < n_dimensions; i++) {
-        if (!dimensions[i].set)
-            continue;
-        rc = sources_add(e, dimensions[i].dimension, a->name, err);
-        if (rc != VALV_OK)
-            goto done;
-    }
-
-    const Valv__V1__Level top = VALV__V1__LEVEL__VERY_SERIOUS;
-    e->flagged = e->security_class >= VALV__V1__SECURITY_CLASS__RESTRICTED ||
-                 e->security_sensitive || (sec != NULL && sec->protected_object) ||
-                 e->confidentiality == top || e->integrity == top ||
-                 e->availability == top || e->traceability == top;
-
-    if (a->effective != NULL)
-        valv__v1__effective__free_unpacked(a->effective, NULL);
-    a->effective = e;
-    e = NULL;
-done:
-    if (e != NULL)
-        valv__v1__effective__free_unpacked(e, NULL);
-    return rc;
 }
 
 /* --- Index keys ------------------------------------------------------------- */
@@ -388,7 +283,8 @@ static void source_key(const Valv__V1__Asset *a, index_entry *entry)
 
 /* Fills entries with every index entry of asset a; returns how many. A
  * deleted asset keeps its entries except by_source, which only live
- * assets hold so that the import identity becomes free again. */
+ * assets hold so that the import identity becomes free again, and the
+ * review queue, which never holds deleted assets. */
 static size_t index_entries(const store *s, const Valv__V1__Asset *a,
                             index_entry entries[INDEX_ENTRIES_MAX])
 {
@@ -424,7 +320,7 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
     e = &entries[n++];
     e->dbi = s->tables[TABLE_BY_UPDATE];
     e->key_len = 0;
-    be64_put(time_key, timestamp_ns(a->update_time));
+    be64_put(time_key, (uint64_t)timestamp_ns(a->update_time));
     key_append(e, time_key, sizeof time_key);
     key_append(e, id, id_len);
     e->value = "";
@@ -435,13 +331,34 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
         source_key(a, e);
         e->value = id;
     }
+
+    e = &entries[n];
+    if (review_queue_key(a, e->key, &e->key_len)) {
+        e->dbi = s->tables[TABLE_REVIEW_QUEUE];
+        e->value = "";
+        n++;
+    }
     return n;
 }
 
-/* --- Transaction helpers ---------------------------------------------------- */
+static bool index_entry_equal(const index_entry *a, const index_entry *b)
+{
+    return a->dbi == b->dbi && a->key_len == b->key_len &&
+           memcmp(a->key, b->key, a->key_len) == 0 && strcmp(a->value, b->value) == 0;
+}
 
-static int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
-                   const void *data, size_t data_len, valv_error *err)
+static bool index_entry_in(const index_entry *e, const index_entry *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (index_entry_equal(e, &list[i]))
+            return true;
+    return false;
+}
+
+/* --- Tables ------------------------------------------------------------------- */
+
+int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+            size_t data_len, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
     MDB_val v = {data_len, (void *)data};
@@ -453,8 +370,7 @@ static int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
-/* Deletes key from dbi; a key that is not there is fine. */
-static int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
+int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
     if (t->full)
@@ -467,9 +383,8 @@ static int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, v
     return rc == 0 ? VALV_OK : storage_error(rc, "deleting", err);
 }
 
-/* Reads asset id in txn. Unknown: VALV_ENOTFOUND. */
-static int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
-                      valv_error *err)
+int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+               valv_error *err)
 {
     size_t id_len = strlen(id);
     MDB_val key = {id_len, (void *)id};
@@ -522,17 +437,13 @@ static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error 
                           a->source, a->external_id, (int)val.mv_size, (const char *)val.mv_data);
 }
 
-/* Writes a as the next global revision: sets its revision and etag, swaps
- * the index entries of old (NULL for a new asset) for those of a, and
- * stores the revision counter, all in t. */
-static int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a,
-                       valv_error *err)
+int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err)
 {
     const store *s = t->s;
     index_entry old_entries[INDEX_ENTRIES_MAX], new_entries[INDEX_ENTRIES_MAX];
+    size_t n_old = 0, n_new = 0;
     int64_t revision = t->revision + 1;
     char etag[24];
-    unsigned char revision_be[8];
     uint8_t *packed = NULL;
     size_t packed_len = 0;
     int rc;
@@ -542,34 +453,35 @@ static int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset
     rc = string_set(&a->etag, etag, err);
     if (rc != VALV_OK)
         goto done;
+    if (a->review != NULL)
+        a->review->overdue = false; /* computed at read time, never stored */
 
-    if (old != NULL) {
-        size_t n_old = index_entries(s, old, old_entries);
-        for (size_t i = 0; i < n_old; i++) {
-            rc = txn_del(t, old_entries[i].dbi, old_entries[i].key, old_entries[i].key_len, err);
-            if (rc != VALV_OK)
-                goto done;
-        }
+    /* Only the entries that differ are touched: a recompute rewrites many
+     * assets whose indexed fields stay as they were. */
+    if (old != NULL)
+        n_old = index_entries(s, old, old_entries);
+    n_new = index_entries(s, a, new_entries);
+    for (size_t i = 0; i < n_old; i++) {
+        if (index_entry_in(&old_entries[i], new_entries, n_new))
+            continue;
+        rc = txn_del(t, old_entries[i].dbi, old_entries[i].key, old_entries[i].key_len, err);
+        if (rc != VALV_OK)
+            goto done;
     }
-    size_t n_new = index_entries(s, a, new_entries);
     for (size_t i = 0; i < n_new; i++) {
+        if (index_entry_in(&new_entries[i], old_entries, n_old))
+            continue;
         rc = txn_put(t, new_entries[i].dbi, new_entries[i].key, new_entries[i].key_len,
                      new_entries[i].value, strlen(new_entries[i].value), err);
         if (rc != VALV_OK)
             goto done;
     }
 
-    rc = asset_pack(a, &packed, &packed_len, err);
+    rc = message_pack(&a->base, &packed, &packed_len, err);
     if (rc != VALV_OK)
         goto done;
     rc = txn_put(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), packed,
                  packed_len, err);
-    if (rc != VALV_OK)
-        goto done;
-
-    be64_put(revision_be, (uint64_t)revision);
-    rc = txn_put(t, s->tables[TABLE_META], META_REVISION, strlen(META_REVISION), revision_be,
-                 sizeof revision_be, err);
     if (rc != VALV_OK)
         goto done;
     t->revision = revision;
@@ -578,9 +490,8 @@ done:
     return rc;
 }
 
-/* Loads asset id for a change and checks etag (NULL or "": no check). */
-static int load_for_change(store_txn *t, const char *id, const char *etag,
-                           Valv__V1__Asset **out, valv_error *err)
+int load_for_change(store_txn *t, const char *id, const char *etag, Valv__V1__Asset **out,
+                    valv_error *err)
 {
     int rc = asset_load(t->s, t->txn, id, out, err);
     if (rc != VALV_OK)
@@ -594,6 +505,21 @@ static int load_for_change(store_txn *t, const char *id, const char *etag,
         *out = NULL;
     }
     return rc;
+}
+
+int page_size_get(int32_t requested, size_t *out, valv_error *err)
+{
+    if (requested < 0)
+        return valv_error_violation(err, "page_size",
+                                    "must not be negative; allowed: 0 (default %d) to %d",
+                                    VALV_PAGE_SIZE_DEFAULT, VALV_PAGE_SIZE_MAX);
+    if (requested == 0)
+        *out = VALV_PAGE_SIZE_DEFAULT;
+    else if (requested > VALV_PAGE_SIZE_MAX)
+        *out = VALV_PAGE_SIZE_MAX;
+    else
+        *out = (size_t)requested;
+    return VALV_OK;
 }
 
 /* --- Ids -------------------------------------------------------------------- */
@@ -782,6 +708,11 @@ int store_open(const char *dir, const store_options *opts, store **out, valv_err
     max = round_to_pages(max);
     if (max < initial)
         max = initial;
+    if (opts->review_interval < 0)
+        return valv_error_set(err, VALV_EINVAL,
+                              "review_interval is %lld seconds; it must be positive (or 0 for "
+                              "the default of one year)",
+                              (long long)opts->review_interval);
 
     if (!opts->read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
         return valv_error_set(err, VALV_EINTERNAL, "cannot create data directory %s: %s", dir,
@@ -792,6 +723,8 @@ int store_open(const char *dir, const store_options *opts, store **out, valv_err
         return out_of_memory(err);
     s->read_only = opts->read_only;
     s->map_size_max = max;
+    s->review_interval = opts->review_interval > 0 ? opts->review_interval
+                                                   : STORE_REVIEW_INTERVAL_DEFAULT;
     /* Writer preference: a waiting store_grow is not starved by a stream of readers. */
     pthread_rwlockattr_init(&lock_attr);
     pthread_rwlockattr_setkind_np(&lock_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -843,7 +776,7 @@ int64_t store_revision(store *s)
 
 /* --- Reads ------------------------------------------------------------------ */
 
-static int read_begin(store *s, MDB_txn **txn, valv_error *err)
+int read_begin(store *s, MDB_txn **txn, valv_error *err)
 {
     pthread_rwlock_rdlock(&s->map_lock);
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
@@ -854,7 +787,7 @@ static int read_begin(store *s, MDB_txn **txn, valv_error *err)
     return VALV_OK;
 }
 
-static void read_end(store *s, MDB_txn *txn)
+void read_end(store *s, MDB_txn *txn)
 {
     mdb_txn_abort(txn);
     pthread_rwlock_unlock(&s->map_lock);
@@ -863,24 +796,19 @@ static void read_end(store *s, MDB_txn *txn)
 int store_get_asset(store *s, const char *id, Valv__V1__Asset **out, valv_error *err)
 {
     MDB_txn *txn;
+    struct timespec now;
+
     valv_error_clear(err);
     *out = NULL;
+    clock_now(&now);
     int rc = read_begin(s, &txn, err);
     if (rc != VALV_OK)
         return rc;
     rc = asset_load(s, txn, id, out, err);
     read_end(s, txn);
+    if (rc == VALV_OK)
+        review_mark_overdue(*out, timespec_ns(&now));
     return rc;
-}
-
-static void asset_array_free(Valv__V1__Asset **assets, size_t n)
-{
-    if (assets == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        if (assets[i] != NULL)
-            valv__v1__asset__free_unpacked(assets[i], NULL);
-    free(assets);
 }
 
 int store_batch_get_assets(store *s, const char *const *ids, size_t n, Valv__V1__Asset ***out,
@@ -888,18 +816,23 @@ int store_batch_get_assets(store *s, const char *const *ids, size_t n, Valv__V1_
 {
     MDB_txn *txn = NULL;
     Valv__V1__Asset **assets = NULL;
+    struct timespec now;
     int rc;
 
     valv_error_clear(err);
     *out = NULL;
+    clock_now(&now);
     assets = calloc(n > 0 ? n : 1, sizeof *assets);
     if (assets == NULL)
         return out_of_memory(err);
     rc = read_begin(s, &txn, err);
     if (rc != VALV_OK)
         goto done;
-    for (size_t i = 0; i < n && rc == VALV_OK; i++)
+    for (size_t i = 0; i < n && rc == VALV_OK; i++) {
         rc = asset_load(s, txn, ids[i], &assets[i], err);
+        if (rc == VALV_OK)
+            review_mark_overdue(assets[i], timespec_ns(&now));
+    }
     read_end(s, txn);
     if (rc != VALV_OK)
         goto done;
@@ -910,334 +843,31 @@ done:
     return rc;
 }
 
-/* --- List ------------------------------------------------------------------- */
+/* --- Writes ----------------------------------------------------------------- */
 
-typedef enum { ORDER_ID, ORDER_DISPLAY_NAME, ORDER_UPDATE_TIME } order_field;
-
-typedef struct {
-    order_field field;
-    bool desc;
-    char text[32]; /* normalised order_by, e.g. "display_name desc": part of the token digest */
-} list_order;
-
-static const char order_space[] = " \t\r\n";
-
-/* Parses order_by: "", "display_name" or "update_time", each optionally
- * followed by "desc", blanks anywhere between. */
-static int order_parse(const char *text, list_order *out, valv_error *err)
+/* Writes a, the new version of old (NULL on create), with everything it
+ * changes downstream: effective values, review states (inherit.c). */
+static int change_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a,
+                        const struct timespec *now, valv_error *err)
 {
-    static const char allowed[] =
-        "allowed: \"display_name\" or \"update_time\", optionally followed by \" desc\", "
-        "or empty for ordering by id";
-    const char *p = text != NULL ? text : "";
-    char words[2][VALV_ORDER_BY_MAX + 1];
-    size_t n_words = 0;
-    const char *field_name;
-
-    memset(out, 0, sizeof *out);
-    if (strlen(p) > VALV_ORDER_BY_MAX)
-        return valv_error_violation(err, "order_by", "longer than %d bytes; %s",
-                                    VALV_ORDER_BY_MAX, allowed);
-    for (;;) {
-        p += strspn(p, order_space);
-        size_t len = strcspn(p, order_space);
-        if (len == 0)
-            break;
-        if (n_words == 2)
-            return valv_error_violation(err, "order_by", "\"%s\" is not an ordering; %s",
-                                        text, allowed);
-        memcpy(words[n_words], p, len);
-        words[n_words++][len] = '\0';
-        p += len;
-    }
-
-    if (n_words == 0)
-        return VALV_OK;
-    if (strcmp(words[0], "display_name") == 0) {
-        out->field = ORDER_DISPLAY_NAME;
-        field_name = "display_name";
-    } else if (strcmp(words[0], "update_time") == 0) {
-        out->field = ORDER_UPDATE_TIME;
-        field_name = "update_time";
-    } else {
-        return valv_error_violation(err, "order_by", "cannot order by \"%s\"; %s", words[0],
-                                    allowed);
-    }
-    if (n_words == 2) {
-        if (strcmp(words[1], "desc") != 0)
-            return valv_error_violation(err, "order_by", "\"%s\" is not an ordering; %s",
-                                        text, allowed);
-        out->desc = true;
-    }
-    snprintf(out->text, sizeof out->text, "%s%s", field_name, out->desc ? " desc" : "");
-    return VALV_OK;
-}
-
-/* Where the asset id sits in a key of the walked table, after the prefix. */
-typedef enum { ID_IS_KEY, ID_AFTER_NUL, ID_AFTER_TIME } id_position;
-
-/* A walk over one table in key order. Only keys starting with prefix are
- * visited; prefixes are used with ascending walks only (the index walks
- * for filter hints, whose order is the default id order). A cursor is the
- * part of the last key returned after the prefix. */
-typedef struct {
-    MDB_dbi dbi;
-    unsigned char prefix[KEY_MAX];
-    size_t prefix_len;
-    id_position id_pos;
-    bool desc;
-} list_walk;
-
-/* Chooses the table to walk for order and filter f. */
-static void walk_choose(const store *s, const list_order *order, const filter *f,
-                        list_walk *w)
-{
-    filter_hint hint = {0};
-
-    memset(w, 0, sizeof *w);
-    w->desc = order->desc;
-    if (order->field == ORDER_DISPLAY_NAME) {
-        w->dbi = s->tables[TABLE_BY_DISPLAY];
-        w->id_pos = ID_AFTER_NUL;
-        return;
-    }
-    if (order->field == ORDER_UPDATE_TIME) {
-        w->dbi = s->tables[TABLE_BY_UPDATE];
-        w->id_pos = ID_AFTER_TIME;
-        return;
-    }
-    /* Id order: by_unit and by_kind keys are (prefix, id), so walking one
-     * prefix of them visits the candidates in id order, like the assets
-     * table would, but only those. */
-    w->dbi = s->tables[TABLE_ASSETS];
-    w->id_pos = ID_IS_KEY;
-    if (f != NULL)
-        filter_hint_get(f, &hint);
-    if (hint.owner_unit != NULL && strlen(hint.owner_unit) <= VALV_OWNER_UNIT_MAX) {
-        w->dbi = s->tables[TABLE_BY_UNIT];
-        w->prefix_len = strlen(hint.owner_unit) + 1;
-        memcpy(w->prefix, hint.owner_unit, w->prefix_len);
-    } else if (hint.kind > 0 && hint.kind <= 255) {
-        w->dbi = s->tables[TABLE_BY_KIND];
-        w->prefix[0] = (unsigned char)hint.kind;
-        w->prefix_len = 1;
-    }
-}
-
-/* Positions cur on the first entry to visit: the first (or, descending,
- * last) of the walk, or the one just after (before) the cursor `after`. */
-static int walk_first(const list_walk *w, MDB_cursor *cur, const unsigned char *after,
-                      size_t after_len, MDB_val *key)
-{
-    unsigned char start[KEY_MAX];
-    MDB_val val;
-    int rc;
-
-    memcpy(start, w->prefix, w->prefix_len);
-    if (after != NULL)
-        memcpy(start + w->prefix_len, after, after_len);
-    key->mv_data = start;
-    key->mv_size = w->prefix_len + after_len;
-
-    if (!w->desc) {
-        if (key->mv_size == 0)
-            return mdb_cursor_get(cur, key, &val, MDB_FIRST);
-        rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
-        if (rc == 0 && after != NULL && key->mv_size == w->prefix_len + after_len &&
-            memcmp(key->mv_data, start, key->mv_size) == 0)
-            rc = mdb_cursor_get(cur, key, &val, MDB_NEXT);
-        return rc;
-    }
-    if (after == NULL)
-        return mdb_cursor_get(cur, key, &val, MDB_LAST);
-    /* The entry before the first key at or past the cursor. */
-    rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND)
-        return mdb_cursor_get(cur, key, &val, MDB_LAST);
-    if (rc != 0)
-        return rc;
-    return mdb_cursor_get(cur, key, &val, MDB_PREV);
-}
-
-/* Copies the asset id out of key (which starts with w's prefix). */
-static bool walk_key_id(const list_walk *w, const MDB_val *key, char id[VALV_ASSET_ID_MAX + 1])
-{
-    const char *rest = (const char *)key->mv_data + w->prefix_len;
-    size_t rest_len = key->mv_size - w->prefix_len;
-
-    if (w->id_pos == ID_AFTER_NUL) {
-        const char *nul = memchr(rest, '\0', rest_len);
-        if (nul == NULL)
-            return false;
-        rest_len -= (size_t)(nul + 1 - rest);
-        rest = nul + 1;
-    } else if (w->id_pos == ID_AFTER_TIME) {
-        if (rest_len < TIME_KEY_LEN)
-            return false;
-        rest += TIME_KEY_LEN;
-        rest_len -= TIME_KEY_LEN;
-    }
-    if (rest_len == 0 || rest_len > VALV_ASSET_ID_MAX)
-        return false;
-    memcpy(id, rest, rest_len);
-    id[rest_len] = '\0';
-    return true;
-}
-
-/* A cursor in a page token: one byte for the direction, then the key
- * after the walk's prefix. */
-#define CURSOR_ASC 'a'
-#define CURSOR_DESC 'd'
-
-static int cursor_decode(const store *s, const list_walk *w, const char *token,
-                         const unsigned char digest[PAGETOKEN_DIGEST_LEN],
-                         unsigned char cursor[PAGETOKEN_CURSOR_MAX], size_t *cursor_len,
-                         valv_error *err)
-{
-    int rc = pagetoken_decode(s->page_token_key, digest, token, cursor, PAGETOKEN_CURSOR_MAX,
-                              cursor_len, err);
-    if (rc != VALV_OK)
-        return rc;
-    if (*cursor_len < 2 || cursor[0] != (w->desc ? CURSOR_DESC : CURSOR_ASC) ||
-        w->prefix_len + *cursor_len - 1 > KEY_MAX)
-        return valv_error_violation(err, "page_token", "not a page token from this server");
-    return VALV_OK;
-}
-
-static int page_size_get(int32_t requested, size_t *out, valv_error *err)
-{
-    if (requested < 0)
-        return valv_error_violation(err, "page_size",
-                                    "must not be negative; allowed: 0 (default %d) to %d",
-                                    VALV_PAGE_SIZE_DEFAULT, VALV_PAGE_SIZE_MAX);
-    if (requested == 0)
-        *out = VALV_PAGE_SIZE_DEFAULT;
-    else if (requested > VALV_PAGE_SIZE_MAX)
-        *out = VALV_PAGE_SIZE_MAX;
-    else
-        *out = (size_t)requested;
-    return VALV_OK;
-}
-
-int store_list_assets(store *s, const store_list_request *req, store_list_result *out,
-                      valv_error *err)
-{
-    filter *f = NULL;
-    list_order order;
-    list_walk walk;
-    size_t page_size = 0;
-    unsigned char digest[PAGETOKEN_DIGEST_LEN];
-    unsigned char after[PAGETOKEN_CURSOR_MAX], last[PAGETOKEN_CURSOR_MAX];
-    size_t after_len = 0, last_len = 0;
-    bool has_after = false, more = false;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    MDB_val key, val;
-    Valv__V1__Asset *a = NULL;
-    long long now = (long long)time(NULL);
-    int rc;
-
-    valv_error_clear(err);
-    memset(out, 0, sizeof *out);
-    rc = filter_parse(req->filter != NULL ? req->filter : "", &f, err);
-    if (rc != VALV_OK)
-        goto done;
-    rc = order_parse(req->order_by, &order, err);
-    if (rc != VALV_OK)
-        goto done;
-    rc = page_size_get(req->page_size, &page_size, err);
-    if (rc != VALV_OK)
-        goto done;
-    walk_choose(s, &order, f, &walk);
-    pagetoken_query_digest(req->filter, order.text, req->show_deleted, digest);
-    if (req->page_token != NULL && req->page_token[0] != '\0') {
-        rc = cursor_decode(s, &walk, req->page_token, digest, after, &after_len, err);
-        if (rc != VALV_OK)
-            goto done;
-        has_after = true;
-    }
-
-    out->assets = calloc(page_size, sizeof *out->assets);
-    if (out->assets == NULL) {
-        rc = out_of_memory(err);
-        goto done;
-    }
-    rc = read_begin(s, &txn, err);
-    if (rc != VALV_OK)
-        goto done;
-    rc = mdb_cursor_open(txn, walk.dbi, &cur);
-    if (rc != 0) {
-        rc = storage_error(rc, "listing assets", err);
-        goto done;
-    }
-    /* Visit candidates in key order; one match past the page proves that
-     * another page exists. */
-    for (rc = walk_first(&walk, cur, has_after ? after + 1 : NULL, has_after ? after_len - 1 : 0,
-                         &key);
-         rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, walk.desc ? MDB_PREV : MDB_NEXT)) {
-        char id[VALV_ASSET_ID_MAX + 1];
-
-        if (key.mv_size < walk.prefix_len || memcmp(key.mv_data, walk.prefix, walk.prefix_len) != 0)
-            break;
-        if (!walk_key_id(&walk, &key, id))
-            continue;
-        rc = asset_load(s, txn, id, &a, err);
-        if (rc != VALV_OK)
-            goto done;
-        if ((asset_deleted(a) && !req->show_deleted) || !filter_match(f, a, now)) {
-            valv__v1__asset__free_unpacked(a, NULL);
-            a = NULL;
-            continue;
-        }
-        if (out->n_assets == page_size) {
-            more = true;
-            break;
-        }
-        out->assets[out->n_assets++] = a;
-        a = NULL;
-        last[0] = walk.desc ? CURSOR_DESC : CURSOR_ASC;
-        last_len = 1 + key.mv_size - walk.prefix_len;
-        memcpy(last + 1, (const unsigned char *)key.mv_data + walk.prefix_len, last_len - 1);
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        rc = storage_error(rc, "listing assets", err);
-        goto done;
-    }
-    rc = VALV_OK;
-    if (more)
-        rc = pagetoken_encode(s->page_token_key, digest, last, last_len, &out->next_page_token,
-                              err);
-done:
-    if (a != NULL)
-        valv__v1__asset__free_unpacked(a, NULL);
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    if (txn != NULL)
-        read_end(s, txn);
-    filter_free(f);
-    if (rc != VALV_OK)
-        store_list_result_free(out);
+    inherit *change = NULL;
+    int rc = inherit_begin(t, now, &change, err);
+    if (rc == VALV_OK)
+        rc = inherit_set_asset(change, old, a, err);
+    if (rc == VALV_OK)
+        rc = inherit_finish(change, err);
+    inherit_free(change);
+    if (rc == VALV_OK)
+        review_mark_overdue(a, timespec_ns(now));
     return rc;
 }
-
-void store_list_result_free(store_list_result *r)
-{
-    if (r == NULL)
-        return;
-    asset_array_free(r->assets, r->n_assets);
-    free(r->next_page_token);
-    memset(r, 0, sizeof *r);
-}
-
-/* --- Writes ----------------------------------------------------------------- */
 
 int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *id,
                        const store_actor *who, Valv__V1__Asset **out, valv_error *err)
 {
     Valv__V1__Asset *a = NULL;
     char generated[ID_GENERATED_LEN + 1];
-    char name[NAME_PREFIX_LEN + VALV_ASSET_ID_MAX + 1];
+    char name[ASSET_NAME_MAX + 1];
     struct timespec now;
     bool exists = false;
     int rc;
@@ -1267,7 +897,7 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
         goto done;
     asset_clear_output(a);
     snprintf(name, sizeof name, NAME_PREFIX "%s", id);
-    clock_gettime(CLOCK_REALTIME, &now);
+    clock_now(&now);
     rc = string_set(&a->name, name, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&a->create_time, &now, err);
@@ -1278,11 +908,9 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
     if (rc == VALV_OK)
         rc = string_set(&a->update_by, actor_name(who), err);
     if (rc == VALV_OK)
-        rc = asset_compute_effective(a, err);
-    if (rc == VALV_OK)
         rc = check_source_free(t, a, err);
     if (rc == VALV_OK)
-        rc = asset_write(t, NULL, a, err);
+        rc = change_write(t, NULL, a, &now, err);
     if (rc != VALV_OK)
         goto done;
     *out = a;
@@ -1306,6 +934,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
 
     valv_error_clear(err);
     *out = NULL;
+    clock_now(&now);
     rc = validate_asset_name(patch->name != NULL ? patch->name : "", "asset.name", &id, err);
     if (rc != VALV_OK)
         goto done;
@@ -1334,25 +963,23 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
         valv_error_prefix_fields(err, "asset");
         goto done;
     }
-    rc = asset_compute_effective(updated, err);
-    if (rc == VALV_OK)
-        rc = asset_same(stored, updated, &same, err);
+    rc = message_same(&stored->base, &updated->base, &same, err);
     if (rc != VALV_OK)
         goto done;
     if (same) {
+        review_mark_overdue(stored, timespec_ns(&now));
         *out = stored;
         stored = NULL;
         goto done;
     }
 
-    clock_gettime(CLOCK_REALTIME, &now);
     rc = check_source_free(t, updated, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&updated->update_time, &now, err);
     if (rc == VALV_OK)
         rc = string_set(&updated->update_by, actor_name(who), err);
     if (rc == VALV_OK)
-        rc = asset_write(t, stored, updated, err);
+        rc = change_write(t, stored, updated, &now, err);
     if (rc != VALV_OK)
         goto done;
     *out = updated;
@@ -1370,12 +997,13 @@ int store_delete_asset(store_txn *t, const char *id, const char *etag, const cha
                        valv_error *err)
 {
     Valv__V1__Asset *stored = NULL, *deleted = NULL;
+    inherit *change = NULL;
     struct timespec now;
     int rc;
-    (void)force; /* links arrive with the next change; until then there is nothing to force */
 
     valv_error_clear(err);
     *out = NULL;
+    clock_now(&now);
     rc = validate_text(reason != NULL ? reason : "", VALV_REASON_MAX, "reason", err);
     if (rc != VALV_OK)
         goto done;
@@ -1387,19 +1015,27 @@ int store_delete_asset(store_txn *t, const char *id, const char *etag, const cha
         goto done;
     }
     rc = asset_copy(stored, &deleted, err);
-    if (rc != VALV_OK)
-        goto done;
-    clock_gettime(CLOCK_REALTIME, &now);
-    rc = timestamp_set(&deleted->delete_time, &now, err);
+    if (rc == VALV_OK)
+        rc = timestamp_set(&deleted->delete_time, &now, err);
     if (rc == VALV_OK)
         rc = string_set(&deleted->delete_by, actor_name(who), err);
     if (rc == VALV_OK)
-        rc = asset_write(t, stored, deleted, err);
+        rc = inherit_begin(t, &now, &change, err);
+    if (rc == VALV_OK)
+        rc = inherit_set_asset(change, stored, deleted, err);
+    /* A deleted asset carries nothing: its links go (with force), and what
+     * they raised falls in the same change. */
+    if (rc == VALV_OK)
+        rc = links_remove_all(t, id, force, change, err);
+    if (rc == VALV_OK)
+        rc = inherit_finish(change, err);
     if (rc != VALV_OK)
         goto done;
+    review_mark_overdue(deleted, timespec_ns(&now));
     *out = deleted;
     deleted = NULL;
 done:
+    inherit_free(change);
     if (stored != NULL)
         valv__v1__asset__free_unpacked(stored, NULL);
     if (deleted != NULL)
@@ -1411,11 +1047,13 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
                          const store_actor *who, Valv__V1__Asset **out, valv_error *err)
 {
     Valv__V1__Asset *stored = NULL, *restored = NULL;
+    struct timespec now;
     int rc;
 
     (void)who; /* the audit log (a later issue) records who restored it */
     valv_error_clear(err);
     *out = NULL;
+    clock_now(&now);
     rc = load_for_change(t, id, etag, &stored, err);
     if (rc != VALV_OK)
         goto done;
@@ -1430,7 +1068,7 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
     string_clear(&restored->delete_by);
     rc = check_source_free(t, restored, err);
     if (rc == VALV_OK)
-        rc = asset_write(t, stored, restored, err);
+        rc = change_write(t, stored, restored, &now, err);
     if (rc != VALV_OK)
         goto done;
     *out = restored;
@@ -1471,6 +1109,7 @@ int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *er
         return storage_error(rc, "starting a write", err);
     }
     t->revision = parent != NULL ? parent->revision : atomic_load(&s->revision);
+    t->revision_begin = t->revision;
     *out = t;
     return VALV_OK;
 }
@@ -1480,6 +1119,18 @@ int store_txn_commit(store_txn *t, valv_error *err)
     int rc;
 
     valv_error_clear(err);
+    /* The counter is stored once per transaction, not once per asset
+     * written: a recompute may write thousands. */
+    if (t->revision != t->revision_begin && !t->full) {
+        unsigned char revision_be[8];
+        be64_put(revision_be, (uint64_t)t->revision);
+        rc = txn_put(t, t->s->tables[TABLE_META], META_REVISION, strlen(META_REVISION),
+                     revision_be, sizeof revision_be, err);
+        if (rc != VALV_OK) {
+            store_txn_abort(t);
+            return rc;
+        }
+    }
     if (t->full) {
         store_txn_abort(t);
         return valv_error_set(err, VALV_EFULL, "database full");

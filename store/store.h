@@ -8,12 +8,23 @@
  *   by_source   source \0 external_id -> id         (unique import identity)
  *   by_display  display_name \0 id -> ""            (order_by display_name)
  *   by_update   update_time (8 bytes BE, ns) id -> ""  (order_by update_time)
+ *   links_out   from \0 type \0 to -> serialised valv.v1.Link
+ *   links_in    to \0 type \0 from -> ""              (links into an asset)
+ *   review_queue  time (8 bytes BE, ns) id -> ""     (the review queue; see Review)
  *
  * Reads run in their own read transaction on any thread. Writes run only
  * inside a store_txn, which only writer.h begins and commits: every change
  * goes through that one path, so changes can share commits. Every write
  * advances one global revision counter; an asset's revision is the revision of
- * its last change and its etag is derived from it.
+ * its last change and its etag is derived from it. A write that rewrites
+ * several assets (a recompute reaching many, see "Links") takes one revision
+ * per asset rewritten, in one transaction; a link write first takes one
+ * revision of its own, even when it rewrites no asset.
+ *
+ * update_time and update_by are those of the last create or update of the
+ * asset's own fields. Changes the store derives (effective values, review
+ * state) and approve, return, delete and undelete change the revision and
+ * etag but not update_time.
  *
  * The map grows by itself (doubling, up to store_options.map_size_max); a
  * write that still does not fit fails with VALV_EFULL and changes nothing.
@@ -45,7 +56,9 @@ typedef struct {
     size_t map_size_initial; /* 0: STORE_MAP_SIZE_INITIAL_DEFAULT */
     size_t map_size_max;     /* 0: STORE_MAP_SIZE_MAX_DEFAULT */
     bool read_only;          /* open an existing store without writing (valvd verify) */
-    int64_t review_interval; /* seconds from approval to the next review; 0: STORE_REVIEW_INTERVAL_DEFAULT */
+    /* Seconds from an approval to the next review. 0: STORE_REVIEW_INTERVAL_DEFAULT;
+     * negative: store_open fails with VALV_EINVAL. */
+    int64_t review_interval;
 } store_options;
 
 /* Who makes a change, carried into the record (and the audit log later). */
@@ -79,7 +92,10 @@ int store_batch_get_assets(store *s, const char *const *ids, size_t n,
 
 typedef struct {
     const char *filter;     /* AIP-160 text (filter.h); NULL or "" for all */
-    const char *order_by;   /* "", "display_name", "update_time", each with optional " desc" */
+    const char *order_by;   /* "", "display_name", "update_time", "classification.LEVEL",
+                               "effective.LEVEL", "effective.security_class", "review.state"
+                               (LEVEL: confidentiality, integrity, availability,
+                               traceability), each with optional " desc" */
     int32_t page_size;      /* 0: VALV_PAGE_SIZE_DEFAULT; above VALV_PAGE_SIZE_MAX: capped; negative: VALV_EINVAL */
     const char *page_token; /* NULL or "" for the first page */
     bool show_deleted;
@@ -92,9 +108,13 @@ typedef struct {
 } store_list_result;
 
 /* Lists assets in one snapshot, ordered by order_by then by id (by id alone
- * when order_by is empty). Pages are keyset cursors: assets added or removed
- * between pages never make a page repeat or skip an asset that was there
- * before and after. Bad filter, order_by, page_size or page_token:
+ * when order_by is empty; " desc" reverses both). Pages are keyset cursors:
+ * assets added or removed between pages never make a page repeat or skip an
+ * asset that was there before and after. Unset levels and classes sort
+ * first. The classification, effective and review orders have no index:
+ * each page reads every asset the filter's hints leave (a full scan when
+ * there are none), so they cost O(n log n) per page on large stores.
+ * Bad filter, order_by, page_size or page_token:
  * VALV_EINVAL with a violation on that field. On success the caller frees
  * *out with store_list_result_free. */
 int store_list_assets(store *s, const store_list_request *req, store_list_result *out,
@@ -150,7 +170,9 @@ typedef struct {
     char *next_page_token;  /* malloc'd; NULL on the last page */
 } store_link_list_result;
 
-/* Creates the link from_id -> to_id of type. Refused: unknown asset
+/* Creates the link from_id -> to_id of type. Violations name the fields
+ * "from_asset", "to_asset" and "type" (CreateLink's service prefixes
+ * "link."). Refused: unknown asset
  * (VALV_ENOTFOUND), deleted asset (VALV_EPRECONDITION), kinds that do not
  * fit the type (VALV_EINVAL naming the type and both kinds, e.g. "HOSTED_IN
  * links an IT_SYSTEM to a FACILITY, not an INFORMATION to a FACILITY"), a
@@ -178,7 +200,15 @@ void store_link_list_result_free(store_link_list_result *r);
  * state becomes PENDING when it becomes flagged, and when a flagged asset's
  * classification, security, kind, owner unit, links or effective values
  * change (through inheritance too). An asset that is no longer flagged is
- * NOT_REQUIRED. APPROVED past due_time is overdue and back in the queue. */
+ * NOT_REQUIRED. APPROVED past due_time is overdue and back in the queue.
+ *
+ * state_time changes with each change of state (a PENDING asset that changes
+ * again keeps its place in the queue). due_time is set only while APPROVED,
+ * in whole seconds; review.overdue (APPROVED and due_time <= now) is
+ * computed on every asset the store returns and never stored. Rules for
+ * "changes": classification and security compare whole (rationale and
+ * decision_ref too); effective values compare without their sources; a
+ * link added or removed changes the links of both ends. */
 
 /* Approves / returns the version of asset id that the reviewer saw. etag is
  * required (missing: VALV_EINVAL; stale: VALV_EABORTED), comment is required
@@ -199,7 +229,8 @@ typedef struct {
 
 /* The review queue, oldest first: PENDING and RETURNED by state_time, and
  * overdue APPROVED by due_time, in one order. Deleted assets are never in
- * it. Caller frees *out with store_list_result_free. */
+ * it. A page token belongs to its owner_unit. Filtering by owner_unit walks
+ * the whole queue. Caller frees *out with store_list_result_free. */
 int store_list_review_queue(store *s, const store_queue_request *req, store_list_result *out,
                             valv_error *err);
 

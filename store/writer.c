@@ -16,6 +16,8 @@ struct writer {
     writer_job *head, *tail; /* queued jobs, oldest first */
     bool stopping;
     writer_stats stats;
+    writer_commit_fn on_commit;
+    void *commit_arg;
 };
 
 /* Takes up to max_group jobs off the queue, waiting while it is empty.
@@ -115,6 +117,8 @@ static void *writer_main(void *arg)
         if (n > w->stats.max_group)
             w->stats.max_group = n;
         pthread_mutex_unlock(&w->lock);
+        if (w->on_commit != NULL)
+            w->on_commit(w->commit_arg, store_revision(w->store));
         /* done may free its job: read next first. */
         for (writer_job *j = group, *next; j != NULL; j = next) {
             next = j->next;
@@ -176,6 +180,12 @@ void writer_stop(writer *w)
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+void writer_on_commit(writer *w, writer_commit_fn fn, void *arg)
+{
+    w->on_commit = fn;
+    w->commit_arg = arg;
 }
 
 void writer_get_stats(writer *w, writer_stats *out)

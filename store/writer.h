@@ -55,6 +55,12 @@ void writer_submit(writer *w, writer_job *job);
 /* Runs every queued job, stops the thread and frees w. NULL is fine. */
 void writer_stop(writer *w);
 
+/* Sets a function the writer thread calls after every durable commit, with
+ * the store's revision after it (before the jobs' done callbacks). It must
+ * not block. Set it before the first writer_submit. */
+typedef void (*writer_commit_fn)(void *arg, int64_t revision);
+void writer_on_commit(writer *w, writer_commit_fn fn, void *arg);
+
 /* Counters since start. */
 void writer_get_stats(writer *w, writer_stats *out);
 

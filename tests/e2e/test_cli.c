@@ -6,6 +6,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,24 @@ static char *json_field(const char *text, const char *key)
     return copy;
 }
 
+/* Asserts that the single-asset view in out has a line "KEY: VALUE" (with
+ * whole false: "KEY: VALUE..."), its values aligned in one column. */
+#define DETAIL_KEY_WIDTH 38
+static void assert_detail_line(const char *key, const char *value, bool whole)
+{
+    char line[256];
+    snprintf(line, sizeof line, "\n%s:%*s %s%s", key, DETAIL_KEY_WIDTH - (int)strlen(key) - 1,
+             "", value, whole ? "\n" : "");
+    /* The first line has no newline before it. */
+    ck_assert_msg(strstr(out, line) != NULL || strncmp(out, line + 1, strlen(line + 1)) == 0,
+                  "no '%s: %s' in:\n%s", key, value, out);
+}
+
+static void assert_detail(const char *key, const char *value)
+{
+    assert_detail_line(key, value, true);
+}
+
 /* Creates an IT system with the given id; fails the test otherwise. */
 static void create_system(const char *id, const char *display_name)
 {
@@ -116,15 +135,13 @@ START_TEST(create_accepts_each_kind_in_any_spelling)
                               "Stadshuset", "--owner-unit", "kommunstyrelsen", "--owner",
                               "Anna Berg", "--attr", "floor=3", "--label", "kritisk"),
                          0);
-        char expected[64];
-        snprintf(expected, sizeof expected, "\nkind:                    %s\n", spellings[i][1]);
-        ck_assert_msg(strstr(out, expected) != NULL, "no '%s' in:\n%s", expected, out);
-        ck_assert_ptr_nonnull(strstr(out, "name:                    assets/"));
-        ck_assert_ptr_nonnull(strstr(out, "\ndisplay_name:            Stadshuset\n"));
-        ck_assert_ptr_nonnull(strstr(out, "\nowner:                   Anna Berg\n"));
-        ck_assert_ptr_nonnull(strstr(out, "\nattributes.floor:        3\n"));
-        ck_assert_ptr_nonnull(strstr(out, "\nlabels:                  kritisk\n"));
-        ck_assert_ptr_nonnull(strstr(out, "\ncreate_time:             20"));
+        assert_detail("kind", spellings[i][1]);
+        assert_detail_line("name", "assets/", false);
+        assert_detail("display_name", "Stadshuset");
+        assert_detail("owner", "Anna Berg");
+        assert_detail("attributes.floor", "3");
+        assert_detail("labels", "kritisk");
+        assert_detail_line("create_time", "20", false);
     }
     stop_server();
 }
@@ -171,6 +188,7 @@ START_TEST(list_prints_table_json_and_csv)
     ck_assert_ptr_nonnull(strstr(out, "KIND"));
     ck_assert_ptr_nonnull(strstr(out, "OWNER_UNIT"));
     ck_assert_ptr_nonnull(strstr(out, "REVISION"));
+    ck_assert_ptr_nonnull(strstr(out, "  K  R  T  S  FLAG  REVIEW  "));
     ck_assert_ptr_null(strstr(out, "DELETED"));
     /* Aligned: the KIND column starts at the same place on every line. */
     const char *row1 = strchr(out, '\n') + 1;
@@ -193,6 +211,13 @@ START_TEST(list_prints_table_json_and_csv)
     ck_assert_int_eq(count_lines(out), 3);
     static const char csv_header[] =
         "name,kind,display_name,description,owner_unit,owner,source,external_id,labels,"
+        "classification.confidentiality,classification.integrity,"
+        "classification.availability,classification.traceability,classification.rationale,"
+        "security.security_class,security.security_sensitive,security.protected_object,"
+        "security.decision_ref,effective.confidentiality,effective.integrity,"
+        "effective.availability,effective.traceability,effective.security_class,"
+        "effective.security_sensitive,effective.flagged,review.state,review.overdue,"
+        "review.reviewer,review.review_time,review.comment,review.due_time,"
         "revision,etag,create_time,update_time,delete_time,attributes.system\r\n";
     ck_assert_msg(strncmp(out, csv_header, strlen(csv_header)) == 0, "bad CSV header: %s", out);
     ck_assert_ptr_nonnull(strstr(out, "\"Förskoleregister, barn\""));
@@ -246,7 +271,7 @@ START_TEST(delete_hides_and_undelete_restores)
     create_system("lonesystem", "Lönesystem");
 
     ck_assert_int_eq(valv("asset", "delete", "ekonomisystem", "--reason", "replaced"), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\ndelete_time:             20"));
+    assert_detail_line("delete_time", "20", false);
 
     ck_assert_int_eq(valv("asset", "list"), 0);
     ck_assert_int_eq(count_lines(out), 2);
@@ -338,6 +363,274 @@ START_TEST(filter_selects_and_syntax_errors_name_the_position)
 }
 END_TEST
 
+/* ---- classification, links, inherited protection, review ------------------------------ */
+
+static void create_asset(const char *kind, const char *id, const char *display_name,
+                         const char *owner_unit)
+{
+    ck_assert_int_eq(valv("asset", "create", "--kind", kind, "--id", id, "--display-name",
+                          display_name, "--owner-unit", owner_unit),
+                     0);
+}
+
+/* The issue's example: Personakter (K3 R2 T2) is processed by Procapita,
+ * hosted in the server room SR-Kungsholmen, part of Stadshuset, a
+ * protected object. */
+static void create_story(void)
+{
+    create_asset("information", "personakter", "Personakter", "socialnamnden");
+    create_asset("it-system", "procapita", "Procapita", "socialnamnden");
+    create_asset("facility", "sr-kungsholmen", "SR-Kungsholmen", "fastighetsnamnden");
+    create_asset("facility", "stadshuset", "Stadshuset", "fastighetsnamnden");
+    ck_assert_int_eq(valv("classify", "personakter", "K3", "R2", "T2"), 0);
+    ck_assert_int_eq(valv("link", "personakter", "processed-by", "procapita"), 0);
+    ck_assert_int_eq(valv("link", "procapita", "HOSTED_IN", "sr-kungsholmen"), 0);
+    ck_assert_int_eq(valv("link", "sr-kungsholmen", "part-of", "stadshuset"), 0);
+    ck_assert_int_eq(valv("protect", "stadshuset", "--protected-object"), 0);
+}
+
+/* The line of out that starts with prefix, malloc'd without its newline. */
+static char *line_starting(const char *prefix)
+{
+    for (const char *line = out; *line != '\0'; line = strchr(line, '\n') + 1) {
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            return strndup(line, strcspn(line, "\r\n"));
+        if (strchr(line, '\n') == NULL)
+            break;
+    }
+    ck_abort_msg("no line starting '%s' in:\n%s", prefix, out);
+    return NULL;
+}
+
+/* Asserts that the table row starting with prefix goes on with the given
+ * cells, however they are spaced (the last may be the start of a cell). */
+static void assert_row(const char *prefix, const char *cells)
+{
+    char *line = line_starting(prefix);
+    char *rest = line + strlen(prefix);
+    char words[256] = "";
+    char *saveptr = NULL;
+    for (char *w = strtok_r(rest, " ", &saveptr); w != NULL; w = strtok_r(NULL, " ", &saveptr)) {
+        if (words[0] != '\0')
+            strcat(words, " ");
+        strncat(words, w, sizeof words - strlen(words) - 2);
+    }
+    ck_assert_msg(strncmp(words, cells, strlen(cells)) == 0, "row '%s' is '%s', not '%s'",
+                  prefix, words, cells);
+    free(line);
+}
+
+/* The etag of asset id as `valv asset get` shows it, malloc'd. */
+static char *etag_of(const char *id)
+{
+    ck_assert_int_eq(valv("asset", "get", id, "-o", "json"), 0);
+    return json_field(out, "etag");
+}
+
+START_TEST(classify_accepts_short_form_flags_and_names)
+{
+    start_server();
+    create_asset("information", "personakter", "Personakter", "socialnamnden");
+
+    ck_assert_int_eq(valv("classify", "personakter", "K3", "r2", "T2"), 0);
+    assert_detail("classification", "K3 R2 T2 S-");
+
+    /* Only the levels given change; names in either language. */
+    ck_assert_int_eq(valv("classify", "personakter", "--traceability", "Måttlig", "--integrity",
+                          "serious", "--rationale", "känsliga personuppgifter"),
+                     0);
+    assert_detail("classification", "K3 R3 T2 S1");
+    assert_detail("classification.rationale", "känsliga personuppgifter");
+    ck_assert_int_eq(valv("classify", "personakter", "--availability", "synnerligen-allvarlig",
+                          "--confidentiality", "0", "-o", "json"),
+                     0);
+    ck_assert_ptr_nonnull(strstr(out, "\"confidentiality\":\"NEGLIGIBLE\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"availability\":\"VERY_SERIOUS\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"flagged\":true")); /* a level 4 flags it */
+
+    ck_assert_int_eq(valv("protect", "personakter", "--security-class", "begränsat-hemlig",
+                          "--security-sensitive", "--decision-ref", "SSA 2025-14"),
+                     0);
+    assert_detail("security.security_class", "RESTRICTED");
+    assert_detail("security.security_sensitive", "true");
+    assert_detail("security.decision_ref", "SSA 2025-14");
+    ck_assert_int_eq(valv("protect", "personakter", "--no-security-sensitive"), 0);
+    ck_assert_ptr_null(strstr(out, "security.security_sensitive"));
+    assert_detail("security.security_class", "RESTRICTED");
+
+    /* A stale etag is refused like any other update. */
+    ck_assert_int_eq(valv("classify", "personakter", "K1", "--etag", "1"), 1);
+    ck_assert_msg(strncmp(err, "valv: ABORTED: ", 15) == 0, "stderr: %s", err);
+    stop_server();
+}
+END_TEST
+
+START_TEST(explain_shows_where_protection_comes_from)
+{
+    start_server();
+    create_story();
+
+    ck_assert_int_eq(valv("links", "procapita"), 0);
+    ck_assert_int_eq(count_lines(out), 3);
+    ck_assert_msg(strncmp(out, "FROM", 4) == 0, "no header: %s", out);
+    assert_row("assets/procapita ", "HOSTED_IN assets/sr-kungsholmen 20");
+    assert_row("assets/personakter ", "PROCESSED_BY assets/procapita 20");
+
+    ck_assert_int_eq(valv("explain", "sr-kungsholmen"), 0);
+    ck_assert_msg(strncmp(out, "assets/sr-kungsholmen (SR-Kungsholmen)\n", 39) == 0, "%s", out);
+    assert_row("K confidentiality", "- 3 assets/personakter");
+    assert_row("R integrity", "- 2 assets/personakter");
+    assert_row("T availability", "- 2 assets/personakter");
+    assert_row("S traceability", "- - -");
+    assert_row("flagged", "- no -");
+
+    /* The building is flagged by its own designation. */
+    ck_assert_int_eq(valv("explain", "stadshuset", "-o", "csv"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "dimension,own,effective,from\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nK confidentiality,,3,assets/personakter\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nprotected object,yes,yes,own\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nflagged,,yes,\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "\r\nreview,,PENDING,\r\n"));
+
+    ck_assert_int_eq(valv("explain", "personakter"), 0);
+    assert_row("K confidentiality", "3 3 own");
+
+    ck_assert_int_eq(valv("explain", "stadshuset", "-o", "json"), 0);
+    char *name = json_field(out, "name");
+    ck_assert_str_eq(name, "assets/stadshuset");
+    free(name);
+
+    /* The list shows the effective levels and the flag. */
+    ck_assert_int_eq(valv("asset", "list", "--order-by", "display_name"), 0);
+    assert_row("assets/sr-kungsholmen ",
+               "FACILITY SR-Kungsholmen fastighetsnamnden - 3 2 2 - - - ");
+    stop_server();
+}
+END_TEST
+
+START_TEST(security_class_flags_carriers_for_review)
+{
+    start_server();
+    create_story();
+    ck_assert_int_eq(valv("review", "queue", "-o", "json"), 0);
+    ck_assert_int_eq(count_lines(out), 1); /* the protected object */
+
+    ck_assert_int_eq(valv("protect", "personakter", "--security-class", "hemlig"), 0);
+    ck_assert_int_eq(valv("review", "queue"), 0);
+    ck_assert_int_eq(count_lines(out), 1 + 4);
+    static const char *const flagged[] = {"personakter", "procapita", "sr-kungsholmen",
+                                          "stadshuset"};
+    for (size_t i = 0; i < sizeof flagged / sizeof flagged[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "assets/%s ", flagged[i]);
+        char *row = line_starting(name);
+        ck_assert_msg(strstr(row, " ! ") != NULL && strstr(row, " PENDING ") != NULL,
+                      "not flagged and pending: %s", row);
+        free(row);
+    }
+    ck_assert_int_eq(valv("explain", "stadshuset"), 0);
+    assert_row("security class", "- SECRET assets/personakter");
+
+    /* Approve the version seen: it leaves the queue. */
+    char *etag = etag_of("procapita");
+    ck_assert_int_eq(valv("review", "approve", "procapita", "--etag", etag, "--comment",
+                          "Skydd enligt SSA 2025-14"),
+                     0);
+    assert_detail("review.state", "APPROVED");
+    assert_detail("review.comment", "Skydd enligt SSA 2025-14");
+    assert_detail("review.reviewer", "dev");
+    ck_assert_ptr_nonnull(strstr(out, "\nreview.due_time:"));
+    free(etag);
+    ck_assert_int_eq(valv("review", "queue", "-o", "json"), 0);
+    ck_assert_int_eq(count_lines(out), 3);
+    ck_assert_ptr_null(strstr(out, "assets/procapita"));
+
+    /* An etag from before a change is stale: the chief must see the change. */
+    char *stale = etag_of("sr-kungsholmen");
+    ck_assert_int_eq(valv("asset", "update", "sr-kungsholmen", "--description", "Plan 2"), 0);
+    ck_assert_int_eq(valv("review", "approve", "sr-kungsholmen", "--etag", stale, "--comment",
+                          "ok"),
+                     1);
+    ck_assert_msg(strncmp(err, "valv: ABORTED: ", 15) == 0, "stderr: %s", err);
+    free(stale);
+
+    /* Returned: still in the queue, as RETURNED, with the comment. */
+    etag = etag_of("sr-kungsholmen");
+    ck_assert_int_eq(valv("review", "return", "sr-kungsholmen", "--etag", etag, "--comment",
+                          "Ange skyddsåtgärder"),
+                     0);
+    assert_detail("review.state", "RETURNED");
+    assert_detail("review.comment", "Ange skyddsåtgärder");
+    free(etag);
+    ck_assert_int_eq(valv("review", "queue", "--owner-unit", "fastighetsnamnden"), 0);
+    ck_assert_int_eq(count_lines(out), 1 + 2);
+    char *row = line_starting("assets/sr-kungsholmen ");
+    ck_assert_msg(strstr(row, " RETURNED ") != NULL, "not returned: %s", row);
+    free(row);
+    stop_server();
+}
+END_TEST
+
+START_TEST(links_refuse_wrong_kinds_and_delete_needs_force)
+{
+    start_server();
+    create_story();
+
+    ck_assert_int_eq(valv("link", "personakter", "hosted-in", "sr-kungsholmen"), 1);
+    ck_assert_msg(strncmp(err, "valv: INVALID_ARGUMENT: ", 24) == 0, "stderr: %s", err);
+    ck_assert_msg(strstr(err, "INFORMATION") != NULL && strstr(err, "FACILITY") != NULL,
+                  "kinds not named: %s", err);
+    ck_assert_int_eq(valv("link", "personakter", "processed-by", "procapita"), 1);
+    ck_assert_msg(strncmp(err, "valv: ALREADY_EXISTS: ", 22) == 0, "stderr: %s", err);
+
+    ck_assert_int_eq(valv("asset", "delete", "procapita"), 1);
+    ck_assert_msg(strncmp(err, "valv: FAILED_PRECONDITION: ", 27) == 0, "stderr: %s", err);
+    ck_assert_ptr_nonnull(strstr(err, "force"));
+    ck_assert_int_eq(valv("asset", "delete", "procapita", "--force"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\ndelete_time:"));
+
+    /* The links went with it, and so did what they carried. */
+    ck_assert_int_eq(valv("links", "personakter"), 0);
+    ck_assert_int_eq(count_lines(out), 1);
+    ck_assert_int_eq(valv("explain", "sr-kungsholmen"), 0);
+    assert_row("K confidentiality", "- - -");
+
+    ck_assert_int_eq(valv("unlink", "sr-kungsholmen", "part-of", "stadshuset"), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(valv("links", "stadshuset", "-o", "json"), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(valv("unlink", "sr-kungsholmen", "part-of", "stadshuset"), 1);
+    ck_assert_msg(strncmp(err, "valv: NOT_FOUND: ", 17) == 0, "stderr: %s", err);
+    stop_server();
+}
+END_TEST
+
+START_TEST(links_follow_pages)
+{
+    enum { N_SYSTEMS = 7 };
+    start_server();
+    create_asset("information", "personakter", "Personakter", "socialnamnden");
+    for (int i = 0; i < N_SYSTEMS; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "system-%d", i);
+        create_system(id, id);
+        ck_assert_int_eq(valv("link", "personakter", "processed-by", id), 0);
+    }
+    ck_assert_int_eq(valv("links", "personakter", "--page-size", "3", "--all", "-o", "csv"), 0);
+    ck_assert_int_eq(count_lines(out), 1 + N_SYSTEMS);
+    ck_assert_str_eq(err, "");
+    ck_assert_msg(strncmp(out, "from_asset,type,to_asset,create_time,create_by\r\n", 48) == 0,
+                  "%s", out);
+
+    ck_assert_int_eq(valv("links", "personakter", "--page-size", "3"), 0);
+    ck_assert_int_eq(count_lines(out), 1 + 3);
+    ck_assert_msg(strstr(err, "next page: valv links assets/personakter --page-size 3 "
+                              "--page-token ") != NULL,
+                  "no hint: %s", err);
+    stop_server();
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------------------- */
 
 START_TEST(rpc_errors_exit_1_with_the_status)
@@ -412,6 +705,32 @@ START_TEST(usage_errors_exit_2)
 
     ck_assert_int_eq(run_valv(NULL, "asset", "get", NULL), 2);
     assert_usage_error("missing NAME", "valv asset get");
+
+    ck_assert_int_eq(run_valv(NULL, "classify", "personakter", "K5", NULL), 2);
+    assert_usage_error("K, R, T or S and a number 0-4 (K3 R2 T2 S1), not 'K5'", "valv classify");
+    ck_assert_int_eq(run_valv(NULL, "classify", "personakter", "--integrity", "hög", NULL), 2);
+    assert_usage_error("--integrity takes a level 0-4", "valv classify");
+    ck_assert_int_eq(run_valv(NULL, "classify", "personakter", NULL), 2);
+    assert_usage_error("nothing to change", "valv classify");
+    ck_assert_int_eq(run_valv(NULL, "protect", "personakter", "--security-class", "hemligt",
+                              NULL),
+                     2);
+    assert_usage_error("--security-class takes not-classified", "valv protect");
+    ck_assert_int_eq(run_valv(NULL, "link", "personakter", "hosts", "procapita", NULL), 2);
+    assert_usage_error("TYPE takes processed-by, stored-in", "valv link");
+    ck_assert_int_eq(run_valv(NULL, "unlink", "personakter", "processed-by", NULL), 2);
+    assert_usage_error("missing FROM TYPE TO", "valv unlink");
+
+    /* The chief approves the version seen: never a silently fetched etag. */
+    ck_assert_int_eq(run_valv(NULL, "review", "approve", "procapita", "--comment", "ok", NULL),
+                     2);
+    assert_usage_error("missing --etag: pass the etag of the version you reviewed, as shown by "
+                       "'valv asset get procapita' or 'valv review queue -o json'",
+                       "valv review approve");
+    ck_assert_int_eq(run_valv(NULL, "review", "return", "procapita", "--etag", "7", NULL), 2);
+    assert_usage_error("missing --comment", "valv review return");
+    ck_assert_int_eq(run_valv(NULL, "review", "approve", "procapita", "--etag", "7", NULL), 2);
+    assert_usage_error("missing --comment", "valv review approve");
 }
 END_TEST
 
@@ -427,6 +746,16 @@ START_TEST(every_command_has_help_with_an_example)
         {"asset", "update", "--help"},
         {"asset", "delete", "--help"},
         {"asset", "undelete", "--help"},
+        {"classify", "--help"},
+        {"protect", "--help"},
+        {"explain", "--help"},
+        {"link", "--help"},
+        {"unlink", "--help"},
+        {"links", "--help"},
+        {"review", "--help"},
+        {"review", "queue", "--help"},
+        {"review", "approve", "--help"},
+        {"review", "return", "--help"},
     };
     for (size_t i = 0; i < sizeof help_lines / sizeof help_lines[0]; i++) {
         const char *const *line = help_lines[i];
@@ -463,6 +792,16 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, delete_hides_and_undelete_restores);
     tcase_add_test(tc, all_follows_pages_to_the_end);
     tcase_add_test(tc, filter_selects_and_syntax_errors_name_the_position);
+    tcase_add_checked_fixture(tc, NULL, free_output);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("protection");
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_test(tc, classify_accepts_short_form_flags_and_names);
+    tcase_add_test(tc, explain_shows_where_protection_comes_from);
+    tcase_add_test(tc, security_class_flags_carriers_for_review);
+    tcase_add_test(tc, links_refuse_wrong_kinds_and_delete_needs_force);
+    tcase_add_test(tc, links_follow_pages);
     tcase_add_checked_fixture(tc, NULL, free_output);
     suite_add_tcase(s, tc);
 

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/inventory.pb-c.h"
+#include "valv/v1/review.pb-c.h"
 
 #define INV "/valv.v1.Inventory/"
 
@@ -645,6 +647,222 @@ START_TEST(test_dev_mode_refuses_non_loopback)
 }
 END_TEST
 
+
+/* --- Links, inheritance and review ------------------------------------------------------ */
+
+static int link_call(bool create, const char *from, const char *to, Valv__V1__LinkType type,
+                     valv_error *err)
+{
+    void *out = NULL;
+    int rc;
+    if (create) {
+        Valv__V1__Link link;
+        valv__v1__link__init(&link);
+        link.from_asset = (char *)from;
+        link.to_asset = (char *)to;
+        link.type = type;
+        Valv__V1__CreateLinkRequest req;
+        valv__v1__create_link_request__init(&req);
+        req.link = &link;
+        rc = call(INV "CreateLink", &req, &valv__v1__link__descriptor, &out, err);
+    } else {
+        Valv__V1__DeleteLinkRequest req;
+        valv__v1__delete_link_request__init(&req);
+        req.from_asset = (char *)from;
+        req.to_asset = (char *)to;
+        req.type = type;
+        rc = call(INV "DeleteLink", &req, &google__protobuf__empty__descriptor, &out, err);
+    }
+    if (out != NULL)
+        protobuf_c_message_free_unpacked(out, NULL);
+    return rc;
+}
+
+/* Sets classification.confidentiality, or security.security_class. */
+static Valv__V1__Asset *classify(const char *name, Valv__V1__Level k, Valv__V1__SecurityClass sc)
+{
+    Valv__V1__Classification cl;
+    valv__v1__classification__init(&cl);
+    cl.confidentiality = k;
+    Valv__V1__SecurityProtection sp;
+    valv__v1__security_protection__init(&sp);
+    sp.security_class = sc;
+    Valv__V1__Asset patch;
+    valv__v1__asset__init(&patch);
+    patch.name = (char *)name;
+    patch.classification = &cl;
+    patch.security = &sp;
+    char *paths[] = {"classification.confidentiality", "security.security_class"};
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    int rc = update(&patch, paths, 2, &out, &err);
+    ck_assert_msg(rc == VALV_OK, "classify %s: %s", name, err.message);
+    return out;
+}
+
+static int review_call(bool approve, const char *name, const char *etag, const char *comment,
+                       Valv__V1__Asset **out, valv_error *err)
+{
+    *out = NULL;
+    if (approve) {
+        Valv__V1__ApproveAssetRequest req;
+        valv__v1__approve_asset_request__init(&req);
+        req.name = (char *)name;
+        req.etag = (char *)etag;
+        req.comment = (char *)comment;
+        return call("/valv.v1.Review/ApproveAsset", &req, &valv__v1__asset__descriptor, out, err);
+    }
+    Valv__V1__ReturnAssetRequest req;
+    valv__v1__return_asset_request__init(&req);
+    req.name = (char *)name;
+    req.etag = (char *)etag;
+    req.comment = (char *)comment;
+    return call("/valv.v1.Review/ReturnAsset", &req, &valv__v1__asset__descriptor, out, err);
+}
+
+static Valv__V1__ListReviewQueueResponse *queue(const char *unit)
+{
+    Valv__V1__ListReviewQueueRequest req;
+    valv__v1__list_review_queue_request__init(&req);
+    if (unit != NULL)
+        req.owner_unit = (char *)unit;
+    Valv__V1__ListReviewQueueResponse *resp = NULL;
+    valv_error err;
+    ck_assert_int_eq(call("/valv.v1.Review/ListReviewQueue", &req,
+                          &valv__v1__list_review_queue_response__descriptor, &resp, &err), VALV_OK);
+    return resp;
+}
+
+START_TEST(test_link_rules_and_errors)
+{
+    start();
+    free_asset(create("personakter", VALV__V1__ASSET_KIND__INFORMATION, "Personakter", "soc"));
+    free_asset(create("procapita", VALV__V1__ASSET_KIND__IT_SYSTEM, "Procapita", "soc"));
+    free_asset(create("serverrum", VALV__V1__ASSET_KIND__FACILITY, "SR-Kungsholmen", "fast"));
+    valv_error err;
+
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_OK);
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_EEXIST);
+    /* A wrong pair names both kinds. */
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/serverrum", VALV__V1__LINK_TYPE__HOSTED_IN, &err), VALV_EINVAL);
+    ck_assert_msg(strstr(err.message, "INFORMATION") && strstr(err.message, "FACILITY"), "message: %s", err.message);
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/nowhere", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_ENOTFOUND);
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "link.type"));
+    ck_assert_int_eq(link_call(true, "personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "link.from_asset"));
+
+    /* An asset with links is deleted only with force. */
+    Valv__V1__DeleteAssetRequest del;
+    valv__v1__delete_asset_request__init(&del);
+    del.name = "assets/procapita";
+    Valv__V1__Asset *out = NULL;
+    ck_assert_int_eq(call(INV "DeleteAsset", &del, &valv__v1__asset__descriptor, &out, &err), VALV_EPRECONDITION);
+    ck_assert_ptr_nonnull(strstr(err.message, "force"));
+
+    /* Links to deleted assets are refused. */
+    del.name = "assets/serverrum";
+    ck_assert_int_eq(call(INV "DeleteAsset", &del, &valv__v1__asset__descriptor, &out, &err), VALV_OK);
+    free_asset(out);
+    ck_assert_int_eq(link_call(true, "assets/procapita", "assets/serverrum", VALV__V1__LINK_TYPE__HOSTED_IN, &err), VALV_EPRECONDITION);
+
+    /* ListLinks sees the link from both ends; DeleteLink removes it once. */
+    Valv__V1__ListLinksRequest lreq;
+    valv__v1__list_links_request__init(&lreq);
+    lreq.asset = "assets/procapita";
+    Valv__V1__ListLinksResponse *links = NULL;
+    ck_assert_int_eq(call(INV "ListLinks", &lreq, &valv__v1__list_links_response__descriptor, &links, &err), VALV_OK);
+    ck_assert_int_eq(links->n_links, 1);
+    ck_assert_str_eq(links->links[0]->from_asset, "assets/personakter");
+    valv__v1__list_links_response__free_unpacked(links, NULL);
+    ck_assert_int_eq(link_call(false, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_OK);
+    ck_assert_int_eq(link_call(false, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_ENOTFOUND);
+    stop();
+}
+END_TEST
+
+START_TEST(test_inherited_protection_and_review_queue)
+{
+    start();
+    free_asset(create("personakter", VALV__V1__ASSET_KIND__INFORMATION, "Personakter", "soc"));
+    free_asset(create("procapita", VALV__V1__ASSET_KIND__IT_SYSTEM, "Procapita", "soc"));
+    free_asset(create("serverrum", VALV__V1__ASSET_KIND__FACILITY, "SR-Kungsholmen", "fast"));
+    valv_error err;
+    ck_assert_int_eq(link_call(true, "assets/personakter", "assets/procapita", VALV__V1__LINK_TYPE__PROCESSED_BY, &err), VALV_OK);
+    ck_assert_int_eq(link_call(true, "assets/procapita", "assets/serverrum", VALV__V1__LINK_TYPE__HOSTED_IN, &err), VALV_OK);
+
+    /* K3 on the information reaches the server room, which names its source. */
+    free_asset(classify("assets/personakter", VALV__V1__LEVEL__SERIOUS, VALV__V1__SECURITY_CLASS__SECURITY_CLASS_UNSPECIFIED));
+    Valv__V1__Asset *room = NULL;
+    ck_assert_int_eq(get("assets/serverrum", &room, &err), VALV_OK);
+    ck_assert_ptr_nonnull(room->effective);
+    ck_assert_int_eq(room->effective->confidentiality, VALV__V1__LEVEL__SERIOUS);
+    bool named = false;
+    for (size_t i = 0; i < room->effective->n_sources; i++)
+        if (strcmp(room->effective->sources[i]->key, "confidentiality") == 0)
+            named = strcmp(room->effective->sources[i]->value, "assets/personakter") == 0;
+    ck_assert_msg(named, "effective.sources[confidentiality] does not name assets/personakter");
+    ck_assert(!room->effective->flagged);
+    free_asset(room);
+
+    Valv__V1__ListReviewQueueResponse *q = queue(NULL);
+    ck_assert_int_eq(q->n_assets, 0);
+    valv__v1__list_review_queue_response__free_unpacked(q, NULL);
+
+    /* SECRET flags everything downstream: all three are in the queue. */
+    free_asset(classify("assets/personakter", VALV__V1__LEVEL__SERIOUS, VALV__V1__SECURITY_CLASS__SECRET));
+    q = queue(NULL);
+    ck_assert_int_eq(q->n_assets, 3);
+    for (size_t i = 0; i < q->n_assets; i++)
+        ck_assert_int_eq(q->assets[i]->review->state, VALV__V1__REVIEW_STATE__PENDING);
+    valv__v1__list_review_queue_response__free_unpacked(q, NULL);
+    q = queue("fast");
+    ck_assert_int_eq(q->n_assets, 1);
+    char *etag = strdup(q->assets[0]->etag);
+    valv__v1__list_review_queue_response__free_unpacked(q, NULL);
+
+    /* Approval needs the etag the chief saw and a comment. */
+    Valv__V1__Asset *out = NULL;
+    ck_assert_int_eq(review_call(true, "assets/serverrum", "", "ok", &out, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "etag"));
+    ck_assert_int_eq(review_call(true, "assets/serverrum", etag, "", &out, &err), VALV_EINVAL);
+    ck_assert(has_violation(&err, "comment"));
+    ck_assert_int_eq(review_call(true, "assets/serverrum", "999999", "ok", &out, &err), VALV_EABORTED);
+    ck_assert_int_eq(review_call(true, "assets/serverrum", etag, "Checked the locks", &out, &err), VALV_OK);
+    ck_assert_int_eq(out->review->state, VALV__V1__REVIEW_STATE__APPROVED);
+    ck_assert_str_eq(out->review->reviewer, "dev");
+    ck_assert_ptr_nonnull(out->review->due_time);
+    /* About a year later by default. */
+    int64_t days = (out->review->due_time->seconds - out->review->review_time->seconds) / 86400;
+    ck_assert_int_eq(days, 365);
+    free_asset(out);
+    free(etag);
+    q = queue(NULL);
+    ck_assert_int_eq(q->n_assets, 2);
+    valv__v1__list_review_queue_response__free_unpacked(q, NULL);
+
+    /* Returned to the owner; still in the queue, as RETURNED. */
+    Valv__V1__Asset *sys = NULL;
+    ck_assert_int_eq(get("assets/procapita", &sys, &err), VALV_OK);
+    ck_assert_int_eq(review_call(false, "assets/procapita", sys->etag, "Describe the backups", &out, &err), VALV_OK);
+    ck_assert_int_eq(out->review->state, VALV__V1__REVIEW_STATE__RETURNED);
+    free_asset(out);
+    free_asset(sys);
+
+    /* Lowering the class again unflags everything: the queue empties and
+     * nothing needs review. */
+    free_asset(classify("assets/personakter", VALV__V1__LEVEL__SERIOUS, VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED));
+    q = queue(NULL);
+    ck_assert_int_eq(q->n_assets, 0);
+    valv__v1__list_review_queue_response__free_unpacked(q, NULL);
+    ck_assert_int_eq(get("assets/serverrum", &room, &err), VALV_OK);
+    ck_assert(!room->effective->flagged);
+    ck_assert_int_eq(review_call(true, "assets/serverrum", room->etag, "ok", &out, &err), VALV_EPRECONDITION);
+    free_asset(room);
+    stop();
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("e2e");
@@ -664,6 +882,8 @@ static Suite *e2e_suite(void)
     tcase_add_test(tc, test_list_pages_filters_and_bad_tokens);
     tcase_add_test(tc, test_concurrent_writes_all_land_and_survive_restart);
     tcase_add_test(tc, test_dev_mode_refuses_non_loopback);
+    tcase_add_test(tc, test_link_rules_and_errors);
+    tcase_add_test(tc, test_inherited_protection_and_review_queue);
     suite_add_tcase(s, tc);
     return s;
 }

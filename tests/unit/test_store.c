@@ -671,6 +671,43 @@ START_TEST(test_list_order)
 }
 END_TEST
 
+/* Orders with no index: by the value, then by id; desc reverses both. */
+START_TEST(test_list_sorted_orders)
+{
+    static const struct {
+        const char *id;
+        Valv__V1__Level confidentiality;
+    } assets[] = {
+        {"a", VALV__V1__LEVEL__SIGNIFICANT}, {"b", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"c", VALV__V1__LEVEL__LEVEL_UNSPECIFIED}, {"d", VALV__V1__LEVEL__SIGNIFICANT},
+        {"e", VALV__V1__LEVEL__VERY_SERIOUS},
+    };
+    char ids[256];
+
+    for (size_t i = 0; i < sizeof assets / sizeof assets[0]; i++) {
+        Valv__V1__Classification cls = VALV__V1__CLASSIFICATION__INIT;
+        Valv__V1__Asset a = minimal(assets[i].id, "it");
+        Valv__V1__Asset *out = NULL;
+        valv_error err;
+        cls.confidentiality = assets[i].confidentiality;
+        a.classification = &cls;
+        ck_assert_int_eq(create(s, &a, assets[i].id, &out, &err), VALV_OK);
+        asset_free(out);
+    }
+
+    list_ids(NULL, "classification.confidentiality", false, ids, sizeof ids);
+    ck_assert_str_eq(ids, "c b a d e");
+    list_ids(NULL, "effective.confidentiality desc", false, ids, sizeof ids);
+    ck_assert_str_eq(ids, "e d a b c");
+    list_ids("effective.confidentiality >= 2", "effective.confidentiality", false, ids,
+             sizeof ids);
+    ck_assert_str_eq(ids, "a d e");
+    /* Only e is flagged: PENDING sorts after NOT_REQUIRED. */
+    list_ids(NULL, "review.state desc", false, ids, sizeof ids);
+    ck_assert_str_eq(ids, "e d c b a");
+}
+END_TEST
+
 START_TEST(test_list_bad_order_by)
 {
     store_list_request req = {NULL, "owner", 0, NULL, false};
@@ -735,7 +772,9 @@ START_TEST(test_list_bad_filter)
 END_TEST
 
 /* Orders the stability test runs under. */
-static const char *const stability_orders[] = {"", "display_name desc", "update_time"};
+static const char *const stability_orders[] = {"", "display_name desc", "update_time",
+                                               "effective.confidentiality",
+                                               "review.state desc"};
 
 START_TEST(test_page_token_stability)
 {
@@ -1022,6 +1061,7 @@ static Suite *store_suite(void)
 
     tc = store_tcase(suite, "list");
     tcase_add_test(tc, test_list_order);
+    tcase_add_test(tc, test_list_sorted_orders);
     tcase_add_test(tc, test_list_bad_order_by);
     tcase_add_test(tc, test_list_filters);
     tcase_add_test(tc, test_list_bad_filter);

@@ -1,0 +1,79 @@
+/* audit.c - valv.v1.Audit: reading and checking the audit trail. The
+ * events themselves are written by store/, in the transaction of each
+ * change. */
+#include "audit.h"
+
+#include "limits.h"
+#include "store.h"
+#include "validate.h"
+#include "valv/v1/audit.pb-c.h"
+
+#define ACTOR_MAX 256
+
+static int64_t timestamp_ns(const Google__Protobuf__Timestamp *t)
+{
+    return t == NULL ? 0 : t->seconds * 1000000000LL + t->nanos;
+}
+
+void audit_list_events(call *c, const ProtobufCMessage *request)
+{
+    const Valv__V1__ListAuditEventsRequest *req = (const void *)request;
+    valv_error err;
+    valv_error_clear(&err);
+    const char *id = NULL;
+    if (req->asset[0] != '\0')
+        validate_asset_name(req->asset, "asset", &id, &err);
+    validate_text(req->actor, ACTOR_MAX, "actor", &err);
+    if (req->action < 0 || req->action > VALV__V1__AUDIT_ACTION__ACTION_INHERIT)
+        valv_error_violation(&err, "action", "unknown action %d", (int)req->action);
+    int64_t start = timestamp_ns(req->start_time), end = timestamp_ns(req->end_time);
+    if (start < 0 || end < 0 || (end != 0 && end <= start))
+        valv_error_violation(&err, "end_time", "must be after start_time");
+    if (err.code != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    store_audit_query q = {
+        .asset_id = id,
+        .actor = req->actor,
+        .action = req->action,
+        .start_unix_ns = start,
+        .end_unix_ns = end,
+        .newest_first = req->newest_first,
+        .page_size = req->page_size,
+        .page_token = req->page_token,
+    };
+    store_audit_result result = {0};
+    if (store_list_audit_events(call_store(c), &q, &result, &err) != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    Valv__V1__ListAuditEventsResponse resp;
+    valv__v1__list_audit_events_response__init(&resp);
+    resp.n_events = result.n_events;
+    resp.events = result.events;
+    if (result.next_page_token != NULL)
+        resp.next_page_token = result.next_page_token;
+    call_reply(c, &resp.base);
+    store_audit_result_free(&result);
+}
+
+void audit_verify_log(call *c, const ProtobufCMessage *request)
+{
+    (void)request;
+    valv_error err;
+    valv_error_clear(&err);
+    store_verify_result result;
+    if (store_verify_audit(call_store(c), &result, &err) != VALV_OK) {
+        call_fail(c, &err);
+        return;
+    }
+    Valv__V1__VerifyAuditLogResponse resp;
+    valv__v1__verify_audit_log_response__init(&resp);
+    resp.ok = result.ok;
+    resp.events_checked = result.checked;
+    resp.last_revision = result.last_revision;
+    resp.first_bad_revision = result.first_bad_revision;
+    resp.problem = result.problem;
+    call_reply(c, &resp.base);
+}

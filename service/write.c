@@ -1,0 +1,89 @@
+#include "write.h"
+
+#include <stdlib.h>
+
+#include "google/protobuf/empty.pb-c.h"
+#include "limits.h"
+#include "validate.h"
+#include "writer.h"
+
+#define ETAG_MAX 64
+
+typedef struct {
+    writer_job job; /* first: the writer hands back &job */
+    call *call;
+    write_fn fn;
+    write_op op;
+} write_job;
+
+static void result_free(write_op *op)
+{
+    if (op->result != NULL)
+        protobuf_c_message_free_unpacked(op->result, NULL);
+    op->result = NULL;
+}
+
+static int write_apply(writer_job *job, store_txn *txn, valv_error *err)
+{
+    write_job *w = (write_job *)job;
+    result_free(&w->op); /* left by an earlier run of this group, if any */
+    if (call_should_stop(w->call))
+        return valv_error_set(err, VALV_EDEADLINE,
+                              "the deadline passed or the client cancelled before the write ran; "
+                              "nothing was written");
+    return w->fn(txn, &w->op, err);
+}
+
+static void write_done(writer_job *job, int rc, const valv_error *err)
+{
+    write_job *w = (write_job *)job;
+    if (rc != VALV_OK) {
+        call_fail(w->call, err);
+    } else if (w->op.result != NULL) {
+        call_reply(w->call, w->op.result);
+    } else {
+        Google__Protobuf__Empty empty;
+        google__protobuf__empty__init(&empty);
+        call_reply(w->call, &empty.base);
+    }
+    result_free(&w->op);
+    free(w);
+}
+
+void write_submit(call *c, const ProtobufCMessage *request, const char *id, const char *other_id,
+                  const char *request_id, write_fn fn)
+{
+    write_job *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        valv_error err;
+        valv_error_clear(&err);
+        valv_error_set(&err, VALV_EFULL, "valvd is out of memory; retry later");
+        call_fail(c, &err);
+        return;
+    }
+    w->job.apply = write_apply;
+    w->job.done = write_done;
+    w->call = c;
+    w->fn = fn;
+    w->op.request = request;
+    w->op.id = id;
+    w->op.other_id = other_id;
+    w->op.who.actor = call_actor(c);
+    w->op.who.request_id = request_id;
+    writer_submit(call_writer(c), &w->job);
+}
+
+int write_check_fields(const char *request_id, const char *etag, valv_error *err)
+{
+    if (request_id != NULL)
+        validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
+    if (etag != NULL)
+        validate_text(etag, ETAG_MAX, "etag", err);
+    return err->code;
+}
+
+int write_result_asset(write_op *op, Valv__V1__Asset *asset, int rc)
+{
+    op->result = asset != NULL ? &asset->base : NULL;
+    return rc;
+}

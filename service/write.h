@@ -1,0 +1,47 @@
+/* write.h - how a handler turns a request into a change.
+ *
+ * A handler checks the request's shape on the worker thread, then submits
+ * a write: fn runs on the writer thread inside the transaction of a group
+ * commit (writer.h), and the call is answered only after that commit is
+ * durable, with the message fn left in op->result (or google.protobuf.Empty
+ * when fn leaves none), or with fn's error. One path serves every write
+ * method.
+ */
+#ifndef VALV_WRITE_H
+#define VALV_WRITE_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "server.h"
+#include "store.h"
+
+typedef struct write_op write_op;
+
+/* Runs inside txn. May run more than once (the writer reruns a group when
+ * the map grows): op->result is cleared before each run. Returns VALV_OK or
+ * an error code with err filled. */
+typedef int (*write_fn)(store_txn *txn, write_op *op, valv_error *err);
+
+struct write_op {
+    const ProtobufCMessage *request; /* the call's request; borrowed */
+    const char *id;                  /* asset ids the handler parsed from the request; borrowed */
+    const char *other_id;            /* the second asset of a link; NULL otherwise */
+    store_actor who;
+    ProtobufCMessage *result;        /* set by fn; heap-owned, freed after the reply */
+};
+
+/* Queues the write. id / other_id point into the request (or are NULL);
+ * request_id may be NULL. The call is answered when the write ends. */
+void write_submit(call *c, const ProtobufCMessage *request, const char *id, const char *other_id,
+                  const char *request_id, write_fn fn);
+
+/* Checks the fields every write request may carry: request_id and etag
+ * (either may be NULL: not in this request). Adds violations to err;
+ * returns err->code. */
+int write_check_fields(const char *request_id, const char *etag, valv_error *err);
+
+/* For write_fns that call a store function returning an asset: keeps the
+ * asset as op's result and passes rc through. */
+int write_result_asset(write_op *op, Valv__V1__Asset *asset, int rc);
+
+#endif

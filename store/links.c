@@ -1,0 +1,570 @@
+/* links.c - what carries what: the link tables and the link writes of
+ * store.h.
+ *
+ * A link from -> to of a type is one key in each of two tables, so that both
+ * directions are a prefix walk:
+ *   links_out  from \0 type \0 to  ->  packed valv.v1.Link (create time, creator)
+ *   links_in   to \0 type \0 from  ->  ""
+ * (type is one byte, the LinkType number; ids never hold a NUL.)
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "store_internal.h"
+#include "validate.h"
+
+/* id \0 type \0 id */
+#define LINK_KEY_MAX (2 * VALV_ASSET_ID_MAX + 3)
+/* The part of a key after "id\0": type \0 other_id. */
+#define LINK_KEY_REST_MAX (VALV_ASSET_ID_MAX + 2)
+
+/* Which kinds each type joins: the design's table, as data. */
+static const struct {
+    Valv__V1__LinkType type;
+    Valv__V1__AssetKind from, to;
+} link_rules[] = {
+    {VALV__V1__LINK_TYPE__PROCESSED_BY, VALV__V1__ASSET_KIND__INFORMATION,
+     VALV__V1__ASSET_KIND__IT_SYSTEM},
+    {VALV__V1__LINK_TYPE__STORED_IN, VALV__V1__ASSET_KIND__INFORMATION,
+     VALV__V1__ASSET_KIND__FACILITY},
+    {VALV__V1__LINK_TYPE__HOSTED_IN, VALV__V1__ASSET_KIND__IT_SYSTEM,
+     VALV__V1__ASSET_KIND__FACILITY},
+    {VALV__V1__LINK_TYPE__DEPENDS_ON, VALV__V1__ASSET_KIND__IT_SYSTEM,
+     VALV__V1__ASSET_KIND__IT_SYSTEM},
+    {VALV__V1__LINK_TYPE__PART_OF, VALV__V1__ASSET_KIND__FACILITY,
+     VALV__V1__ASSET_KIND__FACILITY},
+};
+
+#define N_LINK_RULES (sizeof link_rules / sizeof link_rules[0])
+
+/* The index of type's rule in link_rules; -1 for an unknown type. */
+static int link_rule_find(int type)
+{
+    for (size_t i = 0; i < N_LINK_RULES; i++)
+        if ((int)link_rules[i].type == type)
+            return (int)i;
+    return -1;
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *desc, int value)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
+    return v != NULL ? v->name : "UNKNOWN";
+}
+
+static const char *kind_name(int kind)
+{
+    return enum_name(&valv__v1__asset_kind__descriptor, kind);
+}
+
+static const char *type_name(int type)
+{
+    return enum_name(&valv__v1__link_type__descriptor, type);
+}
+
+/* "an" before INFORMATION and IT_SYSTEM, "a" before FACILITY. */
+static const char *article(const char *word)
+{
+    return strchr("AEIOU", word[0]) != NULL ? "an" : "a";
+}
+
+/* Writes the key a \0 type \0 b; returns its length. */
+static size_t link_key(unsigned char key[LINK_KEY_MAX], const char *a, int type, const char *b)
+{
+    size_t a_len = strlen(a), b_len = strlen(b);
+    memcpy(key, a, a_len + 1);
+    key[a_len + 1] = (unsigned char)type;
+    key[a_len + 2] = '\0';
+    memcpy(key + a_len + 3, b, b_len);
+    return a_len + 3 + b_len;
+}
+
+/* Checks the arguments every link write takes; field names are those of
+ * CreateLinkRequest.link and DeleteLinkRequest. */
+static int link_check_args(const char *from_id, const char *to_id, int type, valv_error *err)
+{
+    validate_asset_id(from_id, "from_asset", err);
+    validate_asset_id(to_id, "to_asset", err);
+    if (link_rule_find(type) < 0)
+        valv_error_violation(err, "type",
+                             "%d is not a link type; allowed: PROCESSED_BY, STORED_IN, "
+                             "HOSTED_IN, DEPENDS_ON, PART_OF",
+                             type);
+    if (err->n_violations == 0 && strcmp(from_id, to_id) == 0)
+        valv_error_violation(err, "to_asset", "assets/%s cannot be linked to itself", to_id);
+    return err->n_violations > 0 ? VALV_EINVAL : VALV_OK;
+}
+
+/* Loads the endpoint id of a new link: it must exist and be live. */
+static int endpoint_load(store_txn *t, const char *id, Valv__V1__Asset **out, valv_error *err)
+{
+    int rc = asset_load(t->s, t->txn, id, out, err);
+    if (rc == VALV_OK && asset_deleted(*out))
+        rc = valv_error_set(err, VALV_EPRECONDITION,
+                            "asset assets/%s is deleted; undelete it before linking it", id);
+    return rc;
+}
+
+/* Spreads the effects of adding or removing the link from -> to: to's
+ * protection may change (and so everything downstream of it), and both
+ * ends have changed links for the review rules. */
+static int link_change_spread(store_txn *t, const char *from_id, const char *to_id,
+                              const struct timespec *now, valv_error *err)
+{
+    inherit *change = NULL;
+    int rc = inherit_begin(t, now, &change, err);
+    if (rc == VALV_OK)
+        rc = inherit_seed(change, to_id, err);
+    if (rc == VALV_OK)
+        rc = inherit_relinked(change, from_id, err);
+    if (rc == VALV_OK)
+        rc = inherit_relinked(change, to_id, err);
+    if (rc == VALV_OK)
+        rc = inherit_finish(change, err);
+    inherit_free(change);
+    return rc;
+}
+
+/* A link write is a change of its own: it takes a revision (for the audit
+ * log and watchers) before those of the assets it rewrites. */
+static void revision_take(store_txn *t)
+{
+    t->revision++;
+}
+
+static int link_build(const char *from_id, const char *to_id, int type,
+                      const store_actor *who, const struct timespec *now,
+                      Valv__V1__Link **out, valv_error *err)
+{
+    char name[ASSET_NAME_MAX + 1];
+    Valv__V1__Link *link = malloc(sizeof *link);
+    int rc;
+
+    if (link == NULL)
+        return out_of_memory(err);
+    valv__v1__link__init(link);
+    link->type = (Valv__V1__LinkType)type;
+    snprintf(name, sizeof name, NAME_PREFIX "%s", from_id);
+    rc = string_set(&link->from_asset, name, err);
+    snprintf(name, sizeof name, NAME_PREFIX "%s", to_id);
+    if (rc == VALV_OK)
+        rc = string_set(&link->to_asset, name, err);
+    if (rc == VALV_OK)
+        rc = string_set(&link->create_by, actor_name(who), err);
+    if (rc == VALV_OK)
+        rc = timestamp_set(&link->create_time, now, err);
+    if (rc != VALV_OK) {
+        valv__v1__link__free_unpacked(link, NULL);
+        return rc;
+    }
+    *out = link;
+    return VALV_OK;
+}
+
+int store_create_link(store_txn *t, const char *from_id, const char *to_id,
+                      Valv__V1__LinkType type, const store_actor *who, Valv__V1__Link **out,
+                      valv_error *err)
+{
+    Valv__V1__Asset *from = NULL, *to = NULL;
+    Valv__V1__Link *link = NULL;
+    unsigned char out_key[LINK_KEY_MAX], in_key[LINK_KEY_MAX];
+    size_t out_key_len, in_key_len;
+    uint8_t *packed = NULL;
+    struct timespec now;
+    MDB_val key, val;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    clock_now(&now);
+    rc = link_check_args(from_id, to_id, type, err);
+    if (rc == VALV_OK)
+        rc = endpoint_load(t, from_id, &from, err);
+    if (rc == VALV_OK)
+        rc = endpoint_load(t, to_id, &to, err);
+    if (rc != VALV_OK)
+        goto done;
+
+    int rule = link_rule_find(type);
+    if (from->kind != link_rules[rule].from || to->kind != link_rules[rule].to) {
+        const char *rule_from = kind_name(link_rules[rule].from);
+        const char *rule_to = kind_name(link_rules[rule].to);
+        const char *from_kind = kind_name(from->kind), *to_kind = kind_name(to->kind);
+        rc = valv_error_violation(err, "type", "%s links %s %s to %s %s, not %s %s to %s %s",
+                                  type_name(type), article(rule_from), rule_from,
+                                  article(rule_to), rule_to, article(from_kind), from_kind,
+                                  article(to_kind), to_kind);
+        goto done;
+    }
+
+    out_key_len = link_key(out_key, from_id, type, to_id);
+    in_key_len = link_key(in_key, to_id, type, from_id);
+    key.mv_size = out_key_len;
+    key.mv_data = out_key;
+    rc = mdb_get(t->txn, t->s->tables[TABLE_LINKS_OUT], &key, &val);
+    if (rc == 0) {
+        rc = valv_error_set(err, VALV_EEXIST,
+                            "the %s link from assets/%s to assets/%s already exists",
+                            type_name(type), from_id, to_id);
+        goto done;
+    }
+    if (rc != MDB_NOTFOUND) {
+        rc = storage_error(rc, "reading a link", err);
+        goto done;
+    }
+
+    rc = link_build(from_id, to_id, type, who, &now, &link, err);
+    if (rc != VALV_OK)
+        goto done;
+    size_t packed_len = valv__v1__link__get_packed_size(link);
+    packed = malloc(packed_len > 0 ? packed_len : 1);
+    if (packed == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    valv__v1__link__pack(link, packed);
+    rc = txn_put(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, packed, packed_len, err);
+    if (rc == VALV_OK)
+        rc = txn_put(t, t->s->tables[TABLE_LINKS_IN], in_key, in_key_len, "", 0, err);
+    if (rc != VALV_OK)
+        goto done;
+    revision_take(t);
+    rc = link_change_spread(t, from_id, to_id, &now, err);
+    if (rc != VALV_OK)
+        goto done;
+    *out = link;
+    link = NULL;
+done:
+    free(packed);
+    if (link != NULL)
+        valv__v1__link__free_unpacked(link, NULL);
+    if (from != NULL)
+        valv__v1__asset__free_unpacked(from, NULL);
+    if (to != NULL)
+        valv__v1__asset__free_unpacked(to, NULL);
+    return rc;
+}
+
+/* Removes the link from -> to from both tables; it must be there. */
+static int link_remove(store_txn *t, const char *from_id, int type, const char *to_id,
+                       valv_error *err)
+{
+    unsigned char key[LINK_KEY_MAX];
+    size_t key_len = link_key(key, from_id, type, to_id);
+    int rc = txn_del(t, t->s->tables[TABLE_LINKS_OUT], key, key_len, err);
+    if (rc == VALV_OK) {
+        key_len = link_key(key, to_id, type, from_id);
+        rc = txn_del(t, t->s->tables[TABLE_LINKS_IN], key, key_len, err);
+    }
+    return rc;
+}
+
+int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
+                      Valv__V1__LinkType type, const store_actor *who, valv_error *err)
+{
+    unsigned char key_buf[LINK_KEY_MAX];
+    struct timespec now;
+    MDB_val key, val;
+    int rc;
+
+    (void)who; /* the audit log (a later issue) records who removed it */
+    valv_error_clear(err);
+    clock_now(&now);
+    rc = link_check_args(from_id, to_id, type, err);
+    if (rc != VALV_OK)
+        return rc;
+    key.mv_size = link_key(key_buf, from_id, type, to_id);
+    key.mv_data = key_buf;
+    rc = mdb_get(t->txn, t->s->tables[TABLE_LINKS_OUT], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return valv_error_set(err, VALV_ENOTFOUND,
+                              "there is no %s link from assets/%s to assets/%s",
+                              type_name(type), from_id, to_id);
+    if (rc != 0)
+        return storage_error(rc, "reading a link", err);
+    rc = link_remove(t, from_id, type, to_id, err);
+    if (rc != VALV_OK)
+        return rc;
+    revision_take(t);
+    return link_change_spread(t, from_id, to_id, &now, err);
+}
+
+/* --- Walking the links of one asset ---------------------------------------------- */
+
+/* Visits the links of id in table, starting after the key rest `after`
+ * (type \0 other_id; NULL: from the first). */
+static int links_walk(const store *s, MDB_txn *txn, int table, const char *id,
+                      const unsigned char *after, size_t after_len, links_visit visit,
+                      void *ctx, valv_error *err)
+{
+    unsigned char start[LINK_KEY_MAX];
+    size_t prefix_len = strlen(id) + 1;
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    int rc;
+
+    if (prefix_len > VALV_ASSET_ID_MAX + 1 || after_len > LINK_KEY_REST_MAX)
+        return VALV_OK; /* no asset has such an id, so no links either */
+    memcpy(start, id, prefix_len);
+    if (after != NULL)
+        memcpy(start + prefix_len, after, after_len);
+    key.mv_size = prefix_len + (after != NULL ? after_len : 0);
+    key.mv_data = start;
+
+    rc = mdb_cursor_open(txn, s->tables[table], &cur);
+    if (rc != 0)
+        return storage_error(rc, "reading links", err);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    /* The cursor names the last link already seen: step past it. */
+    if (rc == 0 && after != NULL && key.mv_size == prefix_len + after_len &&
+        memcmp(key.mv_data, start, key.mv_size) == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        const unsigned char *k = key.mv_data;
+        char other[VALV_ASSET_ID_MAX + 1];
+        size_t other_len;
+
+        if (key.mv_size < prefix_len + 2 || memcmp(k, start, prefix_len) != 0)
+            break;
+        other_len = key.mv_size - prefix_len - 2;
+        if (other_len == 0 || other_len > VALV_ASSET_ID_MAX)
+            continue; /* not a key this file writes */
+        memcpy(other, k + prefix_len + 2, other_len);
+        other[other_len] = '\0';
+        rc = visit(ctx, other, k[prefix_len], err);
+        if (rc != 0)
+            goto done;
+    }
+    rc = rc == MDB_NOTFOUND || rc == 0 ? VALV_OK : storage_error(rc, "reading links", err);
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int links_each(const store *s, MDB_txn *txn, int table, const char *id, links_visit visit,
+               void *ctx, valv_error *err)
+{
+    return links_walk(s, txn, table, id, NULL, 0, visit, ctx, err);
+}
+
+/* --- Removing every link of a deleted asset ---------------------------------------- */
+
+typedef struct {
+    char other[VALV_ASSET_ID_MAX + 1];
+    int type;
+    bool outgoing; /* id -> other */
+} link_end;
+
+typedef struct {
+    link_end *ends;
+    size_t n, cap;
+    bool outgoing; /* the direction being walked */
+} link_end_list;
+
+static int link_end_collect(void *ctx, const char *other_id, int type, valv_error *err)
+{
+    link_end_list *list = ctx;
+    if (list->n == list->cap) {
+        size_t cap = list->cap == 0 ? 16 : 2 * list->cap;
+        link_end *grown = realloc(list->ends, cap * sizeof *grown);
+        if (grown == NULL)
+            return out_of_memory(err);
+        list->ends = grown;
+        list->cap = cap;
+    }
+    link_end *e = &list->ends[list->n++];
+    snprintf(e->other, sizeof e->other, "%s", other_id);
+    e->type = type;
+    e->outgoing = list->outgoing;
+    return VALV_OK;
+}
+
+int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
+                     valv_error *err)
+{
+    link_end_list list = {0};
+    int rc;
+
+    list.outgoing = true;
+    rc = links_each(t->s, t->txn, TABLE_LINKS_OUT, id, link_end_collect, &list, err);
+    list.outgoing = false;
+    if (rc == VALV_OK)
+        rc = links_each(t->s, t->txn, TABLE_LINKS_IN, id, link_end_collect, &list, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (list.n > 0 && !force) {
+        rc = valv_error_set(err, VALV_EPRECONDITION,
+                            "asset assets/%s has %zu link%s; delete %s first, or delete the "
+                            "asset with force to remove %s with it",
+                            id, list.n, list.n == 1 ? "" : "s", list.n == 1 ? "it" : "them",
+                            list.n == 1 ? "it" : "them");
+        goto done;
+    }
+    for (size_t i = 0; i < list.n && rc == VALV_OK; i++) {
+        const link_end *e = &list.ends[i];
+        /* What an outgoing link raised falls; an incoming link raised id itself. */
+        if (e->outgoing)
+            rc = link_remove(t, id, e->type, e->other, err);
+        else
+            rc = link_remove(t, e->other, e->type, id, err);
+        if (rc == VALV_OK)
+            rc = inherit_seed(change, e->outgoing ? e->other : id, err);
+        if (rc == VALV_OK)
+            rc = inherit_relinked(change, e->other, err);
+    }
+done:
+    free(list.ends);
+    return rc;
+}
+
+/* --- Listing ------------------------------------------------------------------------ */
+
+/* A list cursor: the direction walked, then the key rest of the last link. */
+#define CURSOR_OUTGOING 'o'
+#define CURSOR_INCOMING 'i'
+
+typedef struct {
+    const store *s;
+    MDB_txn *txn;
+    const char *id;
+    bool outgoing;
+    store_link_list_result *out;
+    size_t page_size;
+    bool more; /* a link past the page exists */
+    unsigned char last[1 + LINK_KEY_REST_MAX];
+    size_t last_len;
+} link_page;
+
+/* The stored link from -> to (its create time and creator). */
+static int link_read(const link_page *p, const char *from_id, int type, const char *to_id,
+                     Valv__V1__Link **out, valv_error *err)
+{
+    unsigned char key_buf[LINK_KEY_MAX];
+    MDB_val key = {link_key(key_buf, from_id, type, to_id), key_buf};
+    MDB_val val;
+    int rc = mdb_get(p->txn, p->s->tables[TABLE_LINKS_OUT], &key, &val);
+    if (rc != 0)
+        return storage_error(rc, "reading a link", err);
+    *out = valv__v1__link__unpack(NULL, val.mv_size, val.mv_data);
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "a link of assets/%s is damaged in the store and cannot be read",
+                              from_id);
+    return VALV_OK;
+}
+
+/* Stops the walk (with this value, which is no valv_code) once the page is
+ * full and one more link proved that another page exists. */
+#define PAGE_FULL (-1)
+
+static int link_page_add(void *ctx, const char *other_id, int type, valv_error *err)
+{
+    link_page *p = ctx;
+    store_link_list_result *out = p->out;
+
+    if (out->n_links == p->page_size) {
+        p->more = true;
+        return PAGE_FULL;
+    }
+    int rc = p->outgoing ? link_read(p, p->id, type, other_id, &out->links[out->n_links], err)
+                         : link_read(p, other_id, type, p->id, &out->links[out->n_links], err);
+    if (rc != VALV_OK)
+        return rc;
+    out->n_links++;
+    p->last[0] = p->outgoing ? CURSOR_OUTGOING : CURSOR_INCOMING;
+    p->last[1] = (unsigned char)type;
+    p->last[2] = '\0';
+    memcpy(p->last + 3, other_id, strlen(other_id));
+    p->last_len = 3 + strlen(other_id);
+    return VALV_OK;
+}
+
+int store_list_links(store *s, const char *id, int32_t page_size, const char *page_token,
+                     store_link_list_result *out, valv_error *err)
+{
+    link_page page = {0};
+    unsigned char digest[PAGETOKEN_DIGEST_LEN];
+    unsigned char after[PAGETOKEN_CURSOR_MAX];
+    size_t after_len = 0;
+    bool has_after = false;
+    Valv__V1__Asset *a = NULL;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    valv_error_clear(err);
+    memset(out, 0, sizeof *out);
+    rc = page_size_get(page_size, &page.page_size, err);
+    if (rc != VALV_OK)
+        goto done;
+    /* Tokens belong to the asset whose links they page through. */
+    pagetoken_query_digest(id, "links", false, digest);
+    if (page_token != NULL && page_token[0] != '\0') {
+        rc = pagetoken_decode(s->page_token_key, digest, page_token, after, sizeof after,
+                              &after_len, err);
+        if (rc != VALV_OK)
+            goto done;
+        if (after_len < 4 || after_len > 1 + LINK_KEY_REST_MAX ||
+            (after[0] != CURSOR_OUTGOING && after[0] != CURSOR_INCOMING)) {
+            rc = valv_error_violation(err, "page_token", "not a page token from this server");
+            goto done;
+        }
+        has_after = true;
+    }
+    out->links = calloc(page.page_size, sizeof *out->links);
+    if (out->links == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        goto done;
+    rc = asset_load(s, txn, id, &a, err);
+    if (rc != VALV_OK)
+        goto done;
+    page.s = s;
+    page.txn = txn;
+    page.id = id;
+    page.out = out;
+    /* Outgoing links first, then incoming; a cursor in the incoming ones
+     * skips the outgoing walk. */
+    if (!has_after || after[0] == CURSOR_OUTGOING) {
+        page.outgoing = true;
+        rc = links_walk(s, txn, TABLE_LINKS_OUT, id, has_after ? after + 1 : NULL,
+                        has_after ? after_len - 1 : 0, link_page_add, &page, err);
+        has_after = false;
+    }
+    if (rc == VALV_OK) {
+        page.outgoing = false;
+        rc = links_walk(s, txn, TABLE_LINKS_IN, id, has_after ? after + 1 : NULL,
+                        has_after ? after_len - 1 : 0, link_page_add, &page, err);
+    }
+    if (rc == PAGE_FULL)
+        rc = VALV_OK;
+    if (rc == VALV_OK && page.more)
+        rc = pagetoken_encode(s->page_token_key, digest, page.last, page.last_len,
+                              &out->next_page_token, err);
+done:
+    if (a != NULL)
+        valv__v1__asset__free_unpacked(a, NULL);
+    if (txn != NULL)
+        read_end(s, txn);
+    if (rc != VALV_OK)
+        store_link_list_result_free(out);
+    return rc;
+}
+
+void store_link_list_result_free(store_link_list_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_links; i++)
+        valv__v1__link__free_unpacked(r->links[i], NULL);
+    free(r->links);
+    free(r->next_page_token);
+    memset(r, 0, sizeof *r);
+}

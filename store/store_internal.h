@@ -1,0 +1,199 @@
+/* store_internal.h - what the store's own files share. Not a public header:
+ * only the .c files of store/ include it; everyone else sees store.h.
+ *
+ * The store is split by job:
+ *   store.c    open and close, the tables, reading and writing one asset,
+ *              the asset writes of store.h, transactions
+ *   list.c     store_list_assets: index walks, orders, cursors
+ *   links.c    the link tables and the link writes of store.h
+ *   inherit.c  effective protection: recomputes what a change can reach
+ *   review.c   the review rules, the review queue, approve and return
+ */
+#ifndef VALV_STORE_INTERNAL_H
+#define VALV_STORE_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "limits.h"
+#include "pagetoken.h"
+#include "store.h"
+
+/* LMDB's largest key (mdb_env_get_maxkeysize with the default build). */
+#define KEY_MAX 511
+#define TIME_KEY_LEN 8 /* a time in an index key: nanoseconds, 8 bytes big-endian */
+
+#define NAME_PREFIX "assets/"
+#define NAME_PREFIX_LEN (sizeof NAME_PREFIX - 1)
+#define ASSET_NAME_MAX (NAME_PREFIX_LEN + VALV_ASSET_ID_MAX) /* without the NUL */
+
+#define NS_PER_SECOND 1000000000LL
+
+/* The tables of store.h, and their names in the LMDB environment. */
+enum {
+    TABLE_META,
+    TABLE_ASSETS,
+    TABLE_BY_UNIT,
+    TABLE_BY_KIND,
+    TABLE_BY_SOURCE,
+    TABLE_BY_DISPLAY,
+    TABLE_BY_UPDATE,
+    TABLE_LINKS_OUT,    /* from \0 type \0 to -> packed valv.v1.Link */
+    TABLE_LINKS_IN,     /* to \0 type \0 from -> "" */
+    TABLE_REVIEW_QUEUE, /* queue time (8 bytes BE, ns) \0 id -> "" */
+    TABLE_COUNT
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi tables[TABLE_COUNT];
+    /* LMDB may change the map size only while no transaction of this
+     * process is open: every transaction holds this lock shared, and
+     * store_grow holds it exclusive. */
+    pthread_rwlock_t map_lock;
+    size_t map_size; /* guarded by map_lock */
+    size_t map_size_max;
+    bool read_only;
+    int64_t review_interval;  /* seconds from an approval to the next review */
+    _Atomic int64_t revision; /* the last committed global revision */
+    unsigned char page_token_key[PAGETOKEN_KEY_LEN];
+};
+
+struct store_txn {
+    store *s;
+    store_txn *parent;
+    MDB_txn *txn;
+    int64_t revision;       /* the global revision as this transaction sees it */
+    int64_t revision_begin; /* at begin: commit stores the counter when it moved */
+    bool full;              /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
+};
+
+/* --- Small helpers (store.c) ------------------------------------------------ */
+
+void be64_put(unsigned char out[8], uint64_t v);
+uint64_t be64_get(const unsigned char in[8]);
+
+/* Sets err to VALV_EINTERNAL "out of memory" and returns that. */
+int out_of_memory(valv_error *err);
+/* Turns an LMDB error code into a valv error; what says what was being done. */
+int storage_error(int rc, const char *what, valv_error *err);
+
+const char *actor_name(const store_actor *who); /* "" for no actor */
+void clock_now(struct timespec *now);           /* the wall clock every write stamps */
+
+/* The id part of an asset's name ("assets/ID"), which the store always sets. */
+const char *asset_id(const Valv__V1__Asset *a);
+bool asset_deleted(const Valv__V1__Asset *a);
+
+/* Heap-owned string and timestamp fields of a protobuf-c message. */
+void string_clear(char **field);
+int string_set(char **field, const char *value, valv_error *err);
+void timestamp_clear(Google__Protobuf__Timestamp **field);
+int timestamp_set(Google__Protobuf__Timestamp **field, const struct timespec *value,
+                  valv_error *err);
+int64_t timestamp_ns(const Google__Protobuf__Timestamp *t); /* 0 for NULL or before 1970 */
+int64_t timespec_ns(const struct timespec *t);
+
+/* A heap-owned deep copy of a (borrowed). */
+int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err);
+/* *same: a and b pack to the same bytes. NULL messages count as empty. */
+int message_same(const ProtobufCMessage *a, const ProtobufCMessage *b, bool *same,
+                 valv_error *err);
+void asset_array_free(Valv__V1__Asset **assets, size_t n);
+
+/* --- Tables (store.c) --------------------------------------------------------- */
+
+int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+            size_t data_len, valv_error *err);
+/* Deletes key from dbi; a key that is not there is fine. */
+int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err);
+
+int read_begin(store *s, MDB_txn **txn, valv_error *err);
+void read_end(store *s, MDB_txn *txn);
+
+/* Reads asset id in txn. Unknown: VALV_ENOTFOUND "asset assets/ID not found". */
+int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+               valv_error *err);
+
+/* Loads asset id for a change and checks etag (NULL or "": no check;
+ * mismatch: VALV_EABORTED). */
+int load_for_change(store_txn *t, const char *id, const char *etag, Valv__V1__Asset **out,
+                    valv_error *err);
+
+/* Writes a as the next global revision: sets its revision and etag and
+ * replaces the index entries of old (NULL for a new asset) with those of a,
+ * all in t. The computed review.overdue is never stored. */
+int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err);
+
+/* page_size of a list request: 0 is the default, larger than the maximum is
+ * capped, negative is VALV_EINVAL on "page_size". */
+int page_size_get(int32_t requested, size_t *out, valv_error *err);
+
+typedef struct inherit inherit; /* a change being spread (inherit.c) */
+
+/* --- Links (links.c) ------------------------------------------------------------ */
+
+/* Calls visit(ctx, other_id, type) for each link of asset id, ordered by
+ * type and other_id: with TABLE_LINKS_OUT the links from id (other_id is the
+ * `to` side), with TABLE_LINKS_IN the links to id (other_id is the `from`
+ * side). A visit returning non-zero stops the walk, and links_each returns
+ * that. */
+typedef int (*links_visit)(void *ctx, const char *other_id, int type, valv_error *err);
+int links_each(const store *s, MDB_txn *txn, int table, const char *id, links_visit visit,
+               void *ctx, valv_error *err);
+
+/* Removes every link of asset id (for its deletion), seeding and marking
+ * relinked in change what each removal affects. Links there but !force:
+ * VALV_EPRECONDITION saying how many and suggesting force. */
+int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
+                     valv_error *err);
+
+/* --- Effective protection (inherit.c) --------------------------------------------
+ *
+ * One change of the graph or of assets' own values, spread in one
+ * transaction. A write names the asset it changes (inherit_set_asset), the
+ * assets whose protection may now differ downstream (inherit_seed: an asset
+ * whose own values changed, the `to` side of an added or removed link), and
+ * the assets whose links changed (inherit_relinked, for the review rules);
+ * inherit_finish then recomputes effective protection for exactly the assets
+ * reachable from the seeds, applies the review rules, and writes every asset
+ * that changed.
+ */
+/* now: the time of the change, for review state times. */
+int inherit_begin(store_txn *t, const struct timespec *now, inherit **out, valv_error *err);
+
+/* The asset the request changes: old is its stored version (NULL on create)
+ * and a the new one, both borrowed and owned by the caller until after
+ * inherit_free. inherit_finish fills a's effective values, review, revision
+ * and etag and writes it. When a's own protection values differ from old's,
+ * a is seeded. At most one per change. */
+int inherit_set_asset(inherit *c, const Valv__V1__Asset *old, Valv__V1__Asset *a,
+                      valv_error *err);
+int inherit_seed(inherit *c, const char *id, valv_error *err);
+int inherit_relinked(inherit *c, const char *id, valv_error *err);
+int inherit_finish(inherit *c, valv_error *err);
+void inherit_free(inherit *c); /* NULL is fine */
+
+/* --- Review (review.c) ------------------------------------------------------------ */
+
+/* Applies the review rules of store.h to a, the new version of old (NULL
+ * for a new asset), whose effective values are set. relinked: a's links
+ * changed. Sets a->review (state, state_time = now on a state change);
+ * *changed says whether the review differs from old's. */
+int review_update(const Valv__V1__Asset *old, Valv__V1__Asset *a, bool relinked,
+                  const struct timespec *now, bool *changed, valv_error *err);
+
+/* The key of a's entry in the review queue table; false when a has none
+ * (not flagged, deleted). */
+bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size_t *len);
+
+/* Sets a->review->overdue for the time now_ns. Every asset the store hands
+ * out passes through here. */
+void review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns);
+
+#endif

@@ -1,0 +1,302 @@
+/* test_cli_args.c - how valv reads the words users type for levels,
+ * security classes, link types and kinds (client/args.c). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+
+static const args_command test_command = {.path = "valv test", .usage = "Usage: valv test\n"};
+
+/* Usage errors go to stderr; the tests read them back from a file. */
+static FILE *stderr_file;
+static char stderr_text[2048];
+
+static void capture_stderr(void)
+{
+    stderr_file = tmpfile();
+    ck_assert_ptr_nonnull(stderr_file);
+    ck_assert_int_ne(dup2(fileno(stderr_file), STDERR_FILENO), -1);
+}
+
+/* What was printed on stderr since the last call. */
+static const char *take_stderr(void)
+{
+    int fd = fileno(stderr_file);
+    fflush(stderr);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    ssize_t n = read(fd, stderr_text, sizeof stderr_text - 1);
+    ck_assert_int_ge(n, 0);
+    stderr_text[n] = '\0';
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    return stderr_text;
+}
+
+static void assert_stderr_has(const char *expected)
+{
+    const char *text = take_stderr();
+    ck_assert_msg(strstr(text, expected) != NULL, "no '%s' in: %s", expected, text);
+}
+
+/* ---- levels ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *text;
+    Valv__V1__Level level;
+} level_case;
+
+START_TEST(level_numbers_and_names_in_both_languages)
+{
+    static const level_case cases[] = {
+        {"0", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"1", VALV__V1__LEVEL__MODERATE},
+        {"2", VALV__V1__LEVEL__SIGNIFICANT},
+        {"3", VALV__V1__LEVEL__SERIOUS},
+        {"4", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"negligible", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"Moderate", VALV__V1__LEVEL__MODERATE},
+        {"SIGNIFICANT", VALV__V1__LEVEL__SIGNIFICANT},
+        {"serious", VALV__V1__LEVEL__SERIOUS},
+        {"very-serious", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"VERY_SERIOUS", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"försumbar", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"FÖRSUMBAR", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"forsumbar", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"ingen", VALV__V1__LEVEL__NEGLIGIBLE},
+        {"måttlig", VALV__V1__LEVEL__MODERATE},
+        {"MÅTTLIG", VALV__V1__LEVEL__MODERATE},
+        {"mattlig", VALV__V1__LEVEL__MODERATE},
+        {"betydande", VALV__V1__LEVEL__SIGNIFICANT},
+        {"Allvarlig", VALV__V1__LEVEL__SERIOUS},
+        {"synnerligen-allvarlig", VALV__V1__LEVEL__VERY_SERIOUS},
+        {"Synnerligen_Allvarlig", VALV__V1__LEVEL__VERY_SERIOUS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Valv__V1__Level level = VALV__V1__LEVEL__LEVEL_UNSPECIFIED;
+        ck_assert_msg(args_parse_level(&test_command, "--integrity", cases[i].text, &level) ==
+                          ARGS_EXIT_OK,
+                      "'%s' refused", cases[i].text);
+        ck_assert_msg(level == cases[i].level, "'%s' gave %d, not %d", cases[i].text, level,
+                      cases[i].level);
+    }
+}
+END_TEST
+
+START_TEST(level_refuses_other_words_naming_the_flag)
+{
+    static const char *const refused[] = {"5", "-1", "03", "high", "", "K3", "allvarligt",
+                                          "synnerligen allvarlig"};
+    capture_stderr();
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        Valv__V1__Level level = VALV__V1__LEVEL__SERIOUS;
+        ck_assert_int_eq(args_parse_level(&test_command, "--integrity", refused[i], &level),
+                         ARGS_EXIT_USAGE);
+        ck_assert_int_eq(level, VALV__V1__LEVEL__SERIOUS); /* untouched */
+        char expected[64];
+        snprintf(expected, sizeof expected, "not '%s'", refused[i]);
+        assert_stderr_has(expected);
+    }
+    ck_assert_int_eq(args_parse_level(&test_command, "--integrity", "high", &(Valv__V1__Level){0}),
+                     ARGS_EXIT_USAGE);
+    const char *text = take_stderr();
+    ck_assert_msg(strncmp(text, "valv: --integrity takes a level 0-4", 35) == 0, "%s", text);
+    ck_assert_ptr_nonnull(strstr(text, "very-serious"));
+    ck_assert_ptr_nonnull(strstr(text, "synnerligen-allvarlig"));
+    ck_assert_ptr_nonnull(strstr(text, "run 'valv test --help'"));
+}
+END_TEST
+
+START_TEST(short_levels_name_the_dimension_by_its_swedish_letter)
+{
+    static const struct {
+        const char *text;
+        args_dimension dimension;
+        Valv__V1__Level level;
+    } cases[] = {
+        {"K3", ARGS_CONFIDENTIALITY, VALV__V1__LEVEL__SERIOUS},
+        {"r2", ARGS_INTEGRITY, VALV__V1__LEVEL__SIGNIFICANT},
+        {"T0", ARGS_AVAILABILITY, VALV__V1__LEVEL__NEGLIGIBLE},
+        {"s4", ARGS_TRACEABILITY, VALV__V1__LEVEL__VERY_SERIOUS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        args_dimension d;
+        Valv__V1__Level level;
+        ck_assert_int_eq(args_parse_short_level(&test_command, cases[i].text, &d, &level),
+                         ARGS_EXIT_OK);
+        ck_assert_int_eq(d, cases[i].dimension);
+        ck_assert_int_eq(level, cases[i].level);
+    }
+    ck_assert_str_eq(args_dimension_field(ARGS_CONFIDENTIALITY), "confidentiality");
+    ck_assert_str_eq(args_dimension_field(ARGS_INTEGRITY), "integrity");
+    ck_assert_str_eq(args_dimension_field(ARGS_AVAILABILITY), "availability");
+    ck_assert_str_eq(args_dimension_field(ARGS_TRACEABILITY), "traceability");
+}
+END_TEST
+
+START_TEST(short_level_refuses_other_letters_and_numbers)
+{
+    static const char *const refused[] = {"K5", "X3", "C3", "K", "K33", "", "3", "K-1"};
+    capture_stderr();
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        args_dimension d;
+        Valv__V1__Level level;
+        ck_assert_int_eq(args_parse_short_level(&test_command, refused[i], &d, &level),
+                         ARGS_EXIT_USAGE);
+        char expected[64];
+        snprintf(expected, sizeof expected, "K, R, T or S and a number 0-4 (K3 R2 T2 S1), not '%s'",
+                 refused[i]);
+        assert_stderr_has(expected);
+    }
+}
+END_TEST
+
+/* ---- security classes, link types, kinds ---------------------------------------- */
+
+START_TEST(security_class_in_english_and_swedish)
+{
+    static const struct {
+        const char *text;
+        Valv__V1__SecurityClass value;
+    } cases[] = {
+        {"not-classified", VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED},
+        {"NOT_CLASSIFIED", VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED},
+        {"ingen", VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED},
+        {"restricted", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"begränsat-hemlig", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"BEGRÄNSAT_HEMLIG", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"begransat-hemlig", VALV__V1__SECURITY_CLASS__RESTRICTED},
+        {"Confidential", VALV__V1__SECURITY_CLASS__CONFIDENTIAL},
+        {"konfidentiell", VALV__V1__SECURITY_CLASS__CONFIDENTIAL},
+        {"secret", VALV__V1__SECURITY_CLASS__SECRET},
+        {"Hemlig", VALV__V1__SECURITY_CLASS__SECRET},
+        {"top-secret", VALV__V1__SECURITY_CLASS__TOP_SECRET},
+        {"Top_Secret", VALV__V1__SECURITY_CLASS__TOP_SECRET},
+        {"kvalificerat-hemlig", VALV__V1__SECURITY_CLASS__TOP_SECRET},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Valv__V1__SecurityClass value = VALV__V1__SECURITY_CLASS__SECURITY_CLASS_UNSPECIFIED;
+        ck_assert_msg(args_parse_security_class(&test_command, "--security-class", cases[i].text,
+                                                &value) == ARGS_EXIT_OK,
+                      "'%s' refused", cases[i].text);
+        ck_assert_msg(value == cases[i].value, "'%s' gave %d", cases[i].text, value);
+    }
+
+    capture_stderr();
+    ck_assert_int_eq(args_parse_security_class(&test_command, "--security-class", "hemligt",
+                                               &(Valv__V1__SecurityClass){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("--security-class takes not-classified, restricted, confidential, "
+                      "secret or top-secret");
+    ck_assert_int_eq(args_parse_security_class(&test_command, "--security-class",
+                                               "security-class-unspecified",
+                                               &(Valv__V1__SecurityClass){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("not 'security-class-unspecified'");
+}
+END_TEST
+
+START_TEST(link_type_in_any_case_with_dash_or_underscore)
+{
+    static const struct {
+        const char *text;
+        Valv__V1__LinkType value;
+    } cases[] = {
+        {"processed-by", VALV__V1__LINK_TYPE__PROCESSED_BY},
+        {"PROCESSED_BY", VALV__V1__LINK_TYPE__PROCESSED_BY},
+        {"stored-in", VALV__V1__LINK_TYPE__STORED_IN},
+        {"Hosted_In", VALV__V1__LINK_TYPE__HOSTED_IN},
+        {"depends-on", VALV__V1__LINK_TYPE__DEPENDS_ON},
+        {"part_of", VALV__V1__LINK_TYPE__PART_OF},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Valv__V1__LinkType value = VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED;
+        ck_assert_int_eq(args_parse_link_type(&test_command, cases[i].text, &value), ARGS_EXIT_OK);
+        ck_assert_int_eq(value, cases[i].value);
+    }
+    capture_stderr();
+    ck_assert_int_eq(args_parse_link_type(&test_command, "hosts", &(Valv__V1__LinkType){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("TYPE takes processed-by, stored-in, hosted-in, depends-on or part-of, "
+                      "not 'hosts'");
+}
+END_TEST
+
+START_TEST(kind_in_any_case_with_dash_or_underscore)
+{
+    Valv__V1__AssetKind kind = VALV__V1__ASSET_KIND__ASSET_KIND_UNSPECIFIED;
+    ck_assert_int_eq(args_parse_kind(&test_command, "It-System", &kind), ARGS_EXIT_OK);
+    ck_assert_int_eq(kind, VALV__V1__ASSET_KIND__IT_SYSTEM);
+    ck_assert_int_eq(args_parse_kind(&test_command, "INFORMATION", &kind), ARGS_EXIT_OK);
+    ck_assert_int_eq(kind, VALV__V1__ASSET_KIND__INFORMATION);
+    ck_assert_int_eq(args_parse_kind(&test_command, "facility", &kind), ARGS_EXIT_OK);
+    ck_assert_int_eq(kind, VALV__V1__ASSET_KIND__FACILITY);
+    capture_stderr();
+    ck_assert_int_eq(args_parse_kind(&test_command, "asset-kind-unspecified", &kind),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("--kind takes information, it-system or facility");
+}
+END_TEST
+
+START_TEST(words_longer_than_any_name_are_refused_whole)
+{
+    char long_word[200];
+    memset(long_word, 'a', sizeof long_word - 1);
+    long_word[sizeof long_word - 1] = '\0';
+    capture_stderr();
+    ck_assert_int_eq(args_parse_level(&test_command, "--availability", long_word,
+                                      &(Valv__V1__Level){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has(long_word);
+}
+END_TEST
+
+/* ---- update masks ------------------------------------------------------------------ */
+
+START_TEST(mask_paths_are_added_once)
+{
+    args_list paths = {0};
+    ck_assert_int_eq(args_mask_add(&paths, "classification.%s", "integrity"), ARGS_EXIT_OK);
+    ck_assert_int_eq(args_mask_add(&paths, "security.security_class"), ARGS_EXIT_OK);
+    ck_assert_int_eq(args_mask_add(&paths, "classification.%s", "integrity"), ARGS_EXIT_OK);
+    ck_assert_uint_eq(paths.n, 2);
+    ck_assert_str_eq(paths.items[0], "classification.integrity");
+    ck_assert_str_eq(paths.items[1], "security.security_class");
+    args_list_free_items(&paths);
+    ck_assert_uint_eq(paths.n, 0);
+}
+END_TEST
+
+static Suite *cli_args_suite(void)
+{
+    Suite *s = suite_create("cli_args");
+    TCase *tc = tcase_create("levels");
+    tcase_add_test(tc, level_numbers_and_names_in_both_languages);
+    tcase_add_test(tc, level_refuses_other_words_naming_the_flag);
+    tcase_add_test(tc, short_levels_name_the_dimension_by_its_swedish_letter);
+    tcase_add_test(tc, short_level_refuses_other_letters_and_numbers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("words");
+    tcase_add_test(tc, security_class_in_english_and_swedish);
+    tcase_add_test(tc, link_type_in_any_case_with_dash_or_underscore);
+    tcase_add_test(tc, kind_in_any_case_with_dash_or_underscore);
+    tcase_add_test(tc, words_longer_than_any_name_are_refused_whole);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("masks");
+    tcase_add_test(tc, mask_paths_are_added_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(cli_args_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failures = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failures ? 1 : 0;
+}
