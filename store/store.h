@@ -42,6 +42,7 @@
 
 #include "error.h"
 #include "valv/v1/asset.pb-c.h"
+#include "valv/v1/audit.pb-c.h"
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAP_SIZE_INITIAL_DEFAULT (64UL << 20) /* 64 MiB */
@@ -233,6 +234,65 @@ typedef struct {
  * the whole queue. Caller frees *out with store_list_result_free. */
 int store_list_review_queue(store *s, const store_queue_request *req, store_list_result *out,
                             valv_error *err);
+
+/* --- Audit -------------------------------------------------------------------
+ *
+ * Every change appends one valv.v1.AuditEvent in the same transaction as the
+ * change: one event per revision, revisions 1, 2, 3, ... without gaps. A
+ * change that fails writes no event. An effective-protection or review
+ * change caused by inheritance is its own event (ACTION_INHERIT) whose
+ * cause_revision names the change that caused it. Events are chained:
+ * prev_hash is the previous event's hash (32 zero bytes for the first), and
+ * hash = SHA-256(prev_hash || canonical bytes), where the canonical bytes are
+ * the event as stored with hash left empty. The request id is who->request_id,
+ * or a generated one when that is empty. */
+
+typedef struct {
+    const char *asset_id;   /* NULL or "": every asset (matches asset or related_asset) */
+    const char *actor;      /* NULL or "": every actor */
+    int action;             /* Valv__V1__AuditAction; 0: every action */
+    int64_t start_unix_ns;  /* 0: from the first event; inclusive */
+    int64_t end_unix_ns;    /* 0: to the last event; exclusive */
+    bool newest_first;
+    int32_t page_size;      /* as in store_list_request */
+    const char *page_token;
+} store_audit_query;
+
+typedef struct {
+    Valv__V1__AuditEvent **events; /* malloc'd array; each freed with valv__v1__audit_event__free_unpacked */
+    size_t n_events;
+    char *next_page_token;         /* malloc'd; NULL on the last page */
+} store_audit_result;
+
+/* Lists events by the query, keyset-paged (a token belongs to its query).
+ * Caller frees *out with store_audit_result_free. */
+int store_list_audit_events(store *s, const store_audit_query *q, store_audit_result *out,
+                            valv_error *err);
+void store_audit_result_free(store_audit_result *r);
+
+/* Reads up to max events with revision > after, oldest first, for
+ * WatchChanges. *n_out may be less than max (0: none yet). The array and
+ * events are the caller's (free each, then the array). */
+int store_read_events(store *s, int64_t after, size_t max, Valv__V1__AuditEvent ***out,
+                      size_t *n_out, valv_error *err);
+
+typedef struct {
+    bool ok;
+    int64_t checked;            /* events (or records) checked */
+    int64_t last_revision;
+    int64_t first_bad_revision; /* 0 when ok, or when the problem is not tied to a revision */
+    char problem[512];          /* what is wrong, for a person */
+} store_verify_result;
+
+/* Walks the audit chain from the first event: revisions contiguous from 1,
+ * each hash correct, each prev_hash equal to the previous hash, the last
+ * revision equal to the store's revision. Reports the first break. */
+int store_verify_audit(store *s, store_verify_result *out, valv_error *err);
+
+/* Checks that every index (by_unit, by_kind, by_source, by_display,
+ * by_update, the review queue, links in and out, the audit index) agrees with
+ * the asset and link records, both ways. Reports the first disagreement. */
+int store_verify_indexes(store *s, store_verify_result *out, valv_error *err);
 
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 
