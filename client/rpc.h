@@ -36,4 +36,24 @@ int rpc_unary(rpc_conn *c, const char *method, const ProtobufCMessage *req,
 int rpc_unary_raw(rpc_conn *c, const char *method, const void *req, size_t req_len,
                   void **resp_out, size_t *resp_len_out, int timeout_ms, valv_error *err);
 
+/* --- Server streaming (WatchChanges, Health.Watch) ------------------------ */
+
+typedef struct rpc_stream rpc_stream; /* opaque: one server-streaming call */
+
+/* Starts a server-streaming call: sends req (borrowed) and half-closes.
+ * timeout_ms <= 0: no deadline. The caller owns *out (rpc_stream_close). */
+int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req,
+                    int timeout_ms, rpc_stream **out, valv_error *err);
+
+/* Waits for the next message and unpacks it with desc into *msg_out
+ * (caller frees). At the end of the stream returns the final status: *msg_out
+ * is NULL and the return value is VALV_OK for a clean end, or the status
+ * code with err filled (RESOURCE_EXHAUSTED for a watch cut off, ...). */
+int rpc_stream_next(rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+                    ProtobufCMessage **msg_out, valv_error *err);
+
+/* Cancels the call if it is still open, waits for it to end, and frees s.
+ * NULL is fine. */
+void rpc_stream_close(rpc_stream *s);
+
 #endif
