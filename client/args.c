@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ASSET_NAME_PREFIX "assets/"
 /* A day: longer than any call should take, short enough to catch typos. */
@@ -304,6 +305,142 @@ int args_parse_link_type(const args_command *command, const char *text, Valv__V1
     if (rc == ARGS_EXIT_OK)
         *out = (Valv__V1__LinkType)value;
     return rc;
+}
+
+int args_parse_audit_action(const args_command *command, const char *text,
+                            Valv__V1__AuditAction *out)
+{
+    static const enum_word words[] = {
+        {"create", VALV__V1__AUDIT_ACTION__ACTION_CREATE},
+        {"update", VALV__V1__AUDIT_ACTION__ACTION_UPDATE},
+        {"delete", VALV__V1__AUDIT_ACTION__ACTION_DELETE},
+        {"undelete", VALV__V1__AUDIT_ACTION__ACTION_UNDELETE},
+        {"link", VALV__V1__AUDIT_ACTION__ACTION_LINK},
+        {"unlink", VALV__V1__AUDIT_ACTION__ACTION_UNLINK},
+        {"approve", VALV__V1__AUDIT_ACTION__ACTION_APPROVE},
+        {"return", VALV__V1__AUDIT_ACTION__ACTION_RETURN},
+        {"inherit", VALV__V1__AUDIT_ACTION__ACTION_INHERIT},
+    };
+    int value;
+    int rc = parse_enum_word(command, "--action",
+                             "create, update, delete, undelete, link, unlink, approve, return "
+                             "or inherit",
+                             words, N_WORDS(words), text, &value);
+    if (rc == ARGS_EXIT_OK)
+        *out = (Valv__V1__AuditAction)value;
+    return rc;
+}
+
+/* ---- Times ---------------------------------------------------------------- */
+
+/* Reads exactly n digits at *p into *out and moves *p past them. */
+static bool read_digits(const char **p, int n, int *out)
+{
+    int value = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        value = value * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = value;
+    return true;
+}
+
+/* Reads the character c at *p (either case) and moves past it. */
+static bool read_char(const char **p, char c)
+{
+    if (toupper((unsigned char)**p) != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* Reads a date, YYYY-MM-DD, checking that the day exists. */
+static bool read_date(const char **p, struct tm *tm)
+{
+    int year, month, day;
+    if (!read_digits(p, 4, &year) || !read_char(p, '-') || !read_digits(p, 2, &month) ||
+        !read_char(p, '-') || !read_digits(p, 2, &day))
+        return false;
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+        return false;
+    tm->tm_year = year - 1900;
+    tm->tm_mon = month - 1;
+    tm->tm_mday = day;
+    return true;
+}
+
+/* Reads HH:MM:SS and an optional fraction of up to 9 digits. */
+static bool read_clock(const char **p, struct tm *tm, int32_t *nanos)
+{
+    if (!read_digits(p, 2, &tm->tm_hour) || !read_char(p, ':') ||
+        !read_digits(p, 2, &tm->tm_min) || !read_char(p, ':') || !read_digits(p, 2, &tm->tm_sec))
+        return false;
+    if (tm->tm_hour > 23 || tm->tm_min > 59 || tm->tm_sec > 59)
+        return false;
+    *nanos = 0;
+    if (**p != '.')
+        return true;
+    (*p)++;
+    int digits = 0;
+    for (; isdigit((unsigned char)**p); (*p)++, digits++) {
+        if (digits == 9)
+            return false;
+        *nanos = *nanos * 10 + (**p - '0');
+    }
+    for (int i = digits; i < 9; i++)
+        *nanos *= 10;
+    return digits > 0;
+}
+
+/* Reads the zone, Z or +HH:MM / -HH:MM, as seconds east of UTC. */
+static bool read_zone(const char **p, int *offset)
+{
+    if (read_char(p, 'Z')) {
+        *offset = 0;
+        return true;
+    }
+    char sign = **p;
+    int hours, minutes;
+    if (sign != '+' && sign != '-')
+        return false;
+    (*p)++;
+    if (!read_digits(p, 2, &hours) || !read_char(p, ':') || !read_digits(p, 2, &minutes) ||
+        hours > 23 || minutes > 59)
+        return false;
+    *offset = (sign == '-' ? -1 : 1) * (hours * 3600 + minutes * 60);
+    return true;
+}
+
+int args_parse_time(const args_command *command, const char *flag, const char *text,
+                    Google__Protobuf__Timestamp *out)
+{
+    const char *p = text;
+    struct tm tm = {0};
+    int32_t nanos = 0;
+    int offset = 0;
+    bool ok = read_date(&p, &tm);
+    if (ok && *p != '\0') {
+        ok = (read_char(&p, 'T') || read_char(&p, ' ')) && read_clock(&p, &tm, &nanos) &&
+             read_zone(&p, &offset) && *p == '\0';
+    }
+    if (!ok) {
+        return args_usage_error(command,
+                                "%s takes a date (2026-03-01, midnight UTC) or an RFC 3339 time "
+                                "(2026-03-01T14:30:00Z, 2026-03-01T14:30:00+01:00), not '%s'",
+                                flag, text);
+    }
+    out->seconds = (int64_t)timegm(&tm) - offset;
+    out->nanos = nanos;
+    return ARGS_EXIT_OK;
 }
 
 /* The short-form letters, in args_dimension order. */

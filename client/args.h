@@ -18,6 +18,7 @@
 
 #include "output.h"
 #include "valv/v1/asset.pb-c.h"
+#include "valv/v1/audit.pb-c.h"
 
 #define ARGS_DEFAULT_ADDR "127.0.0.1:50051"
 
@@ -132,6 +133,18 @@ int args_parse_security_class(const args_command *command, const char *flag, con
 
 /* A link type: processed-by, stored-in, hosted-in, depends-on, part-of. */
 int args_parse_link_type(const args_command *command, const char *text, Valv__V1__LinkType *out);
+
+/* An audit action: create, update, delete, undelete, link, unlink, approve,
+ * return or inherit. */
+int args_parse_audit_action(const args_command *command, const char *text,
+                            Valv__V1__AuditAction *out);
+
+/* A point in time given to flag: RFC 3339 ("2026-03-01T14:30:00Z",
+ * "2026-03-01T14:30:00.5+01:00"; 't', 'z' and a space for 'T' also taken)
+ * or a date, "2026-03-01", meaning its midnight UTC. Years 0001-9999.
+ * Sets out->seconds and out->nanos. Returns ARGS_EXIT_OK or a usage error. */
+int args_parse_time(const args_command *command, const char *flag, const char *text,
+                    Google__Protobuf__Timestamp *out);
 
 /* The classification dimensions, in the order of the short form K R T S. */
 typedef enum {

@@ -48,6 +48,28 @@ int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *r
 int cmd_update_asset(cmd_session *s, Valv__V1__Asset *patch, const args_list *paths,
                      const char *request_id);
 
+/* Called with each message of a stream (borrowed). Returns ARGS_EXIT_OK to
+ * go on, any other exit status to stop the stream and return that status. */
+typedef int (*cmd_message_fn)(const cmd_session *s, const ProtobufCMessage *message, void *arg);
+
+/* Calls a server-streaming method and hands each message, unpacked with
+ * desc, to on_message as it arrives, until the stream ends. The session's
+ * --timeout, when given, is how long to follow the stream; without it the
+ * stream runs until the server ends it.
+ *
+ * SIGINT and SIGTERM cancel the stream and end it as a success: the user
+ * asked to stop. For this they are blocked in every thread, gRPC's
+ * included, so this must run before the session's first call (which starts
+ * gRPC), and they stay blocked until valv exits.
+ *
+ * Returns ARGS_EXIT_OK when the stream ended cleanly, the user stopped it,
+ * or --timeout ran out; on_message's status when it stopped the stream; or
+ * ARGS_EXIT_FAILED after printing the error the stream ended with, whose
+ * code is then in *end_code (may be NULL; VALV_OK otherwise). */
+int cmd_follow_stream(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *desc, cmd_message_fn on_message,
+                      void *arg, valv_code *end_code);
+
 /* The replies of a List method, kept whole because the items point into
  * them. Every List reply of the API has one repeated field of items
  * (assets, links) and next_page_token. */
@@ -93,5 +115,7 @@ int cmd_link(cmd_session *s, int argc, char **argv);     /* link_cmd.c */
 int cmd_unlink(cmd_session *s, int argc, char **argv);   /* link_cmd.c */
 int cmd_links(cmd_session *s, int argc, char **argv);    /* link_cmd.c */
 int cmd_review(cmd_session *s, int argc, char **argv);   /* review_cmd.c */
+int cmd_audit(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
+int cmd_watch(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
 
 #endif

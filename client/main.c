@@ -4,6 +4,8 @@
  * share: one connection per run, error reporting and output.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,8 @@ static const args_command valv_command = {
         "  unlink     remove a link\n"
         "  links      list an asset's links\n"
         "  review     the security protection chief's review queue\n"
+        "  audit      list and verify the audit log: who changed what, and when\n"
+        "  watch      print changes as they happen\n"
         "  health     check that valvd is serving\n"
         "\n" ARGS_GLOBAL_FLAGS_HELP
         "  --version            print valv's version\n"
@@ -54,6 +58,8 @@ static const cmd_entry valv_commands[] = {
     {"links", cmd_links},
     {"review", cmd_review},
     {"health", cmd_health},
+    {"audit", cmd_audit},
+    {"watch", cmd_watch},
     {NULL, NULL},
 };
 
@@ -93,6 +99,123 @@ int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
         return ARGS_EXIT_FAILED;
     }
     return ARGS_EXIT_OK;
+}
+
+/* ---- Following a stream until the user stops it ---------------------------- */
+
+/* Shared by the stream's thread and the thread that waits for SIGINT and
+ * SIGTERM. gRPC calls are not safe in a signal handler, so a thread of
+ * its own takes the signals with sigwait and cancels the stream from
+ * there, which gRPC allows from any thread. */
+typedef struct {
+    pthread_mutex_t lock;
+    rpc_stream *stream; /* open and not yet being closed; else NULL */
+    bool interrupted;   /* the user sent SIGINT or SIGTERM */
+    bool finished;      /* the stream is over: a signal now just ends the thread */
+} stream_guard;
+
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+static void *guard_signals(void *arg)
+{
+    stream_guard *g = arg;
+    sigset_t set;
+    int sig;
+    stop_signals(&set);
+    sigwait(&set, &sig);
+    pthread_mutex_lock(&g->lock);
+    if (!g->finished) {
+        g->interrupted = true;
+        if (g->stream != NULL)
+            rpc_stream_cancel(g->stream);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return NULL;
+}
+
+/* Sets the stream the guard cancels (NULL: none). Returns whether the user
+ * has asked to stop already. */
+static bool guard_set_stream(stream_guard *g, rpc_stream *stream)
+{
+    pthread_mutex_lock(&g->lock);
+    g->stream = stream;
+    bool interrupted = g->interrupted;
+    if (interrupted && stream != NULL)
+        rpc_stream_cancel(stream);
+    pthread_mutex_unlock(&g->lock);
+    return interrupted;
+}
+
+/* Reads the stream to its end, handing each message to on_message. */
+static int read_stream(cmd_session *s, rpc_stream *stream, const ProtobufCMessageDescriptor *desc,
+                       cmd_message_fn on_message, void *arg, valv_error *err)
+{
+    int rc = ARGS_EXIT_OK;
+    ProtobufCMessage *message = NULL;
+    while (rc == ARGS_EXIT_OK && rpc_stream_next(stream, desc, &message, err) == VALV_OK &&
+           message != NULL) {
+        rc = on_message(s, message, arg);
+        protobuf_c_message_free_unpacked(message, NULL);
+    }
+    return rc;
+}
+
+int cmd_follow_stream(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                      const ProtobufCMessageDescriptor *desc, cmd_message_fn on_message,
+                      void *arg, valv_code *end_code)
+{
+    stream_guard guard = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    rpc_stream *stream = NULL;
+    pthread_t guard_thread;
+    sigset_t set;
+    valv_error err;
+    int rc = ARGS_EXIT_OK;
+
+    valv_error_clear(&err);
+    if (end_code != NULL)
+        *end_code = VALV_OK;
+    /* Blocked before gRPC starts its threads, which inherit the mask, so
+     * that only sigwait sees these signals. */
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (pthread_create(&guard_thread, NULL, guard_signals, &guard) != 0) {
+        fputs("valv: cannot start a thread to watch for Ctrl-C\n", stderr);
+        return ARGS_EXIT_FAILED;
+    }
+
+    if (s->conn == NULL)
+        rpc_connect(s->globals.addr, &s->conn, &err);
+    if (err.code == VALV_OK)
+        rpc_stream_open(s->conn, method, req, s->globals.timeout_ms, &stream, &err);
+    if (err.code == VALV_OK) {
+        guard_set_stream(&guard, stream);
+        rc = read_stream(s, stream, desc, on_message, arg, &err);
+    }
+    bool interrupted = guard_set_stream(&guard, NULL);
+    rpc_stream_close(stream);
+
+    /* The guard thread still waits unless a signal came: end it with one. */
+    pthread_mutex_lock(&guard.lock);
+    guard.finished = true;
+    pthread_mutex_unlock(&guard.lock);
+    pthread_kill(guard_thread, SIGTERM);
+    pthread_join(guard_thread, NULL);
+    pthread_mutex_destroy(&guard.lock);
+
+    bool asked_to_end = (interrupted && err.code == VALV_ECANCELLED) ||
+                        (s->globals.timeout_ms > 0 && err.code == VALV_EDEADLINE);
+    if (rc == ARGS_EXIT_OK && err.code != VALV_OK && !asked_to_end) {
+        output_error(stderr, &err);
+        if (end_code != NULL)
+            *end_code = err.code;
+        rc = ARGS_EXIT_FAILED;
+    }
+    return rc;
 }
 
 int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *req)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
 
@@ -21,6 +22,11 @@
 #define TIME_TEXT_MAX 48
 /* The most columns a table has: the asset list's. */
 #define TABLE_COLUMNS_MAX 14
+/* Characters of an event's changes and reason that an audit table shows;
+ * -o json and -o csv show them whole. */
+#define AUDIT_CHANGES_WIDTH 60
+#define AUDIT_REASON_WIDTH 40
+#define AUDIT_ACTION_PREFIX "ACTION_"
 
 int output_format_parse(const char *text, output_format *out)
 {
@@ -204,6 +210,22 @@ static bool value_is_default(const ProtobufCFieldDescriptor *f, const void *valu
     }
 }
 
+/* Bytes (the audit hashes) in standard base64 with padding, as the
+ * protobuf JSON mapping writes them. NULL when out of memory. */
+static json_t *bytes_to_json(const ProtobufCBinaryData *bytes)
+{
+    /* EVP_EncodeBlock takes an int length; no field of the API comes near. */
+    if (bytes->len > INT32_MAX / 2)
+        return json_string("(too long)");
+    char *text = malloc(4 * ((bytes->len + 2) / 3) + 1);
+    if (text == NULL)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)text, bytes->data, (int)bytes->len);
+    json_t *json = json_string(text);
+    free(text);
+    return json;
+}
+
 /* One value of field f, stored at value. NULL when out of memory. */
 static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *value)
 {
@@ -248,9 +270,9 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *valu
         return message_to_json(sub);
     }
     case PROTOBUF_C_TYPE_BYTES:
+        return bytes_to_json((const ProtobufCBinaryData *)value);
     default:
-        /* The API has no bytes fields; show the length rather than guess. */
-        return json_integer((json_int_t)((const ProtobufCBinaryData *)value)->len);
+        return json_null(); /* protobuf-c has no other types */
     }
 }
 
@@ -872,6 +894,182 @@ int output_explanation(FILE *out, output_format format, const Valv__V1__Asset *a
         fputc('\n', out);
         print_review_detail(out, asset->review);
     }
+    if (rc == 0 && ferror(out))
+        rc = -1;
+    return rc;
+}
+
+/* ---- Audit events ------------------------------------------------------------ */
+
+/* The action without its enum prefix, as --action takes it: "UPDATE". */
+static const char *action_text(Valv__V1__AuditAction action)
+{
+    const char *name = enum_name(&valv__v1__audit_action__descriptor, action);
+    return strncmp(name, AUDIT_ACTION_PREFIX, strlen(AUDIT_ACTION_PREFIX)) == 0
+               ? name + strlen(AUDIT_ACTION_PREFIX)
+               : name;
+}
+
+/* The changes of an event on one line, malloc'd (NULL when out of memory):
+ * "classification.confidentiality: SIGNIFICANT -> SERIOUS; owner: Anna",
+ * a field that had no value before showing only its new one, and one left
+ * without a value "BEFORE -> (none)". An inherited change starts with the
+ * revision that caused it. */
+static char *changes_text(const Valv__V1__AuditEvent *ev)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return NULL;
+    if (ev->cause_revision != 0)
+        fprintf(f, "caused by revision %" PRId64 ": ", ev->cause_revision);
+    for (size_t i = 0; i < ev->n_changes; i++) {
+        const Valv__V1__FieldChange *c = ev->changes[i];
+        fprintf(f, "%s%s: ", i > 0 ? "; " : "", c->field);
+        const char *after = is_empty(c->after) ? "(none)" : c->after;
+        if (is_empty(c->before))
+            fputs(after, f);
+        else
+            fprintf(f, "%s -> %s", c->before, after);
+    }
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* Cuts text (in place) to at most max_width characters, ending it with
+ * "..." when anything was cut. Whole UTF-8 characters only. */
+static void cut_to_width(char *text, size_t max_width)
+{
+    if (display_width(text) <= max_width)
+        return;
+    size_t chars = 0;
+    char *p = text;
+    for (; *p != '\0'; p++) {
+        if (((unsigned char)*p & 0xC0) != 0x80 && chars++ == max_width - 3)
+            break;
+    }
+    /* At least three characters were cut, so "..." fits in their bytes. */
+    strcpy(p, "...");
+}
+
+/* Fills row of an event list. The table shows what fits on a screen; CSV
+ * and the one-line view (full_text) keep every change and the whole reason. */
+static int audit_row(table *t, size_t row, const Valv__V1__AuditEvent *ev, bool csv,
+                     bool full_text)
+{
+    char revision[24], cause[24], time[TIME_TEXT_MAX];
+    char *changes = changes_text(ev);
+    char *reason = strdup(ev->reason);
+    char *asset = NULL;
+    int rc = -1;
+    /* A link event is about its from asset; the table shows both ends, in
+     * the order of 'valv link FROM TYPE TO'. */
+    if (is_empty(ev->related_asset))
+        asset = strdup(ev->asset);
+    else if (asprintf(&asset, "%s -> %s", ev->asset, ev->related_asset) < 0)
+        asset = NULL;
+    if (changes == NULL || reason == NULL || asset == NULL) {
+        errno = ENOMEM;
+        goto done;
+    }
+    if (!full_text) {
+        cut_to_width(changes, AUDIT_CHANGES_WIDTH);
+        cut_to_width(reason, AUDIT_REASON_WIDTH);
+    }
+    snprintf(revision, sizeof revision, "%" PRId64, ev->revision);
+    snprintf(cause, sizeof cause, "%" PRId64, ev->cause_revision);
+    format_time(ev->time, csv, time);
+    if (csv) {
+        const char *values[] = {
+            revision, time, ev->actor, ev->request_id, action_text(ev->action), ev->asset,
+            ev->related_asset, changes, reason, ev->cause_revision != 0 ? cause : "",
+        };
+        rc = table_set_row(t, row, values);
+    } else {
+        const char *values[] = {
+            revision, time, ev->actor, action_text(ev->action), asset, changes, reason,
+        };
+        rc = table_set_row(t, row, values);
+    }
+done:
+    free(changes);
+    free(reason);
+    free(asset);
+    return rc;
+}
+
+static const char *const audit_table_header[] = {
+    "REVISION", "TIME", "ACTOR", "ACTION", "ASSET", "CHANGES", "REASON",
+};
+static const char *const audit_csv_header[] = {
+    "revision", "time", "actor", "request_id", "action", "asset", "related_asset", "changes",
+    "reason", "cause_revision",
+};
+#define AUDIT_TABLE_COLUMNS ((int)(sizeof audit_table_header / sizeof audit_table_header[0]))
+#define AUDIT_CSV_COLUMNS ((int)(sizeof audit_csv_header / sizeof audit_csv_header[0]))
+
+/* A table of n events in format (table or CSV), ready to print. */
+static int audit_table(table *t, output_format format, Valv__V1__AuditEvent *const *events,
+                       size_t n, bool full_text)
+{
+    bool csv = format == OUTPUT_CSV;
+    int rc = table_init(t, csv ? audit_csv_header : audit_table_header,
+                        csv ? AUDIT_CSV_COLUMNS : AUDIT_TABLE_COLUMNS, n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = audit_row(t, i, events[i], csv, full_text || csv);
+    return rc;
+}
+
+int output_audit_list(FILE *out, output_format format, Valv__V1__AuditEvent *const *events,
+                      size_t n_events)
+{
+    int rc = 0;
+    if (format == OUTPUT_JSON) {
+        for (size_t i = 0; i < n_events && rc == 0; i++)
+            rc = output_message_json(out, &events[i]->base);
+    } else {
+        table t;
+        rc = audit_table(&t, format, events, n_events, false);
+        if (rc == 0)
+            table_print(out, format, &t);
+        table_free(&t);
+    }
+    if (rc == 0 && ferror(out))
+        rc = -1;
+    return rc;
+}
+
+int output_audit_stream_start(FILE *out, output_format format)
+{
+    if (format == OUTPUT_CSV) {
+        for (int c = 0; c < AUDIT_CSV_COLUMNS; c++)
+            csv_field(out, c == 0, audit_csv_header[c]);
+        fputs("\r\n", out);
+    }
+    return ferror(out) ? -1 : 0;
+}
+
+int output_audit_event(FILE *out, output_format format, const Valv__V1__AuditEvent *event)
+{
+    if (format == OUTPUT_JSON)
+        return output_message_json(out, &event->base);
+    Valv__V1__AuditEvent *one[1] = {(Valv__V1__AuditEvent *)event};
+    table t;
+    int rc = audit_table(&t, format, one, 1, true);
+    /* One row, printed as it comes: no columns to line up with. */
+    for (int c = 0; c < t.n_columns && rc == 0; c++) {
+        if (format == OUTPUT_CSV)
+            csv_field(out, c == 0, t.cells[c]);
+        else
+            fprintf(out, "%s%s", c == 0 ? "" : "  ", shown(t.cells[c]));
+    }
+    if (rc == 0)
+        fputs(format == OUTPUT_CSV ? "\r\n" : "\n", out);
+    table_free(&t);
     if (rc == 0 && ferror(out))
         rc = -1;
     return rc;

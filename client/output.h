@@ -5,7 +5,8 @@
  *          as a "field: value" view of every populated field.
  *   json   one JSON object per line per asset (JSON Lines): proto field
  *          names, enums by name, timestamps in RFC 3339, maps as objects,
- *          empty fields left out.
+ *          bytes (the audit hashes) in standard base64, empty fields left
+ *          out: the protobuf JSON mapping.
  *   csv    RFC 4180 with a header row; one attributes.KEY column for every
  *          attribute key found in any asset printed.
  *
@@ -23,6 +24,7 @@
 
 #include "error.h"
 #include "valv/v1/asset.pb-c.h"
+#include "valv/v1/audit.pb-c.h"
 
 typedef enum {
     OUTPUT_TABLE,
@@ -58,6 +60,24 @@ int output_explanation(FILE *out, output_format format, const Valv__V1__Asset *a
  * (valv health): the value alone in table format, {"NAME":"VALUE"} in JSON,
  * a header and one row in CSV. */
 int output_value(FILE *out, output_format format, const char *name, const char *value);
+
+/* Prints audit events as a list: a REVISION TIME ACTOR ACTION ASSET CHANGES
+ * REASON table (ASSET "FROM -> TO" for a link; each change
+ * "FIELD: BEFORE -> AFTER", "FIELD: AFTER" when it had no value, "FIELD:
+ * BEFORE -> (none)" when it has none, joined with "; "; changes and reason cut to fit a screen, ending in "..."), one
+ * JSON object per event, or CSV with request_id, related_asset,
+ * cause_revision and every change. */
+int output_audit_list(FILE *out, output_format format, Valv__V1__AuditEvent *const *events,
+                      size_t n_events);
+
+/* For events printed one at a time as they arrive (valv watch): starts the
+ * output (the CSV header; nothing in the other formats) ... */
+int output_audit_stream_start(FILE *out, output_format format);
+
+/* ... then prints each event on its own line: the table's columns separated
+ * by two spaces with every change and the whole reason, one JSON object,
+ * or one CSV row. */
+int output_audit_event(FILE *out, output_format format, const Valv__V1__AuditEvent *event);
 
 /* Prints any message as one line of JSON, with the conventions above. */
 int output_message_json(FILE *out, const ProtobufCMessage *message);

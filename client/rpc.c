@@ -1,11 +1,13 @@
 /* rpc.c - a small blocking gRPC client over the C core (see rpc.h).
  *
- * Every call gets its own pluck completion queue and runs as one batch
- * (send metadata, message and close; receive metadata, message and status),
- * so a call is a single wait and nothing is shared between calls.
+ * Every call gets its own pluck completion queue, so nothing is shared
+ * between calls. A unary call runs as one batch (send metadata, message and
+ * close; receive metadata, message and status): a single wait. A stream
+ * receives its messages one batch at a time (see rpc_stream_next).
  */
 #include "rpc.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,62 @@ static int status_to_error(const rpc_conn *c, grpc_status_code status, const grp
     return err->code;
 }
 
+/* A deadline timeout_ms from now; none when timeout_ms <= 0. */
+static gpr_timespec deadline_after(int timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                        gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+}
+
+/* A byte buffer holding a copy of bytes, for SEND_MESSAGE. */
+static grpc_byte_buffer *buffer_from_bytes(const void *bytes, size_t len)
+{
+    grpc_slice slice = grpc_slice_from_copied_buffer(bytes, len);
+    grpc_byte_buffer *buffer = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return buffer;
+}
+
+/* Serialises message into *bytes_out (malloc'd; caller frees). */
+static int pack_message(const ProtobufCMessage *message, uint8_t **bytes_out, size_t *len_out,
+                        valv_error *err)
+{
+    size_t len = protobuf_c_message_get_packed_size(message);
+    *bytes_out = malloc(len > 0 ? len : 1);
+    if (*bytes_out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "out of memory");
+    protobuf_c_message_pack(message, *bytes_out);
+    *len_out = len;
+    return VALV_OK;
+}
+
+/* The whole content of a received buffer as one slice (caller unrefs). */
+static int read_buffer(grpc_byte_buffer *buffer, const char *method, grpc_slice *out,
+                       valv_error *err)
+{
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, buffer))
+        return valv_error_set(err, VALV_EINTERNAL, "cannot read the reply to %s", method);
+    *out = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    return VALV_OK;
+}
+
+/* Unpacks a received message with desc into *out (caller frees). */
+static int unpack_reply(const rpc_conn *c, const char *method, const grpc_slice *reply,
+                        const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+                        valv_error *err)
+{
+    *out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(*reply),
+                                     GRPC_SLICE_START_PTR(*reply));
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "the reply to %s from %s is not a valid %s",
+                              method, c->addr, desc->name);
+    return VALV_OK;
+}
+
 /* Runs one unary call. On success *reply_out is a slice the caller unrefs. */
 static int call_unary(rpc_conn *c, const char *method, const void *req, size_t req_len,
                       int timeout_ms, grpc_slice *reply_out, valv_error *err)
@@ -132,7 +190,6 @@ static int call_unary(rpc_conn *c, const char *method, const void *req, size_t r
     grpc_status_code status = GRPC_STATUS_OK;
     grpc_slice status_message = grpc_empty_slice();
     grpc_op ops[6];
-    grpc_byte_buffer_reader reader;
     void *tag = &status; /* any unique address: the queue carries one batch */
 
     grpc_metadata_array_init(&initial_md);
@@ -141,19 +198,14 @@ static int call_unary(rpc_conn *c, const char *method, const void *req, size_t r
     if (timeout_ms <= 0)
         timeout_ms = RPC_DEFAULT_TIMEOUT_MS;
 
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
     grpc_slice method_slice = grpc_slice_from_static_string(method);
     call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method_slice,
-                                    NULL, deadline, NULL);
+                                    NULL, deadline_after(timeout_ms), NULL);
     if (call == NULL) {
         rc = valv_error_set(err, VALV_EINTERNAL, "cannot create a call to %s", method);
         goto done;
     }
-
-    grpc_slice request_slice = grpc_slice_from_copied_buffer(req, req_len);
-    request = grpc_raw_byte_buffer_create(&request_slice, 1);
-    grpc_slice_unref(request_slice);
+    request = buffer_from_bytes(req, req_len);
 
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -190,12 +242,7 @@ static int call_unary(rpc_conn *c, const char *method, const void *req, size_t r
                             c->addr, method);
         goto done;
     }
-    if (!grpc_byte_buffer_reader_init(&reader, reply)) {
-        rc = valv_error_set(err, VALV_EINTERNAL, "cannot read the reply to %s", method);
-        goto done;
-    }
-    *reply_out = grpc_byte_buffer_reader_readall(&reader);
-    grpc_byte_buffer_reader_destroy(&reader);
+    rc = read_buffer(reply, method, reply_out, err);
 
 done:
     grpc_slice_unref(status_message);
@@ -218,21 +265,16 @@ int rpc_unary(rpc_conn *c, const char *method, const ProtobufCMessage *req,
               int timeout_ms, valv_error *err)
 {
     *resp_out = NULL;
-    size_t req_len = protobuf_c_message_get_packed_size(req);
-    uint8_t *req_bytes = malloc(req_len > 0 ? req_len : 1);
-    if (req_bytes == NULL)
-        return valv_error_set(err, VALV_EINTERNAL, "out of memory");
-    protobuf_c_message_pack(req, req_bytes);
+    uint8_t *req_bytes = NULL;
+    size_t req_len = 0;
+    int rc = pack_message(req, &req_bytes, &req_len, err);
+    if (rc != VALV_OK)
+        return rc;
 
     grpc_slice reply = grpc_empty_slice();
-    int rc = call_unary(c, method, req_bytes, req_len, timeout_ms, &reply, err);
-    if (rc == VALV_OK) {
-        *resp_out = protobuf_c_message_unpack(resp_desc, NULL, GRPC_SLICE_LENGTH(reply),
-                                              GRPC_SLICE_START_PTR(reply));
-        if (*resp_out == NULL)
-            rc = valv_error_set(err, VALV_EINTERNAL, "the reply to %s from %s is not a valid %s",
-                                method, c->addr, resp_desc->name);
-    }
+    rc = call_unary(c, method, req_bytes, req_len, timeout_ms, &reply, err);
+    if (rc == VALV_OK)
+        rc = unpack_reply(c, method, &reply, resp_desc, resp_out, err);
     grpc_slice_unref(reply);
     free(req_bytes);
     return rc;
@@ -257,4 +299,208 @@ int rpc_unary_raw(rpc_conn *c, const char *method, const void *req, size_t req_l
     }
     grpc_slice_unref(reply);
     return rc;
+}
+
+/* ---- Server streaming ------------------------------------------------------ */
+
+/* A stream has up to three batches outstanding, each with its own tag (the
+ * address of its flag below, which says whether it is still outstanding):
+ *
+ *   start    send metadata, the request and close; receive initial metadata
+ *   status   receive the status: posted at once, completes when the call ends
+ *   message  receive one message: posted by rpc_stream_next, one at a time
+ *
+ * Only the thread that calls rpc_stream_next plucks, so the flags need no
+ * lock; rpc_stream_cancel touches nothing but the call. */
+struct rpc_stream {
+    rpc_conn *conn;
+    char method[256];
+    int timeout_ms;
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_byte_buffer *request; /* freed once the start batch completes */
+    grpc_byte_buffer *received;
+    grpc_metadata_array initial_md;
+    grpc_metadata_array trailing_md;
+    grpc_status_code status;
+    grpc_slice status_message;
+
+    bool start_pending;
+    bool status_pending;
+    bool message_pending;
+    bool start_failed;  /* the request never went out: no message will come */
+    bool ended;         /* the final status is in final_err */
+    valv_error final_err;
+};
+
+/* Waits for the batch whose flag is pending and clears the flag. Returns
+ * whether the batch succeeded. The call's deadline, or a cancel, bounds the
+ * wait. */
+static bool stream_wait(rpc_stream *s, bool *pending)
+{
+    grpc_event ev =
+        grpc_completion_queue_pluck(s->cq, pending, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    *pending = false;
+    return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static int stream_start_batch(rpc_stream *s, grpc_op *ops, size_t n_ops, bool *pending,
+                              valv_error *err)
+{
+    grpc_call_error call_err = grpc_call_start_batch(s->call, ops, n_ops, pending, NULL);
+    if (call_err != GRPC_CALL_OK)
+        return valv_error_set(err, VALV_EINTERNAL, "cannot start the call to %s (error %d)",
+                              s->method, (int)call_err);
+    *pending = true;
+    return VALV_OK;
+}
+
+int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req,
+                    int timeout_ms, rpc_stream **out, valv_error *err)
+{
+    uint8_t *req_bytes = NULL;
+    size_t req_len = 0;
+    grpc_op ops[4];
+
+    *out = NULL;
+    valv_error_clear(err);
+    rpc_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "out of memory");
+    s->conn = c;
+    /* The call refers to its method name until it is unref'd. */
+    snprintf(s->method, sizeof s->method, "%s", method);
+    s->timeout_ms = timeout_ms;
+    s->status_message = grpc_empty_slice();
+    grpc_metadata_array_init(&s->initial_md);
+    grpc_metadata_array_init(&s->trailing_md);
+    s->cq = grpc_completion_queue_create_for_pluck(NULL);
+
+    int rc = pack_message(req, &req_bytes, &req_len, err);
+    if (rc != VALV_OK)
+        goto done;
+    s->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq,
+                                       grpc_slice_from_static_string(s->method), NULL,
+                                       deadline_after(timeout_ms), NULL);
+    if (s->call == NULL) {
+        rc = valv_error_set(err, VALV_EINTERNAL, "cannot create a call to %s", method);
+        goto done;
+    }
+    s->request = buffer_from_bytes(req_bytes, req_len);
+
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = s->request;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
+    rc = stream_start_batch(s, ops, 4, &s->start_pending, err);
+    if (rc != VALV_OK)
+        goto done;
+
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
+    ops[0].data.recv_status_on_client.status = &s->status;
+    ops[0].data.recv_status_on_client.status_details = &s->status_message;
+    rc = stream_start_batch(s, ops, 1, &s->status_pending, err);
+
+done:
+    free(req_bytes);
+    if (rc != VALV_OK) {
+        rpc_stream_close(s);
+        return rc;
+    }
+    *out = s;
+    return VALV_OK;
+}
+
+/* Waits for the call's status and keeps it as the stream's final result.
+ * A call that ended OK after its start batch failed (which gRPC should not
+ * do) still counts as a failure: the server never saw the request. */
+static void stream_finish(rpc_stream *s)
+{
+    valv_error *err = &s->final_err;
+    valv_error_clear(err);
+    if (!stream_wait(s, &s->status_pending))
+        valv_error_set(err, VALV_EINTERNAL, "the call to %s did not complete", s->method);
+    else if (s->status != GRPC_STATUS_OK)
+        status_to_error(s->conn, s->status, &s->status_message, &s->trailing_md, s->timeout_ms,
+                        err);
+    else if (s->start_failed)
+        valv_error_set(err, VALV_EINTERNAL, "the request to %s could not be sent to %s",
+                       s->method, s->conn->addr);
+    s->ended = true;
+}
+
+int rpc_stream_next(rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+                    ProtobufCMessage **msg_out, valv_error *err)
+{
+    *msg_out = NULL;
+    valv_error_clear(err);
+    if (s->start_pending) {
+        s->start_failed = !stream_wait(s, &s->start_pending);
+        grpc_byte_buffer_destroy(s->request);
+        s->request = NULL;
+    }
+    if (!s->ended && !s->start_failed) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &s->received;
+        int rc = stream_start_batch(s, &op, 1, &s->message_pending, err);
+        if (rc != VALV_OK)
+            return rc;
+        bool ok = stream_wait(s, &s->message_pending);
+        if (ok && s->received != NULL) {
+            grpc_slice bytes = grpc_empty_slice();
+            rc = read_buffer(s->received, s->method, &bytes, err);
+            if (rc == VALV_OK)
+                rc = unpack_reply(s->conn, s->method, &bytes, desc, msg_out, err);
+            grpc_slice_unref(bytes);
+            grpc_byte_buffer_destroy(s->received);
+            s->received = NULL;
+            return rc;
+        }
+        /* No message: the server ended the stream, or the call failed. */
+    }
+    if (!s->ended)
+        stream_finish(s);
+    *err = s->final_err;
+    return err->code;
+}
+
+void rpc_stream_cancel(rpc_stream *s)
+{
+    grpc_call_cancel(s->call, NULL);
+}
+
+void rpc_stream_close(rpc_stream *s)
+{
+    if (s == NULL)
+        return;
+    /* Cancelling a call that has ended does nothing; on one still running
+     * it makes every outstanding batch complete, so the waits below end. */
+    if (s->call != NULL && s->status_pending)
+        grpc_call_cancel(s->call, NULL);
+    if (s->start_pending)
+        stream_wait(s, &s->start_pending);
+    if (s->message_pending)
+        stream_wait(s, &s->message_pending);
+    if (s->status_pending)
+        stream_wait(s, &s->status_pending);
+    if (s->request != NULL)
+        grpc_byte_buffer_destroy(s->request);
+    if (s->received != NULL)
+        grpc_byte_buffer_destroy(s->received);
+    grpc_slice_unref(s->status_message);
+    grpc_metadata_array_destroy(&s->initial_md);
+    grpc_metadata_array_destroy(&s->trailing_md);
+    if (s->call != NULL)
+        grpc_call_unref(s->call);
+    grpc_completion_queue_shutdown(s->cq);
+    grpc_completion_queue_pluck(s->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_destroy(s->cq);
+    free(s);
 }

@@ -52,6 +52,11 @@ int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req
 int rpc_stream_next(rpc_stream *s, const ProtobufCMessageDescriptor *desc,
                     ProtobufCMessage **msg_out, valv_error *err);
 
+/* Cancels the call from any thread, while another waits in rpc_stream_next
+ * (which then returns VALV_ECANCELLED), or before it does. Not from a
+ * signal handler, and not once rpc_stream_close may have started. */
+void rpc_stream_cancel(rpc_stream *s);
+
 /* Cancels the call if it is still open, waits for it to end, and frees s.
  * NULL is fine. */
 void rpc_stream_close(rpc_stream *s);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "limits.h"
+#include "page.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/inventory.pb-c.h"
@@ -200,18 +201,11 @@ void inventory_list_assets(call *c, const ProtobufCMessage *request)
         .show_deleted = req->show_deleted,
     };
     store_list_result result = {0};
-    if (store_list_assets(call_store(c), &list, &result, &err) != VALV_OK) {
-        call_fail(c, &err);
-        return;
-    }
+    int rc = store_list_assets(call_store(c), &list, &result, &err);
     Valv__V1__ListAssetsResponse resp;
     valv__v1__list_assets_response__init(&resp);
-    resp.n_assets = result.n_assets;
-    resp.assets = result.assets;
-    if (result.next_page_token != NULL)
-        resp.next_page_token = result.next_page_token;
-    call_reply(c, &resp.base);
-    store_list_result_free(&result);
+    page_reply(c, rc, &err, &result,
+               &(page_fields){&resp.base, &resp.n_assets, &resp.assets, &resp.next_page_token});
 }
 
 /* --- Links ------------------------------------------------------------------------ */
@@ -306,4 +300,92 @@ void inventory_list_links(call *c, const ProtobufCMessage *request)
         resp.next_page_token = result.next_page_token;
     call_reply(c, &resp.base);
     store_link_list_result_free(&result);
+}
+
+/* --- Export -------------------------------------------------------------------------- */
+
+#define EXPORT_PAGE 1000 /* assets read at a time: the stream's memory bound */
+
+/* An export walks ListAssets' keyset pages, one page in memory at a time,
+ * sending one asset per message. */
+typedef struct {
+    const Valv__V1__ExportAssetsRequest *req; /* borrowed from the call */
+    store_list_result page;
+    size_t next;
+    bool last_page;
+} export_stream;
+
+static void export_free(void *arg)
+{
+    export_stream *x = arg;
+    store_list_result_free(&x->page);
+    free(x);
+}
+
+static void export_pump(call *c, export_stream *x);
+
+static void export_sent(call *c, bool ok, void *arg)
+{
+    if (!ok) {
+        valv_error err;
+        valv_error_clear(&err);
+        valv_error_set(&err, VALV_ECANCELLED, "the client went away");
+        call_fail(c, &err);
+        return;
+    }
+    export_pump(c, arg);
+}
+
+static void export_pump(call *c, export_stream *x)
+{
+    valv_error err;
+    valv_error_clear(&err);
+    if (x->next == x->page.n_assets) {
+        if (call_should_stop(c)) {
+            valv_error_set(&err, VALV_EDEADLINE, "the export was cancelled or its deadline passed");
+            call_fail(c, &err);
+            return;
+        }
+        if (x->last_page) {
+            call_end(c);
+            return;
+        }
+        char *token = x->page.next_page_token;
+        x->page.next_page_token = NULL;
+        store_list_result_free(&x->page);
+        store_list_request list = {
+            .filter = x->req->filter,
+            .page_size = EXPORT_PAGE,
+            .page_token = token,
+            .show_deleted = x->req->show_deleted,
+        };
+        int rc = store_list_assets(call_store(c), &list, &x->page, &err);
+        free(token);
+        if (rc != VALV_OK) {
+            call_fail(c, &err);
+            return;
+        }
+        x->next = 0;
+        x->last_page = x->page.next_page_token == NULL;
+        if (x->page.n_assets == 0) {
+            call_end(c);
+            return;
+        }
+    }
+    call_send(c, &x->page.assets[x->next++]->base, export_sent, x);
+}
+
+void inventory_export_assets(call *c, const ProtobufCMessage *request)
+{
+    export_stream *x = calloc(1, sizeof *x);
+    if (x == NULL) {
+        valv_error err;
+        valv_error_clear(&err);
+        valv_error_set(&err, VALV_EFULL, "valvd is out of memory; retry later");
+        call_fail(c, &err);
+        return;
+    }
+    x->req = (const void *)request;
+    call_on_free(c, export_free, x);
+    export_pump(c, x);
 }

@@ -14,5 +14,6 @@ void inventory_list_assets(call *c, const ProtobufCMessage *request);
 void inventory_create_link(call *c, const ProtobufCMessage *request);
 void inventory_delete_link(call *c, const ProtobufCMessage *request);
 void inventory_list_links(call *c, const ProtobufCMessage *request);
+void inventory_export_assets(call *c, const ProtobufCMessage *request);
 
 #endif

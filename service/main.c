@@ -9,6 +9,8 @@
 
 #include "log.h"
 #include "server.h"
+#include "verify.h"
+#include "watch.h"
 
 #include "store.h"
 #include "writer.h"
@@ -175,6 +177,9 @@ static void wait_for_stop(const sigset_t *signals)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "verify") == 0)
+        return verify_main(argc - 1, argv + 1);
+
     options opts;
     int rc = parse_options(argc, argv, &opts);
     if (rc != 0)
@@ -191,6 +196,7 @@ int main(int argc, char **argv)
 
     store *st = NULL;
     writer *wr = NULL;
+    watch_hub *hub = NULL;
     server *srv = NULL;
     valv_error err;
     valv_error_clear(&err);
@@ -202,13 +208,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "valvd: cannot open the data directory %s: %s\n", opts.data_dir, err.message);
         goto done;
     }
-    if (writer_start(st, 0, &wr, &err) != VALV_OK) {
+    if (writer_start(st, 0, &wr, &err) != VALV_OK || watch_hub_create(st, &hub, &err) != VALV_OK) {
         fprintf(stderr, "valvd: %s\n", err.message);
         goto done;
     }
+    writer_on_commit(wr, watch_hub_committed, hub);
     grpc_init();
     server_config cfg = {.listen = opts.listen, .dev = opts.dev, .threads = opts.threads,
-                         .store = st, .writer = wr};
+                         .store = st, .writer = wr, .watches = hub};
     if (server_start(&cfg, &srv, bound, sizeof bound, &err) != VALV_OK) {
         fprintf(stderr, "valvd: %s\n", err.message);
         grpc_shutdown();
@@ -227,6 +234,7 @@ int main(int argc, char **argv)
 
 done:
     writer_stop(wr);
+    watch_hub_destroy(hub);
     store_close(st);
     return rc;
 }

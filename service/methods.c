@@ -2,13 +2,18 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "health.h"
+#include "audit.h"
 #include "inventory.h"
 #include "review.h"
+#include "watch.h"
+#include "valv/v1/audit.pb-c.h"
+#include "valv/v1/import.pb-c.h"
 #include "valv/v1/inventory.pb-c.h"
 #include "valv/v1/review.pb-c.h"
 
 #define INVENTORY "/valv.v1.Inventory/"
 #define REVIEW "/valv.v1.Review/"
+#define AUDIT "/valv.v1.Audit/"
 #define AUDIT "/valv.v1.Audit/"
 #define HEALTH "/grpc.health.v1.Health/"
 
@@ -23,9 +28,13 @@ const method method_table[] = {
     {INVENTORY "CreateLink", METHOD_UNARY, &valv__v1__create_link_request__descriptor, inventory_create_link},
     {INVENTORY "DeleteLink", METHOD_UNARY, &valv__v1__delete_link_request__descriptor, inventory_delete_link},
     {INVENTORY "ListLinks", METHOD_UNARY, &valv__v1__list_links_request__descriptor, inventory_list_links},
+    {INVENTORY "ExportAssets", METHOD_SERVER_STREAMING, &valv__v1__export_assets_request__descriptor, inventory_export_assets},
+    {INVENTORY "WatchChanges", METHOD_SERVER_STREAMING, &valv__v1__watch_changes_request__descriptor, watch_changes},
     {REVIEW "ListReviewQueue", METHOD_UNARY, &valv__v1__list_review_queue_request__descriptor, review_list_queue},
     {REVIEW "ApproveAsset", METHOD_UNARY, &valv__v1__approve_asset_request__descriptor, review_approve_asset},
     {REVIEW "ReturnAsset", METHOD_UNARY, &valv__v1__return_asset_request__descriptor, review_return_asset},
+    {AUDIT "ListAuditEvents", METHOD_UNARY, &valv__v1__list_audit_events_request__descriptor, audit_list_events},
+    {AUDIT "VerifyAuditLog", METHOD_UNARY, &valv__v1__verify_audit_log_request__descriptor, audit_verify_log},
     {HEALTH "Check", METHOD_UNARY, &grpc__health__v1__health_check_request__descriptor, health_check},
     {HEALTH "Watch", METHOD_SERVER_STREAMING, &grpc__health__v1__health_check_request__descriptor, health_watch},
 };

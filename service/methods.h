@@ -8,13 +8,18 @@
 #define VALV_METHODS_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server.h"
 
 typedef enum {
     METHOD_UNARY,           /* one request, one reply */
-    METHOD_SERVER_STREAMING /* one request, a stream of replies */
+    METHOD_SERVER_STREAMING, /* one request, a stream of replies */
+    METHOD_CLIENT_STREAMING, /* a stream of requests (call_recv), one reply;
+                                the handler gets request == NULL */
+    METHOD_BIDI_STREAMING    /* requests (call_recv) and replies (call_send)
+                                both ways; request == NULL as above */
 } method_kind;
 
 /* A handler gets the decoded request (borrowed: it lives until the call
@@ -27,6 +32,12 @@ typedef struct {
     const ProtobufCMessageDescriptor *request;
     method_handler handler;
 } method;
+
+/* True for the kinds whose requests arrive through call_recv. */
+static inline bool method_streams_requests(method_kind kind)
+{
+    return kind == METHOD_CLIENT_STREAMING || kind == METHOD_BIDI_STREAMING;
+}
 
 extern const method method_table[];
 extern const size_t method_count;

@@ -3,6 +3,7 @@
 #include "review.h"
 
 #include "limits.h"
+#include "page.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/review.pb-c.h"
@@ -79,16 +80,9 @@ void review_list_queue(call *c, const ProtobufCMessage *request)
         .page_token = req->page_token,
     };
     store_list_result result = {0};
-    if (store_list_review_queue(call_store(c), &q, &result, &err) != VALV_OK) {
-        call_fail(c, &err);
-        return;
-    }
+    int rc = store_list_review_queue(call_store(c), &q, &result, &err);
     Valv__V1__ListReviewQueueResponse resp;
     valv__v1__list_review_queue_response__init(&resp);
-    resp.n_assets = result.n_assets;
-    resp.assets = result.assets;
-    if (result.next_page_token != NULL)
-        resp.next_page_token = result.next_page_token;
-    call_reply(c, &resp.base);
-    store_list_result_free(&result);
+    page_reply(c, rc, &err, &result,
+               &(page_fields){&resp.base, &resp.n_assets, &resp.assets, &resp.next_page_token});
 }

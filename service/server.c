@@ -45,6 +45,7 @@ typedef enum {
     TAG_FINISHED,     /* the final batch completed */
     TAG_CLOSED,       /* RECV_CLOSE_ON_SERVER completed */
     TAG_KICK,         /* call_kick's empty batch completed */
+    TAG_RECEIVED,     /* call_recv's message arrived */
     TAG_SHUTDOWN      /* grpc_server_shutdown_and_notify completed */
 } tag_kind;
 
@@ -74,7 +75,7 @@ struct call {
     ProtobufCMessage *request;
     struct timespec start;
 
-    call_tag tag_new, tag_sent, tag_finished, tag_closed, tag_kick;
+    call_tag tag_new, tag_sent, tag_finished, tag_closed, tag_kick, tag_received;
     atomic_int refs;
     atomic_bool finished;  /* call_reply / call_fail ran */
     atomic_bool cancelled; /* the client is gone */
@@ -97,6 +98,10 @@ struct call {
     void *free_arg;
     call_kick_fn on_kick;
     void *kick_arg;
+    grpc_byte_buffer *recv_buf; /* call_recv's message, until decoded */
+    const ProtobufCMessageDescriptor *recv_desc;
+    call_recv_fn on_recv;
+    void *recv_arg;
     atomic_bool kick_in_flight;
     atomic_bool close_fired;
     call *stream_prev, *stream_next; /* in srv->streams while on_close is set */
@@ -145,6 +150,7 @@ static call *call_new(server *srv, worker *w, bool unknown, size_t method_index)
     c->tag_finished = (call_tag){TAG_FINISHED, c};
     c->tag_closed = (call_tag){TAG_CLOSED, c};
     c->tag_kick = (call_tag){TAG_KICK, c};
+    c->tag_received = (call_tag){TAG_RECEIVED, c};
     pthread_mutex_lock(&srv->lock);
     srv->live_calls++;
     pthread_mutex_unlock(&srv->lock);
@@ -160,6 +166,8 @@ static void call_free(call *c)
         protobuf_c_message_free_unpacked(c->request, NULL);
     if (c->payload != NULL)
         grpc_byte_buffer_destroy(c->payload);
+    if (c->recv_buf != NULL)
+        grpc_byte_buffer_destroy(c->recv_buf);
     if (c->send_buf != NULL)
         grpc_byte_buffer_destroy(c->send_buf);
     if (c->final_buf != NULL)
@@ -285,6 +293,11 @@ void call_reply(call *c, const ProtobufCMessage *reply)
 void call_fail(call *c, const valv_error *err)
 {
     call_finish(c, NULL, err);
+}
+
+void call_end(call *c)
+{
+    call_finish(c, NULL, NULL);
 }
 
 void call_send(call *c, const ProtobufCMessage *msg, call_sent_fn on_sent, void *arg)
@@ -413,7 +426,7 @@ static void post_request(worker *w, size_t method_index)
     const method *m = &method_table[method_index];
     grpc_call_error e = grpc_server_request_registered_call(
         srv->gs, srv->method_handles[method_index], &c->gc, &c->deadline, &c->request_md,
-        m->kind == METHOD_UNARY || m->kind == METHOD_SERVER_STREAMING ? &c->payload : NULL,
+        method_streams_requests(m->kind) ? NULL : &c->payload,
         w->cq, w->cq, &c->tag_new);
     if (e != GRPC_CALL_OK) {
         log_error("event=request_call_failed method=%s error=%d", m->path, (int)e);
@@ -442,35 +455,75 @@ static bool server_draining(server *srv)
     return d;
 }
 
+/* Decodes a received message with desc. buf == NULL is a missing message. */
+static int decode_message(const ProtobufCMessageDescriptor *desc, grpc_byte_buffer *buf,
+                          ProtobufCMessage **out, valv_error *err)
+{
+    *out = NULL;
+    if (buf == NULL)
+        return valv_error_set(err, VALV_EINVAL, "the request message is missing");
+    grpc_byte_buffer_reader reader;
+    if (!grpc_byte_buffer_reader_init(&reader, buf))
+        return valv_error_set(err, VALV_EINVAL, "the request message cannot be read");
+    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    *out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    grpc_slice_unref(all);
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINVAL, "the request is not a valid %s message", desc->name);
+    return VALV_OK;
+}
+
 /* Decodes the request payload; on failure ends the call and returns false. */
 static bool call_decode(call *c)
 {
-    const method *m = &method_table[c->method_index];
     valv_error err;
     valv_error_clear(&err);
-    if (c->payload == NULL) {
-        valv_error_set(&err, VALV_EINVAL, "the request message is missing");
-        call_fail(c, &err);
-        return false;
-    }
-    grpc_byte_buffer_reader reader;
-    if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
-        valv_error_set(&err, VALV_EINVAL, "the request message cannot be read");
-        call_fail(c, &err);
-        return false;
-    }
-    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
-    grpc_byte_buffer_reader_destroy(&reader);
-    c->request = protobuf_c_message_unpack(m->request, NULL, GRPC_SLICE_LENGTH(all),
-                                           GRPC_SLICE_START_PTR(all));
-    grpc_slice_unref(all);
-    if (c->request == NULL) {
-        valv_error_set(&err, VALV_EINVAL, "the request is not a valid %s message",
-                       m->request->name);
+    if (decode_message(method_table[c->method_index].request, c->payload, &c->request, &err) != VALV_OK) {
         call_fail(c, &err);
         return false;
     }
     return true;
+}
+
+void call_recv(call *c, const ProtobufCMessageDescriptor *desc, call_recv_fn on_msg, void *arg)
+{
+    c->recv_desc = desc;
+    c->on_recv = on_msg;
+    c->recv_arg = arg;
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->sent_initial_md) {
+        /* Headers go out now, so a client that waits for them before it
+         * streams is not held up. */
+        c->sent_initial_md = true;
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    }
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n++].data.recv_message.recv_message = &c->recv_buf;
+    atomic_fetch_add(&c->refs, 1);
+    call_start_batch(c, ops, n, &c->tag_received);
+}
+
+static void on_received(call *c, bool ok)
+{
+    valv_error err;
+    valv_error_clear(&err);
+    ProtobufCMessage *msg = NULL;
+    grpc_byte_buffer *buf = c->recv_buf;
+    c->recv_buf = NULL;
+    if (!ok)
+        valv_error_set(&err, VALV_ECANCELLED, "the client went away");
+    else if (buf != NULL)
+        decode_message(c->recv_desc, buf, &msg, &err);
+    if (buf != NULL)
+        grpc_byte_buffer_destroy(buf);
+    if (!atomic_load(&c->finished))
+        c->on_recv(c, msg, err.code != VALV_OK ? &err : NULL, c->recv_arg);
+    else if (msg != NULL)
+        protobuf_c_message_free_unpacked(msg, NULL);
+    call_unref(c);
 }
 
 /* A call arrived: start its clock and ask to hear of its cancellation. */
@@ -502,7 +555,9 @@ static void on_new_call(worker *w, call *c, bool ok)
         call_fail(c, &err);
         return;
     }
-    if (call_decode(c))
+    if (method_streams_requests(method_table[c->method_index].kind))
+        method_table[c->method_index].handler(c, NULL);
+    else if (call_decode(c))
         method_table[c->method_index].handler(c, c->request);
 }
 
@@ -571,6 +626,9 @@ static void *worker_main(void *arg)
         case TAG_KICK:
             on_kicked(tag->call);
             break;
+        case TAG_RECEIVED:
+            on_received(tag->call, ev.success);
+            break;
         case TAG_SHUTDOWN:
             pthread_mutex_lock(&w->srv->lock);
             w->srv->shutdown_done = true;
@@ -623,7 +681,10 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
     }
     for (size_t m = 0; m < method_count; m++)
         srv->method_handles[m] = grpc_server_register_method(
-            srv->gs, method_table[m].path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+            srv->gs, method_table[m].path, NULL,
+            method_streams_requests(method_table[m].kind) ? GRPC_SRM_PAYLOAD_NONE
+                                                          : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+            0);
 
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(srv->gs, cfg->listen, creds);

@@ -61,11 +61,23 @@ void call_reply(call *c, const ProtobufCMessage *reply);
  * google.rpc.BadRequest in grpc-status-details-bin. err is borrowed. */
 void call_fail(call *c, const valv_error *err);
 
+/* Streaming: ends the call with status OK after the messages sent. */
+void call_end(call *c);
+
 /* Streaming: sends one message (borrowed; packed before return). on_sent
  * runs on the call's worker thread when the message has left (ok == false:
  * the client is gone; finish with call_fail). One send at a time. */
 typedef void (*call_sent_fn)(call *c, bool ok, void *arg);
 void call_send(call *c, const ProtobufCMessage *msg, call_sent_fn on_sent, void *arg);
+
+/* Client streaming: receives the next message, decoded with desc, and runs
+ * on_msg on the call's worker thread with it (the handler owns msg: free it
+ * with protobuf_c_message_free_unpacked). msg == NULL and err == NULL: the
+ * client finished sending. err != NULL: the message could not be decoded
+ * (INVALID_ARGUMENT) or the client is gone (CANCELLED); end the call with
+ * call_fail. One receive at a time. */
+typedef void (*call_recv_fn)(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg);
+void call_recv(call *c, const ProtobufCMessageDescriptor *desc, call_recv_fn on_msg, void *arg);
 
 /* Streaming: registers on_close to run once when the client cancels or
  * goes away, or when the server begins to drain, whichever is first. It must

@@ -23,7 +23,9 @@
  * result is the same whatever order the graph was built in.
  *
  * Written back are the assets whose effective values or review state
- * changed, one revision each, plus the asset the request itself changed.
+ * changed, one revision and one audit event (ACTION_INHERIT) each, plus the
+ * asset the request itself changed, which is written first so that its
+ * event is the change's own.
  */
 #include "store.h"
 

@@ -129,14 +129,7 @@ static int link_change_spread(store_txn *t, const char *from_id, const char *to_
     return rc;
 }
 
-/* A link write is a change of its own: it takes a revision (for the audit
- * log and watchers) before those of the assets it rewrites. */
-static void revision_take(store_txn *t)
-{
-    t->revision++;
-}
-
-static int link_build(const char *from_id, const char *to_id, int type,
+static int link_build(const char *from_id, const char *to_id, int type, const char *source,
                       const store_actor *who, const struct timespec *now,
                       Valv__V1__Link **out, valv_error *err)
 {
@@ -157,6 +150,8 @@ static int link_build(const char *from_id, const char *to_id, int type,
         rc = string_set(&link->create_by, actor_name(who), err);
     if (rc == VALV_OK)
         rc = timestamp_set(&link->create_time, now, err);
+    if (rc == VALV_OK && source[0] != '\0')
+        rc = string_set(&link->source, source, err);
     if (rc != VALV_OK) {
         valv__v1__link__free_unpacked(link, NULL);
         return rc;
@@ -168,6 +163,13 @@ static int link_build(const char *from_id, const char *to_id, int type,
 int store_create_link(store_txn *t, const char *from_id, const char *to_id,
                       Valv__V1__LinkType type, const store_actor *who, Valv__V1__Link **out,
                       valv_error *err)
+{
+    return link_create(t, from_id, to_id, (int)type, "", who, out, err);
+}
+
+int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
+                const char *source, const store_actor *who, Valv__V1__Link **out,
+                valv_error *err)
 {
     Valv__V1__Asset *from = NULL, *to = NULL;
     Valv__V1__Link *link = NULL;
@@ -182,6 +184,8 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
     *out = NULL;
     clock_now(&now);
     rc = link_check_args(from_id, to_id, type, err);
+    if (rc == VALV_OK)
+        rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_LINK, who, NULL, &now, err);
     if (rc == VALV_OK)
         rc = endpoint_load(t, from_id, &from, err);
     if (rc == VALV_OK)
@@ -217,7 +221,7 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
         goto done;
     }
 
-    rc = link_build(from_id, to_id, type, who, &now, &link, err);
+    rc = link_build(from_id, to_id, type, source, who, &now, &link, err);
     if (rc != VALV_OK)
         goto done;
     size_t packed_len = valv__v1__link__get_packed_size(link);
@@ -230,10 +234,12 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
     rc = txn_put(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, packed, packed_len, err);
     if (rc == VALV_OK)
         rc = txn_put(t, t->s->tables[TABLE_LINKS_IN], in_key, in_key_len, "", 0, err);
-    if (rc != VALV_OK)
-        goto done;
-    revision_take(t);
-    rc = link_change_spread(t, from_id, to_id, &now, err);
+    /* A link write is a change of its own: its revision and event come
+     * before those of the assets it rewrites. */
+    if (rc == VALV_OK)
+        rc = audit_append_link(t, from_id, to_id, type, true, err);
+    if (rc == VALV_OK)
+        rc = link_change_spread(t, from_id, to_id, &now, err);
     if (rc != VALV_OK)
         goto done;
     *out = link;
@@ -247,6 +253,28 @@ done:
     if (to != NULL)
         valv__v1__asset__free_unpacked(to, NULL);
     return rc;
+}
+
+int link_load(const store *s, MDB_txn *txn, const char *from_id, int type, const char *to_id,
+              Valv__V1__Link **out, valv_error *err)
+{
+    unsigned char key_buf[LINK_KEY_MAX];
+    MDB_val key = {link_key(key_buf, from_id, type, to_id), key_buf};
+    MDB_val val;
+
+    *out = NULL;
+    int rc = mdb_get(txn, s->tables[TABLE_LINKS_OUT], &key, &val);
+    if (rc == MDB_NOTFOUND)
+        return valv_error_set(err, VALV_ENOTFOUND, "there is no %s link from assets/%s to assets/%s",
+                              type_name(type), from_id, to_id);
+    if (rc != 0)
+        return storage_error(rc, "reading a link", err);
+    *out = valv__v1__link__unpack(NULL, val.mv_size, val.mv_data);
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "a link of assets/%s is damaged in the store and cannot be read",
+                              from_id);
+    return VALV_OK;
 }
 
 /* Removes the link from -> to from both tables; it must be there. */
@@ -271,10 +299,11 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
     MDB_val key, val;
     int rc;
 
-    (void)who; /* the audit log (a later issue) records who removed it */
     valv_error_clear(err);
     clock_now(&now);
     rc = link_check_args(from_id, to_id, type, err);
+    if (rc == VALV_OK)
+        rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UNLINK, who, NULL, &now, err);
     if (rc != VALV_OK)
         return rc;
     key.mv_size = link_key(key_buf, from_id, type, to_id);
@@ -287,9 +316,10 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
     if (rc != 0)
         return storage_error(rc, "reading a link", err);
     rc = link_remove(t, from_id, type, to_id, err);
+    if (rc == VALV_OK)
+        rc = audit_append_link(t, from_id, to_id, type, false, err);
     if (rc != VALV_OK)
         return rc;
-    revision_take(t);
     return link_change_spread(t, from_id, to_id, &now, err);
 }
 
@@ -406,11 +436,12 @@ int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
     }
     for (size_t i = 0; i < list.n && rc == VALV_OK; i++) {
         const link_end *e = &list.ends[i];
+        const char *from_id = e->outgoing ? id : e->other;
+        const char *to_id = e->outgoing ? e->other : id;
+        rc = link_remove(t, from_id, e->type, to_id, err);
+        if (rc == VALV_OK)
+            rc = audit_link_removed(t, from_id, to_id, e->type, err);
         /* What an outgoing link raised falls; an incoming link raised id itself. */
-        if (e->outgoing)
-            rc = link_remove(t, id, e->type, e->other, err);
-        else
-            rc = link_remove(t, e->other, e->type, id, err);
         if (rc == VALV_OK)
             rc = inherit_seed(change, e->outgoing ? e->other : id, err);
         if (rc == VALV_OK)
@@ -439,24 +470,6 @@ typedef struct {
     size_t last_len;
 } link_page;
 
-/* The stored link from -> to (its create time and creator). */
-static int link_read(const link_page *p, const char *from_id, int type, const char *to_id,
-                     Valv__V1__Link **out, valv_error *err)
-{
-    unsigned char key_buf[LINK_KEY_MAX];
-    MDB_val key = {link_key(key_buf, from_id, type, to_id), key_buf};
-    MDB_val val;
-    int rc = mdb_get(p->txn, p->s->tables[TABLE_LINKS_OUT], &key, &val);
-    if (rc != 0)
-        return storage_error(rc, "reading a link", err);
-    *out = valv__v1__link__unpack(NULL, val.mv_size, val.mv_data);
-    if (*out == NULL)
-        return valv_error_set(err, VALV_EINTERNAL,
-                              "a link of assets/%s is damaged in the store and cannot be read",
-                              from_id);
-    return VALV_OK;
-}
-
 /* Stops the walk (with this value, which is no valv_code) once the page is
  * full and one more link proved that another page exists. */
 #define PAGE_FULL (-1)
@@ -470,8 +483,9 @@ static int link_page_add(void *ctx, const char *other_id, int type, valv_error *
         p->more = true;
         return PAGE_FULL;
     }
-    int rc = p->outgoing ? link_read(p, p->id, type, other_id, &out->links[out->n_links], err)
-                         : link_read(p, other_id, type, p->id, &out->links[out->n_links], err);
+    int rc = p->outgoing
+                 ? link_load(p->s, p->txn, p->id, type, other_id, &out->links[out->n_links], err)
+                 : link_load(p->s, p->txn, other_id, type, p->id, &out->links[out->n_links], err);
     if (rc != VALV_OK)
         return rc;
     out->n_links++;

@@ -190,7 +190,13 @@ static int review_decide(store_txn *t, const char *id, const char *etag, const c
     if (err->n_violations > 0)
         return VALV_EINVAL;
 
-    rc = load_for_change(t, id, etag, &stored, err);
+    rc = audit_change_begin(t,
+                            decision == VALV__V1__REVIEW_STATE__APPROVED
+                                ? VALV__V1__AUDIT_ACTION__ACTION_APPROVE
+                                : VALV__V1__AUDIT_ACTION__ACTION_RETURN,
+                            who, comment, &now, err);
+    if (rc == VALV_OK)
+        rc = load_for_change(t, id, etag, &stored, err);
     if (rc == VALV_OK)
         rc = check_in_queue(stored, timespec_ns(&now), err);
     if (rc == VALV_OK)

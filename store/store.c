@@ -39,24 +39,11 @@
 
 #define MASK_PATHS_MAX 32 /* more than the mutable fields mask_populated can name */
 
-static const char *const table_names[TABLE_COUNT] = {
-    "meta",    "assets",     "by_unit",   "by_kind",  "by_source",
-    "by_display", "by_update", "links_out", "links_in", "review_queue",
+const char *const table_names[TABLE_COUNT] = {
+    "meta",      "assets",   "by_unit",      "by_kind", "by_source",      "by_display",
+    "by_update", "links_out", "links_in", "review_queue", "audit", "audit_by_asset",
+    "import_seen",
 };
-
-#define META_SCHEMA_VERSION "schema_version"
-#define META_REVISION "revision"
-#define META_PAGE_TOKEN_KEY "page_token_key"
-
-/* One key (and value) a stored asset puts into an index table. */
-typedef struct {
-    MDB_dbi dbi;
-    unsigned char key[KEY_MAX];
-    size_t key_len;
-    const char *value; /* borrowed; "" for the key-only indexes */
-} index_entry;
-
-#define INDEX_ENTRIES_MAX 6
 
 /* --- Small helpers ---------------------------------------------------------- */
 
@@ -97,6 +84,14 @@ const char *actor_name(const store_actor *who)
 const char *asset_id(const Valv__V1__Asset *a)
 {
     return a->name + NAME_PREFIX_LEN;
+}
+
+const char *asset_name_id(const char *name)
+{
+    if (name == NULL || strncmp(name, NAME_PREFIX, NAME_PREFIX_LEN) != 0 ||
+        name[NAME_PREFIX_LEN] == '\0')
+        return NULL;
+    return name + NAME_PREFIX_LEN;
 }
 
 bool asset_deleted(const Valv__V1__Asset *a)
@@ -274,19 +269,17 @@ static size_t display_key_len(const char *display_name)
 }
 
 /* by_source key: source \0 external_id. */
-static void source_key(const Valv__V1__Asset *a, index_entry *entry)
+static void source_key(const char *source, const char *external_id, index_entry *entry)
 {
     entry->key_len = 0;
-    key_append(entry, a->source, strlen(a->source) + 1);
-    key_append(entry, a->external_id, strlen(a->external_id));
+    key_append(entry, source, strlen(source) + 1);
+    key_append(entry, external_id, strlen(external_id));
 }
 
-/* Fills entries with every index entry of asset a; returns how many. A
- * deleted asset keeps its entries except by_source, which only live
+/* A deleted asset keeps its entries except by_source, which only live
  * assets hold so that the import identity becomes free again, and the
  * review queue, which never holds deleted assets. */
-static size_t index_entries(const store *s, const Valv__V1__Asset *a,
-                            index_entry entries[INDEX_ENTRIES_MAX])
+size_t asset_index_entries(const Valv__V1__Asset *a, index_entry entries[INDEX_ENTRIES_MAX])
 {
     const char *id = asset_id(a);
     size_t id_len = strlen(id);
@@ -296,21 +289,21 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
     index_entry *e;
 
     e = &entries[n++];
-    e->dbi = s->tables[TABLE_BY_UNIT];
+    e->table = TABLE_BY_UNIT;
     e->key_len = 0;
     key_append(e, a->owner_unit, strlen(a->owner_unit) + 1);
     key_append(e, id, id_len);
     e->value = "";
 
     e = &entries[n++];
-    e->dbi = s->tables[TABLE_BY_KIND];
+    e->table = TABLE_BY_KIND;
     e->key_len = 0;
     key_append(e, &kind, 1);
     key_append(e, id, id_len);
     e->value = "";
 
     e = &entries[n++];
-    e->dbi = s->tables[TABLE_BY_DISPLAY];
+    e->table = TABLE_BY_DISPLAY;
     e->key_len = 0;
     key_append(e, a->display_name, display_key_len(a->display_name));
     key_append(e, "", 1);
@@ -318,7 +311,7 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
     e->value = "";
 
     e = &entries[n++];
-    e->dbi = s->tables[TABLE_BY_UPDATE];
+    e->table = TABLE_BY_UPDATE;
     e->key_len = 0;
     be64_put(time_key, (uint64_t)timestamp_ns(a->update_time));
     key_append(e, time_key, sizeof time_key);
@@ -327,14 +320,14 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
 
     if (a->source[0] != '\0' && !asset_deleted(a)) {
         e = &entries[n++];
-        e->dbi = s->tables[TABLE_BY_SOURCE];
-        source_key(a, e);
+        e->table = TABLE_BY_SOURCE;
+        source_key(a->source, a->external_id, e);
         e->value = id;
     }
 
     e = &entries[n];
     if (review_queue_key(a, e->key, &e->key_len)) {
-        e->dbi = s->tables[TABLE_REVIEW_QUEUE];
+        e->table = TABLE_REVIEW_QUEUE;
         e->value = "";
         n++;
     }
@@ -343,7 +336,7 @@ static size_t index_entries(const store *s, const Valv__V1__Asset *a,
 
 static bool index_entry_equal(const index_entry *a, const index_entry *b)
 {
-    return a->dbi == b->dbi && a->key_len == b->key_len &&
+    return a->table == b->table && a->key_len == b->key_len &&
            memcmp(a->key, b->key, a->key_len) == 0 && strcmp(a->value, b->value) == 0;
 }
 
@@ -357,17 +350,29 @@ static bool index_entry_in(const index_entry *e, const index_entry *list, size_t
 
 /* --- Tables ------------------------------------------------------------------- */
 
-int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
-            size_t data_len, valv_error *err)
+static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+                     const void *data, size_t data_len, unsigned int flags, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
     MDB_val v = {data_len, (void *)data};
     if (t->full)
         return valv_error_set(err, VALV_EFULL, "database full");
-    int rc = mdb_put(t->txn, dbi, &k, &v, 0);
+    int rc = mdb_put(t->txn, dbi, &k, &v, flags);
     if (rc == MDB_MAP_FULL)
         t->full = true;
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
+}
+
+int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+            size_t data_len, valv_error *err)
+{
+    return txn_write(t, dbi, key, key_len, data, data_len, 0, err);
+}
+
+int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+               size_t data_len, valv_error *err)
+{
+    return txn_write(t, dbi, key, key_len, data, data_len, MDB_APPEND, err);
 }
 
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
@@ -414,27 +419,44 @@ static int asset_exists(store_txn *t, const char *id, bool *exists, valv_error *
     return VALV_OK;
 }
 
-/* Refuses a's (source, external_id) when another live asset holds it. */
-static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error *err)
+int source_lookup(const store *s, MDB_txn *txn, const char *source, const char *external_id,
+                  char *id, bool *found, valv_error *err)
 {
     index_entry entry;
     MDB_val key, val;
-    const char *id = asset_id(a);
 
-    if (a->source[0] == '\0' || asset_deleted(a))
-        return VALV_OK;
-    source_key(a, &entry);
+    *found = false;
+    source_key(source, external_id, &entry);
     key.mv_size = entry.key_len;
     key.mv_data = entry.key;
-    int rc = mdb_get(t->txn, t->s->tables[TABLE_BY_SOURCE], &key, &val);
+    int rc = mdb_get(txn, s->tables[TABLE_BY_SOURCE], &key, &val);
     if (rc == MDB_NOTFOUND)
         return VALV_OK;
     if (rc != 0)
         return storage_error(rc, "reading the source index", err);
-    if (val.mv_size == strlen(id) && memcmp(val.mv_data, id, val.mv_size) == 0)
+    if (val.mv_size == 0 || val.mv_size > VALV_ASSET_ID_MAX)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "the source index entry of %s %s is damaged; run valvd verify",
+                              source, external_id);
+    memcpy(id, val.mv_data, val.mv_size);
+    id[val.mv_size] = '\0';
+    *found = true;
+    return VALV_OK;
+}
+
+/* Refuses a's (source, external_id) when another live asset holds it. */
+static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error *err)
+{
+    char holder[VALV_ASSET_ID_MAX + 1];
+    bool found = false;
+
+    if (a->source[0] == '\0' || asset_deleted(a))
         return VALV_OK;
-    return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by assets/%.*s",
-                          a->source, a->external_id, (int)val.mv_size, (const char *)val.mv_data);
+    int rc = source_lookup(t->s, t->txn, a->source, a->external_id, holder, &found, err);
+    if (rc != VALV_OK || !found || strcmp(holder, asset_id(a)) == 0)
+        return rc;
+    return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by assets/%s",
+                          a->source, a->external_id, holder);
 }
 
 int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err)
@@ -459,20 +481,22 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     /* Only the entries that differ are touched: a recompute rewrites many
      * assets whose indexed fields stay as they were. */
     if (old != NULL)
-        n_old = index_entries(s, old, old_entries);
-    n_new = index_entries(s, a, new_entries);
+        n_old = asset_index_entries(old, old_entries);
+    n_new = asset_index_entries(a, new_entries);
     for (size_t i = 0; i < n_old; i++) {
         if (index_entry_in(&old_entries[i], new_entries, n_new))
             continue;
-        rc = txn_del(t, old_entries[i].dbi, old_entries[i].key, old_entries[i].key_len, err);
+        rc = txn_del(t, s->tables[old_entries[i].table], old_entries[i].key,
+                     old_entries[i].key_len, err);
         if (rc != VALV_OK)
             goto done;
     }
     for (size_t i = 0; i < n_new; i++) {
         if (index_entry_in(&new_entries[i], old_entries, n_old))
             continue;
-        rc = txn_put(t, new_entries[i].dbi, new_entries[i].key, new_entries[i].key_len,
-                     new_entries[i].value, strlen(new_entries[i].value), err);
+        rc = txn_put(t, s->tables[new_entries[i].table], new_entries[i].key,
+                     new_entries[i].key_len, new_entries[i].value, strlen(new_entries[i].value),
+                     err);
         if (rc != VALV_OK)
             goto done;
     }
@@ -485,6 +509,7 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     if (rc != VALV_OK)
         goto done;
     t->revision = revision;
+    rc = audit_append_asset(t, old, a, err);
 done:
     free(packed);
     return rc;
@@ -569,7 +594,7 @@ static size_t round_to_pages(size_t size)
     return (size + page - 1) / page * page;
 }
 
-static int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val)
+int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val)
 {
     MDB_val key = {strlen(name), (void *)name};
     return mdb_get(txn, s->tables[TABLE_META], &key, val);
@@ -588,6 +613,7 @@ static int meta_put(const store *s, MDB_txn *txn, const char *name, const void *
 static int meta_create(store *s, MDB_txn *txn, valv_error *err)
 {
     unsigned char version[8], revision[8], key[PAGETOKEN_KEY_LEN];
+    unsigned char audit_hash[AUDIT_HASH_LEN] = {0}; /* what the first event follows */
     int rc;
 
     if (RAND_bytes(key, sizeof key) != 1)
@@ -599,6 +625,8 @@ static int meta_create(store *s, MDB_txn *txn, valv_error *err)
         rc = meta_put(s, txn, META_REVISION, revision, sizeof revision, err);
     if (rc == VALV_OK)
         rc = meta_put(s, txn, META_PAGE_TOKEN_KEY, key, sizeof key, err);
+    if (rc == VALV_OK)
+        rc = meta_put(s, txn, META_AUDIT_HASH, audit_hash, sizeof audit_hash, err);
     return rc;
 }
 
@@ -898,7 +926,9 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
     asset_clear_output(a);
     snprintf(name, sizeof name, NAME_PREFIX "%s", id);
     clock_now(&now);
-    rc = string_set(&a->name, name, err);
+    rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_CREATE, who, NULL, &now, err);
+    if (rc == VALV_OK)
+        rc = string_set(&a->name, name, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&a->create_time, &now, err);
     if (rc == VALV_OK)
@@ -973,7 +1003,9 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
         goto done;
     }
 
-    rc = check_source_free(t, updated, err);
+    rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UPDATE, who, NULL, &now, err);
+    if (rc == VALV_OK)
+        rc = check_source_free(t, updated, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&updated->update_time, &now, err);
     if (rc == VALV_OK)
@@ -1014,7 +1046,9 @@ int store_delete_asset(store_txn *t, const char *id, const char *etag, const cha
         rc = valv_error_set(err, VALV_EPRECONDITION, "asset %s is already deleted", stored->name);
         goto done;
     }
-    rc = asset_copy(stored, &deleted, err);
+    rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_DELETE, who, reason, &now, err);
+    if (rc == VALV_OK)
+        rc = asset_copy(stored, &deleted, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&deleted->delete_time, &now, err);
     if (rc == VALV_OK)
@@ -1050,7 +1084,6 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
     struct timespec now;
     int rc;
 
-    (void)who; /* the audit log (a later issue) records who restored it */
     valv_error_clear(err);
     *out = NULL;
     clock_now(&now);
@@ -1061,7 +1094,9 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
         rc = valv_error_set(err, VALV_EEXIST, "asset %s is not deleted", stored->name);
         goto done;
     }
-    rc = asset_copy(stored, &restored, err);
+    rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UNDELETE, who, NULL, &now, err);
+    if (rc == VALV_OK)
+        rc = asset_copy(stored, &restored, err);
     if (rc != VALV_OK)
         goto done;
     timestamp_clear(&restored->delete_time);
@@ -1082,6 +1117,26 @@ done:
 }
 
 /* --- Transactions and map size ---------------------------------------------- */
+
+/* The hash of the last audit event, as top-level transaction t sees it. A
+ * store without one has no events yet: the first follows 32 zero bytes. */
+static int audit_hash_load(store_txn *t, valv_error *err)
+{
+    MDB_val val;
+    int rc = meta_get(t->s, t->txn, META_AUDIT_HASH, &val);
+    if (rc == MDB_NOTFOUND) {
+        memset(t->audit_hash, 0, sizeof t->audit_hash);
+        return VALV_OK;
+    }
+    if (rc != 0)
+        return storage_error(rc, "reading the audit log's last hash", err);
+    if (val.mv_size != AUDIT_HASH_LEN)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "the audit log's last hash in the store is damaged; run valvd "
+                              "verify");
+    memcpy(t->audit_hash, val.mv_data, AUDIT_HASH_LEN);
+    return VALV_OK;
+}
 
 int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *err)
 {
@@ -1110,6 +1165,15 @@ int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *er
     }
     t->revision = parent != NULL ? parent->revision : atomic_load(&s->revision);
     t->revision_begin = t->revision;
+    if (parent != NULL) {
+        memcpy(t->audit_hash, parent->audit_hash, AUDIT_HASH_LEN);
+    } else {
+        rc = audit_hash_load(t, err);
+        if (rc != VALV_OK) {
+            store_txn_abort(t);
+            return rc;
+        }
+    }
     *out = t;
     return VALV_OK;
 }
@@ -1119,13 +1183,17 @@ int store_txn_commit(store_txn *t, valv_error *err)
     int rc;
 
     valv_error_clear(err);
-    /* The counter is stored once per transaction, not once per asset
-     * written: a recompute may write thousands. */
+    /* The counter and the chain's last hash are stored once per
+     * transaction, not once per asset written: a recompute may write
+     * thousands. */
     if (t->revision != t->revision_begin && !t->full) {
         unsigned char revision_be[8];
         be64_put(revision_be, (uint64_t)t->revision);
         rc = txn_put(t, t->s->tables[TABLE_META], META_REVISION, strlen(META_REVISION),
                      revision_be, sizeof revision_be, err);
+        if (rc == VALV_OK)
+            rc = txn_put(t, t->s->tables[TABLE_META], META_AUDIT_HASH, strlen(META_AUDIT_HASH),
+                         t->audit_hash, AUDIT_HASH_LEN, err);
         if (rc != VALV_OK) {
             store_txn_abort(t);
             return rc;
@@ -1137,16 +1205,19 @@ int store_txn_commit(store_txn *t, valv_error *err)
     }
     rc = mdb_txn_commit(t->txn); /* frees t->txn, committed or not */
     if (rc == 0) {
-        if (t->parent != NULL)
+        if (t->parent != NULL) {
             t->parent->revision = t->revision;
-        else
+            memcpy(t->parent->audit_hash, t->audit_hash, AUDIT_HASH_LEN);
+        } else {
             atomic_store(&t->s->revision, t->revision);
+        }
         rc = VALV_OK;
     } else {
         rc = storage_error(rc, "committing", err);
     }
     if (t->parent == NULL)
         pthread_rwlock_unlock(&t->s->map_lock);
+    audit_change_clear(&t->change);
     free(t);
     return rc;
 }
@@ -1158,6 +1229,7 @@ void store_txn_abort(store_txn *t)
     mdb_txn_abort(t->txn);
     if (t->parent == NULL)
         pthread_rwlock_unlock(&t->s->map_lock);
+    audit_change_clear(&t->change);
     free(t);
 }
 

@@ -11,6 +11,9 @@
  *   links_out   from \0 type \0 to -> serialised valv.v1.Link
  *   links_in    to \0 type \0 from -> ""              (links into an asset)
  *   review_queue  time (8 bytes BE, ns) id -> ""     (the review queue; see Review)
+ *   audit       revision (8 bytes BE) -> SHA-256 hash (32 bytes) | canonical event bytes
+ *   audit_by_asset  asset id \0 revision -> ""      (events by asset or related_asset)
+ *   import_seen source \0 run id (16 bytes) external_id -> ""  (marks of running imports)
  *
  * Reads run in their own read transaction on any thread. Writes run only
  * inside a store_txn, which only writer.h begins and commits: every change
@@ -19,7 +22,9 @@
  * its last change and its etag is derived from it. A write that rewrites
  * several assets (a recompute reaching many, see "Links") takes one revision
  * per asset rewritten, in one transaction; a link write first takes one
- * revision of its own, even when it rewrites no asset.
+ * revision of its own, even when it rewrites no asset, and a delete with
+ * force one per link it removes. Each revision has one audit event (see
+ * Audit).
  *
  * update_time and update_by are those of the last create or update of the
  * asset's own fields. Changes the store derives (effective values, review
@@ -43,6 +48,7 @@
 #include "error.h"
 #include "valv/v1/asset.pb-c.h"
 #include "valv/v1/audit.pb-c.h"
+#include "valv/v1/import.pb-c.h"
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_MAP_SIZE_INITIAL_DEFAULT (64UL << 20) /* 64 MiB */
@@ -245,7 +251,24 @@ int store_list_review_queue(store *s, const store_queue_request *req, store_list
  * prev_hash is the previous event's hash (32 zero bytes for the first), and
  * hash = SHA-256(prev_hash || canonical bytes), where the canonical bytes are
  * the event as stored with hash left empty. The request id is who->request_id,
- * or a generated one when that is empty. */
+ * or a generated one (16 hex digits) when that is empty, the same for every
+ * event of one change.
+ *
+ * A change's first event is the request's own: CREATE, UPDATE, DELETE (reason:
+ * the delete reason), UNDELETE, LINK, UNLINK, APPROVE or RETURN (reason: the
+ * comment). Then, each naming it in cause_revision: an UNLINK for each link a
+ * delete with force removed, and an INHERIT for each asset whose effective
+ * values or review state the change rewrote. asset is "assets/ID"; a link
+ * event's asset is the link's from side and related_asset its to side.
+ *
+ * changes lists every field of the asset that differs, found by walking the
+ * Asset descriptor (sub-messages field by field: "classification.integrity",
+ * "effective.sources", "review.state"), except revision, etag, update_time and
+ * update_by, which change with every write. Values are text: enums by name,
+ * bools "true"/"false", timestamps RFC 3339 UTC, lists and maps compact JSON
+ * (map keys sorted); a field unset on one side (on CREATE: every field) has
+ * before or after "". A link event has one change, "link", with the link type
+ * as after (LINK) or before (UNLINK). */
 
 typedef struct {
     const char *asset_id;   /* NULL or "": every asset (matches asset or related_asset) */
@@ -293,6 +316,113 @@ int store_verify_audit(store *s, store_verify_result *out, valv_error *err);
  * by_update, the review queue, links in and out, the audit index) agrees with
  * the asset and link records, both ways. Reports the first disagreement. */
 int store_verify_indexes(store *s, store_verify_result *out, valv_error *err);
+
+/* --- Imports -------------------------------------------------------------------
+ *
+ * An import sets inventory facts for records keyed by (source, external_id):
+ * kind (on create only; a different kind later fails the record), display
+ * name, description, owner unit, owner, attributes, labels and the record's
+ * links. It never sets or lowers a classification, a security protection
+ * value or a review: a record carrying classification or security fails
+ * with a reason saying so. A record whose facts equal the stored ones is
+ * "unchanged": no write, no revision, no audit event. Every write an import
+ * makes goes through the same paths as the API's (inheritance, review and
+ * audit included; actor and request id from who).
+ *
+ * Identity: a record with an external_id is the asset (source, external_id),
+ * created when new. A record without one must name an existing asset
+ * (record.name): its facts are updated, it is never created and SYNC never
+ * deletes it (this is how an exported, edited inventory comes back).
+ *
+ * Links: when a record has links, they replace the links from its asset
+ * that this source made earlier (Link.source); a record without links leaves
+ * them alone, and links made by people are never touched. A link target is an external id of the same source (a record of this import
+ * or an asset already stored) or an asset name. A target not found yet is
+ * kept pending and resolved when the import finishes (records may link to
+ * records later in the stream); still unresolved then, the record fails.
+ *
+ * Links an import makes carry its source (Link.source); ListLinks shows it.
+ * Attributes compare as a map and labels as a set: a source that sends them
+ * in another order has changed nothing.
+ *
+ * Memory stays flat for non-atomic imports: each batch is applied and
+ * committed on its own; only failures (up to STORE_IMPORT_FAILURES_MAX, with
+ * the total counted) and pending links (up to STORE_IMPORT_PENDING_MAX) are
+ * kept. SYNC marks each record's asset as seen by this import run (table
+ * import_seen: source \0 run id external_id, so that two imports of one
+ * source never mix their marks) and, at the end, soft-deletes (with force,
+ * reason "not in the SYNC import of source S") this source's live assets
+ * that were not seen. A record that fails still counts as seen: a row with
+ * a mistake never deletes its asset. Finish removes the run's marks (and
+ * those of runs that began over a week ago and never finished).
+ *
+ * dry_run: each record is applied in its own transaction and rolled back,
+ * so records of a non-atomic dry run do not see one another; they are
+ * marked as seen (these marks are the only thing a dry run writes, and
+ * finish removes them) so that links between them resolve and SYNC counts
+ * what it would delete. A dry atomic import is exact: everything is applied
+ * in one transaction and rolled back at the end.
+ *
+ * atomic: store_import_apply only holds the records (borrowed: they must
+ * stay valid until store_import_finish returns); store_import_finish applies
+ * them all, resolves links and runs SYNC in one nested transaction, and
+ * rolls it back when any record failed (rolled_back) or dry_run. Call the
+ * apply calls and finish in ONE transaction (one writer job). */
+
+#define STORE_IMPORT_FAILURES_MAX 1000
+#define STORE_IMPORT_PENDING_MAX 100000
+#define STORE_IMPORT_BATCH_MAX 1000     /* records per store_import_apply */
+#define STORE_IMPORT_ATOMIC_MAX 100000  /* records in one atomic import */
+#define STORE_IMPORT_LINKS_MAX 256      /* links in one record */
+
+typedef struct store_import store_import; /* opaque: one import's state */
+
+typedef struct {
+    const char *source; /* ^[a-z][a-z0-9-]{0,62}$ */
+    bool sync;          /* also soft-delete this source's assets not in the import */
+    bool dry_run;       /* count what would happen; write nothing */
+    bool atomic;        /* all or nothing */
+} store_import_options;
+
+/* Starts an import (checks the options: VALV_EINVAL on "header.source").
+ * The caller owns *out (store_import_free). */
+int store_import_begin(store *s, const store_import_options *opts, store_import **out,
+                       valv_error *err);
+
+/* Applies records[0..n) (n <= STORE_IMPORT_BATCH_MAX; records borrowed,
+ * atomic imports: until finish) in txn. first_index is the stream position
+ * of records[0], for failure reports. Each record runs in its own nested
+ * transaction: a failing record is rolled back alone and reported (index,
+ * external_id, origin, reason). dry_run rolls every record back; atomic
+ * defers everything to store_import_finish (see above). VALV_OK is returned
+ * whatever records failed (the counts say what happened); only storage
+ * errors (VALV_EFULL, VALV_EINTERNAL) and a batch over the limits
+ * (VALV_EINVAL) are returned.
+ * May run more than once for the same records (writer.h reruns a group when
+ * the map grows): what a call found (counts, failures, pending links, held
+ * records) is staged in imp, and a call that does not continue where the
+ * staged calls ended (first_index) discards them first, as does a finish
+ * after a finish; store_import_commit_batch makes them part of the totals. */
+int store_import_apply(store_txn *t, store_import *imp, Valv__V1__ImportRecord *const *records,
+                       size_t n, int64_t first_index, const store_actor *who, valv_error *err);
+
+/* Makes what the last store_import_apply or store_import_finish staged part
+ * of the import's totals; call it once that call's transaction committed
+ * (in the writer job's done). */
+void store_import_commit_batch(store_import *imp);
+
+/* Ends the import in txn: resolves pending links (failing the records whose
+ * targets are still missing) and, for SYNC, soft-deletes this source's
+ * assets not seen (skipped when the import is rolled back or dry). Same
+ * rerun and commit rules as store_import_apply. */
+int store_import_finish(store_txn *t, store_import *imp, const store_actor *who, valv_error *err);
+
+/* The totals and the first failures, as the response. out is initialised
+ * by the caller; its strings and failures are borrowed from imp (valid until
+ * store_import_free). */
+void store_import_result(const store_import *imp, Valv__V1__ImportAssetsResponse *out);
+
+void store_import_free(store_import *imp);
 
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 

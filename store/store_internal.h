@@ -8,6 +8,10 @@
  *   links.c    the link tables and the link writes of store.h
  *   inherit.c  effective protection: recomputes what a change can reach
  *   review.c   the review rules, the review queue, approve and return
+ *   audit.c    the audit log: one hash-chained event per revision, its
+ *              listing, and the checks of store_verify_audit
+ *   verify.c   store_verify_indexes: every index against the records
+ *   import.c   imports: records applied through the writes above
  */
 #ifndef VALV_STORE_INTERNAL_H
 #define VALV_STORE_INTERNAL_H
@@ -46,8 +50,45 @@ enum {
     TABLE_LINKS_OUT,    /* from \0 type \0 to -> packed valv.v1.Link */
     TABLE_LINKS_IN,     /* to \0 type \0 from -> "" */
     TABLE_REVIEW_QUEUE, /* queue time (8 bytes BE, ns) \0 id -> "" */
+    TABLE_AUDIT,          /* revision (8 bytes BE) -> hash (32 bytes) | canonical event */
+    TABLE_AUDIT_BY_ASSET, /* asset id \0 revision (8 bytes BE) -> "" */
+    TABLE_IMPORT_SEEN,    /* source \0 run id (16 bytes) external_id -> "" (import.c) */
     TABLE_COUNT
 };
+
+extern const char *const table_names[TABLE_COUNT];
+
+/* Keys of the meta table. */
+#define META_SCHEMA_VERSION "schema_version"
+#define META_REVISION "revision"
+#define META_PAGE_TOKEN_KEY "page_token_key"
+#define META_AUDIT_HASH "audit_hash" /* the hash of the last audit event */
+
+#define AUDIT_HASH_LEN 32 /* SHA-256 */
+
+/* A link being recorded in the audit log (audit.c). */
+typedef struct {
+    char from[VALV_ASSET_ID_MAX + 1];
+    char to[VALV_ASSET_ID_MAX + 1];
+    int type;
+} audit_link;
+
+/* The change a store_ write function is making, for its audit events: set
+ * by audit_change_begin at the start of every write function. */
+typedef struct {
+    int action;         /* Valv__V1__AuditAction of the request */
+    const char *actor;  /* borrowed from the store_actor, for the call */
+    char request_id[VALV_REQUEST_ID_MAX + 1];
+    const char *reason; /* borrowed; "" for none */
+    struct timespec time;
+    /* The revision of the request's own event; 0 until it is appended.
+     * Every later event of the change names it as its cause. */
+    int64_t origin_revision;
+    /* Links a forced delete removed before its own event existed: they
+     * are appended right after it (audit_link_removed). */
+    audit_link *pending;
+    size_t n_pending, pending_cap;
+} audit_change;
 
 struct store {
     MDB_env *env;
@@ -70,7 +111,11 @@ struct store_txn {
     MDB_txn *txn;
     int64_t revision;       /* the global revision as this transaction sees it */
     int64_t revision_begin; /* at begin: commit stores the counter when it moved */
+    /* The hash of the last audit event as this transaction sees it; stored
+     * in meta with the counter, so that appending never reads the log. */
+    unsigned char audit_hash[AUDIT_HASH_LEN];
     bool full;              /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
+    audit_change change;    /* the change being made in this transaction */
 };
 
 /* --- Small helpers (store.c) ------------------------------------------------ */
@@ -88,6 +133,9 @@ void clock_now(struct timespec *now);           /* the wall clock every write st
 
 /* The id part of an asset's name ("assets/ID"), which the store always sets. */
 const char *asset_id(const Valv__V1__Asset *a);
+/* The id part of a name "assets/ID" from anywhere (an event, a record);
+ * NULL when name is empty or not of that form. */
+const char *asset_name_id(const char *name);
 bool asset_deleted(const Valv__V1__Asset *a);
 
 /* Heap-owned string and timestamp fields of a protobuf-c message. */
@@ -110,11 +158,18 @@ void asset_array_free(Valv__V1__Asset **assets, size_t n);
 
 int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
             size_t data_len, valv_error *err);
+/* As txn_put for a key after every key of dbi (LMDB's MDB_APPEND: pages are
+ * filled, not split in half). A key not past the last one fails. */
+int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+               size_t data_len, valv_error *err);
 /* Deletes key from dbi; a key that is not there is fine. */
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err);
 
 int read_begin(store *s, MDB_txn **txn, valv_error *err);
 void read_end(store *s, MDB_txn *txn);
+
+/* Reads key name of the meta table; LMDB's code (MDB_NOTFOUND when absent). */
+int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val);
 
 /* Reads asset id in txn. Unknown: VALV_ENOTFOUND "asset assets/ID not found". */
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
@@ -125,10 +180,29 @@ int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **o
 int load_for_change(store_txn *t, const char *id, const char *etag, Valv__V1__Asset **out,
                     valv_error *err);
 
-/* Writes a as the next global revision: sets its revision and etag and
+/* Writes a as the next global revision: sets its revision and etag,
  * replaces the index entries of old (NULL for a new asset) with those of a,
- * all in t. The computed review.overdue is never stored. */
+ * and appends the revision's audit event, all in t. The computed
+ * review.overdue is never stored. */
 int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err);
+
+/* One key (and value) a stored asset puts into an index table. */
+typedef struct {
+    int table;
+    unsigned char key[KEY_MAX];
+    size_t key_len;
+    const char *value; /* borrowed; "" for the key-only indexes */
+} index_entry;
+
+#define INDEX_ENTRIES_MAX 6
+
+/* The id of the live asset holding (source, external_id), from by_source:
+ * *found false when there is none. id has room for VALV_ASSET_ID_MAX + 1. */
+int source_lookup(const store *s, MDB_txn *txn, const char *source, const char *external_id,
+                  char *id, bool *found, valv_error *err);
+
+/* Fills entries with every index entry asset a should have; returns how many. */
+size_t asset_index_entries(const Valv__V1__Asset *a, index_entry entries[INDEX_ENTRIES_MAX]);
 
 /* page_size of a list request: 0 is the default, larger than the maximum is
  * capped, negative is VALV_EINVAL on "page_size". */
@@ -146,6 +220,18 @@ typedef struct inherit inherit; /* a change being spread (inherit.c) */
 typedef int (*links_visit)(void *ctx, const char *other_id, int type, valv_error *err);
 int links_each(const store *s, MDB_txn *txn, int table, const char *id, links_visit visit,
                void *ctx, valv_error *err);
+
+/* store_create_link for a link an import makes: source is the import's
+ * source ("" for a link a person makes), stored in Link.source so that a
+ * later import of that source replaces only its own links. */
+int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
+                const char *source, const store_actor *who, Valv__V1__Link **out,
+                valv_error *err);
+
+/* Reads the stored link from -> to of type (caller frees *out with
+ * valv__v1__link__free_unpacked). None: VALV_ENOTFOUND. */
+int link_load(const store *s, MDB_txn *txn, const char *from_id, int type, const char *to_id,
+              Valv__V1__Link **out, valv_error *err);
 
 /* Removes every link of asset id (for its deletion), seeding and marking
  * relinked in change what each removal affects. Links there but !force:
@@ -171,7 +257,9 @@ int inherit_begin(store_txn *t, const struct timespec *now, inherit **out, valv_
  * and a the new one, both borrowed and owned by the caller until after
  * inherit_free. inherit_finish fills a's effective values, review, revision
  * and etag and writes it. When a's own protection values differ from old's,
- * a is seeded. At most one per change. */
+ * a is seeded. At most one per change, and before inherit_seed and
+ * inherit_relinked: nodes are written in the order met, and the request's
+ * asset must be written first so that its audit event is the change's own. */
 int inherit_set_asset(inherit *c, const Valv__V1__Asset *old, Valv__V1__Asset *a,
                       valv_error *err);
 int inherit_seed(inherit *c, const char *id, valv_error *err);
@@ -195,5 +283,47 @@ bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size
 /* Sets a->review->overdue for the time now_ns. Every asset the store hands
  * out passes through here. */
 void review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns);
+
+/* --- Audit (audit.c) ----------------------------------------------------------------
+ *
+ * Every revision has one event. The first event a change appends is the
+ * request's own (the action it was begun with); every later one is either
+ * an asset rewritten by inheritance (ACTION_INHERIT) or a link a forced
+ * delete removed (ACTION_UNLINK), and names the first as its cause.
+ */
+
+/* Starts the change a write function makes in t, at time now: action is a
+ * Valv__V1__AuditAction, reason the delete reason or review comment (NULL:
+ * none). who and reason are borrowed until the function returns. A missing
+ * request id is generated, one for every event of the change. */
+int audit_change_begin(store_txn *t, int action, const store_actor *who, const char *reason,
+                       const struct timespec *now, valv_error *err);
+
+/* Frees what the change holds (t's commit and abort call it). */
+void audit_change_clear(audit_change *c);
+
+/* Appends the event of a's revision (a->revision, the revision t just
+ * took): the fields that differ between old (NULL on create) and a. */
+int audit_append_asset(store_txn *t, const Valv__V1__Asset *old, const Valv__V1__Asset *a,
+                       valv_error *err);
+
+/* Takes the next revision for the link from_id -> to_id of type, added or
+ * removed, and appends its event. */
+int audit_append_link(store_txn *t, const char *from_id, const char *to_id, int type,
+                      bool added, valv_error *err);
+
+/* A link removed as part of deleting an asset: its UNLINK event follows the
+ * delete's own, which does not exist yet when the links go. */
+int audit_link_removed(store_txn *t, const char *from_id, const char *to_id, int type,
+                       valv_error *err);
+
+/* Reads the event of revision, its hash set. Caller frees *out with
+ * valv__v1__audit_event__free_unpacked. No such event: VALV_ENOTFOUND. */
+int audit_event_load(const store *s, MDB_txn *txn, int64_t revision,
+                     Valv__V1__AuditEvent **out, valv_error *err);
+
+/* The audit_by_asset key of asset id's event at revision; returns its length. */
+#define AUDIT_INDEX_KEY_MAX (VALV_ASSET_ID_MAX + 1 + 8)
+size_t audit_index_key(const char *id, int64_t revision, unsigned char key[AUDIT_INDEX_KEY_MAX]);
 
 #endif

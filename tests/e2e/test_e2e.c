@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/inventory.pb-c.h"
+#include "valv/v1/audit.pb-c.h"
 #include "valv/v1/review.pb-c.h"
 
 #define INV "/valv.v1.Inventory/"
@@ -863,6 +864,209 @@ START_TEST(test_inherited_protection_and_review_queue)
 }
 END_TEST
 
+
+/* --- Audit trail and change feed ------------------------------------------------------------ */
+
+typedef struct {
+    int n;
+    int done;
+} bulk_writer;
+
+/* Creates n assets through its own connection while a watch runs. */
+static void *create_n(void *arg)
+{
+    bulk_writer *b = arg;
+    rpc_conn *own = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    if (rpc_connect(srv.addr, &own, &err) != VALV_OK)
+        return NULL;
+    for (int i = 0; i < b->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "Watched %d", i);
+        Valv__V1__Asset a;
+        valv__v1__asset__init(&a);
+        a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
+        a.display_name = name;
+        a.owner_unit = "it";
+        Valv__V1__CreateAssetRequest req;
+        valv__v1__create_asset_request__init(&req);
+        req.asset = &a;
+        Valv__V1__Asset *out = NULL;
+        if (rpc_unary(own, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor,
+                      (ProtobufCMessage **)&out, 10000, &err) == VALV_OK) {
+            b->done++;
+            valv__v1__asset__free_unpacked(out, NULL);
+        }
+    }
+    rpc_close(own);
+    return NULL;
+}
+
+static rpc_stream *watch_open(int64_t after, const char *filter)
+{
+    Valv__V1__WatchChangesRequest req;
+    valv__v1__watch_changes_request__init(&req);
+    req.start_revision = after;
+    if (filter != NULL)
+        req.filter = (char *)filter;
+    rpc_stream *st = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_msg(rpc_stream_open(conn, INV "WatchChanges", &req.base, 20000, &st, &err) == VALV_OK,
+                  "watch: %s", err.message);
+    return st;
+}
+
+/* Reads max events from st, which started after `after`, counting each
+ * revision in seen[]; then disconnects. Returns the last revision. */
+static int64_t watch_read(rpc_stream *st, int64_t after, int max, int *seen, int seen_cap)
+{
+    int64_t last = after;
+    valv_error err;
+    for (int i = 0; i < max; i++) {
+        ProtobufCMessage *msg = NULL;
+        valv_error_clear(&err);
+        int rc = rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err);
+        ck_assert_msg(rc == VALV_OK && msg != NULL, "watch ended early: %s %s", valv_code_name(rc), err.message);
+        Valv__V1__WatchChangesResponse *resp = (Valv__V1__WatchChangesResponse *)msg;
+        int64_t rev = resp->event->revision;
+        ck_assert_msg(rev > last, "revision %lld after %lld", (long long)rev, (long long)last);
+        if (rev < seen_cap)
+            seen[rev]++;
+        last = rev;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    rpc_stream_close(st); /* the client disconnects mid-stream */
+    return last;
+}
+
+START_TEST(test_watch_resumes_without_loss_during_writes)
+{
+    start();
+    enum { N = 150 };
+    static int seen[N + 2];
+    memset(seen, 0, sizeof seen);
+    free_asset(create("first", VALV__V1__ASSET_KIND__IT_SYSTEM, "First", "it")); /* revision 1 */
+    bulk_writer b = {N, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, create_n, &b); /* revisions 2 .. N+1 */
+    /* Three watches, each cut off after 50 events and resumed from the last
+     * revision it saw, while the writes go on. */
+    int64_t last = 1;
+    for (int round = 0; round < 3; round++)
+        last = watch_read(watch_open(last, NULL), last, 50, seen, N + 2);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(b.done, N);
+    ck_assert_int_eq(last, N + 1);
+    for (int rev = 2; rev <= N + 1; rev++)
+        ck_assert_msg(seen[rev] == 1, "revision %d seen %d times", rev, seen[rev]);
+    stop();
+}
+END_TEST
+
+START_TEST(test_watch_filter_and_bad_requests)
+{
+    start();
+    free_asset(create("kultur-sys", VALV__V1__ASSET_KIND__IT_SYSTEM, "Kultursystem", "kultur"));
+    free_asset(create("it-sys", VALV__V1__ASSET_KIND__IT_SYSTEM, "IT-system", "it"));
+    free_asset(create("kultur-hus", VALV__V1__ASSET_KIND__FACILITY, "Kulturhuset", "kultur"));
+
+    /* Following live changes with a filter: only kultur's. (Resuming after
+     * revision 3 rather than "from now" (0), which would race with the
+     * creates below.) */
+    rpc_stream *st = watch_open(3, "owner_unit = kultur");
+    valv_error err;
+    valv_error_clear(&err);
+    free_asset(create("it-sys-2", VALV__V1__ASSET_KIND__IT_SYSTEM, "IT 2", "it"));
+    free_asset(create("kultur-2", VALV__V1__ASSET_KIND__IT_SYSTEM, "Kultur 2", "kultur"));
+    ProtobufCMessage *msg = NULL;
+    ck_assert_int_eq(rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err), VALV_OK);
+    ck_assert_ptr_nonnull(msg);
+    Valv__V1__WatchChangesResponse *resp = (Valv__V1__WatchChangesResponse *)msg;
+    ck_assert_str_eq(resp->event->asset, "assets/kultur-2");
+    ck_assert_int_eq(resp->event->action, VALV__V1__AUDIT_ACTION__ACTION_CREATE);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    rpc_stream_close(st);
+
+    /* Replay from revision 1 with the filter: kultur's other two. */
+    st = watch_open(1, "owner_unit = kultur");
+    ck_assert_int_eq(rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err), VALV_OK);
+    resp = (Valv__V1__WatchChangesResponse *)msg;
+    ck_assert_str_eq(resp->event->asset, "assets/kultur-hus");
+    protobuf_c_message_free_unpacked(msg, NULL);
+    rpc_stream_close(st);
+
+    /* A bad filter, and a revision from the future. */
+    st = watch_open(0, "owner_unit = = x");
+    ck_assert_int_eq(rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err), VALV_EINVAL);
+    ck_assert_ptr_null(msg);
+    rpc_stream_close(st);
+    st = watch_open(1000, NULL);
+    ck_assert_int_eq(rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err), VALV_ERANGE);
+    rpc_stream_close(st);
+    stop();
+}
+END_TEST
+
+START_TEST(test_audit_events_and_verify)
+{
+    start();
+    Valv__V1__Asset *a = create("lon", VALV__V1__ASSET_KIND__IT_SYSTEM, "Lön", "personal");
+    free_asset(classify("assets/lon", VALV__V1__LEVEL__SERIOUS, VALV__V1__SECURITY_CLASS__NOT_CLASSIFIED));
+    /* A failed change writes no event. */
+    Valv__V1__Asset patch;
+    valv__v1__asset__init(&patch);
+    patch.name = "assets/lon";
+    patch.etag = "stale";
+    patch.owner = "Someone";
+    char *paths[] = {"owner"};
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    ck_assert_int_eq(update(&patch, paths, 1, &out, &err), VALV_EABORTED);
+    free_asset(a);
+
+    Valv__V1__ListAuditEventsRequest req;
+    valv__v1__list_audit_events_request__init(&req);
+    req.asset = "assets/lon";
+    Valv__V1__ListAuditEventsResponse *resp = NULL;
+    ck_assert_int_eq(call("/valv.v1.Audit/ListAuditEvents", &req,
+                          &valv__v1__list_audit_events_response__descriptor, &resp, &err), VALV_OK);
+    ck_assert_int_eq(resp->n_events, 2);
+    ck_assert_int_eq(resp->events[0]->action, VALV__V1__AUDIT_ACTION__ACTION_CREATE);
+    ck_assert_str_eq(resp->events[0]->actor, "dev");
+    ck_assert_int_eq(resp->events[1]->action, VALV__V1__AUDIT_ACTION__ACTION_UPDATE);
+    bool before_after = false;
+    for (size_t i = 0; i < resp->events[1]->n_changes; i++) {
+        Valv__V1__FieldChange *ch = resp->events[1]->changes[i];
+        if (strcmp(ch->field, "classification.confidentiality") == 0)
+            before_after = strcmp(ch->after, "SERIOUS") == 0;
+    }
+    ck_assert_msg(before_after, "no classification.confidentiality change to SERIOUS");
+    valv__v1__list_audit_events_response__free_unpacked(resp, NULL);
+
+    Valv__V1__VerifyAuditLogRequest vreq;
+    valv__v1__verify_audit_log_request__init(&vreq);
+    Valv__V1__VerifyAuditLogResponse *vresp = NULL;
+    ck_assert_int_eq(call("/valv.v1.Audit/VerifyAuditLog", &vreq,
+                          &valv__v1__verify_audit_log_response__descriptor, &vresp, &err), VALV_OK);
+    ck_assert(vresp->ok);
+    ck_assert_int_eq(vresp->last_revision, 2);
+    valv__v1__verify_audit_log_response__free_unpacked(vresp, NULL);
+
+    /* Offline: valvd verify on the stopped server's directory. */
+    rpc_close(conn);
+    conn = NULL;
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
+    char *text = NULL;
+    ck_assert_int_eq(harness_run(NULL, argv, NULL, &text, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(text, "intact"));
+    free(text);
+    harness_cleanup(&srv);
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("e2e");
@@ -884,6 +1088,9 @@ static Suite *e2e_suite(void)
     tcase_add_test(tc, test_dev_mode_refuses_non_loopback);
     tcase_add_test(tc, test_link_rules_and_errors);
     tcase_add_test(tc, test_inherited_protection_and_review_queue);
+    tcase_add_test(tc, test_watch_resumes_without_loss_during_writes);
+    tcase_add_test(tc, test_watch_filter_and_bad_requests);
+    tcase_add_test(tc, test_audit_events_and_verify);
     suite_add_tcase(s, tc);
     return s;
 }

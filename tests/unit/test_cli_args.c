@@ -1,5 +1,6 @@
 /* test_cli_args.c - how valv reads the words users type for levels,
- * security classes, link types and kinds (client/args.c). */
+ * security classes, link types, kinds, audit actions and times
+ * (client/args.c). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +254,95 @@ START_TEST(words_longer_than_any_name_are_refused_whole)
 }
 END_TEST
 
+START_TEST(audit_action_in_any_case)
+{
+    static const struct {
+        const char *text;
+        Valv__V1__AuditAction value;
+    } cases[] = {
+        {"create", VALV__V1__AUDIT_ACTION__ACTION_CREATE},
+        {"UPDATE", VALV__V1__AUDIT_ACTION__ACTION_UPDATE},
+        {"Delete", VALV__V1__AUDIT_ACTION__ACTION_DELETE},
+        {"undelete", VALV__V1__AUDIT_ACTION__ACTION_UNDELETE},
+        {"link", VALV__V1__AUDIT_ACTION__ACTION_LINK},
+        {"unlink", VALV__V1__AUDIT_ACTION__ACTION_UNLINK},
+        {"approve", VALV__V1__AUDIT_ACTION__ACTION_APPROVE},
+        {"return", VALV__V1__AUDIT_ACTION__ACTION_RETURN},
+        {"inherit", VALV__V1__AUDIT_ACTION__ACTION_INHERIT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Valv__V1__AuditAction value = VALV__V1__AUDIT_ACTION__AUDIT_ACTION_UNSPECIFIED;
+        ck_assert_int_eq(args_parse_audit_action(&test_command, cases[i].text, &value),
+                         ARGS_EXIT_OK);
+        ck_assert_int_eq(value, cases[i].value);
+    }
+    capture_stderr();
+    ck_assert_int_eq(args_parse_audit_action(&test_command, "remove",
+                                             &(Valv__V1__AuditAction){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("--action takes create, update, delete, undelete, link, unlink, approve, "
+                      "return or inherit, not 'remove'");
+}
+END_TEST
+
+/* ---- times --------------------------------------------------------------------------- */
+
+START_TEST(time_takes_dates_and_rfc3339)
+{
+    static const struct {
+        const char *text;
+        int64_t seconds;
+        int32_t nanos;
+    } cases[] = {
+        {"2026-03-01", 1772323200, 0},
+        {"2026-03-01T14:30:00Z", 1772375400, 0},
+        {"2026-03-01T14:30:00+01:00", 1772371800, 0},
+        {"2026-03-01t14:30:00.5z", 1772375400, 500000000},
+        {"2026-03-01 14:30:00.123456789-05:30", 1772395200, 123456789},
+        {"2024-02-29", 1709164800, 0},
+        {"1970-01-01T00:00:00Z", 0, 0},
+        {"0001-01-01", -62135596800, 0},
+        {"9999-12-31T23:59:59.999999999Z", 253402300799, 999999999},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        ck_assert_msg(args_parse_time(&test_command, "--since", cases[i].text, &ts) ==
+                          ARGS_EXIT_OK,
+                      "refused %s", cases[i].text);
+        ck_assert_msg(ts.seconds == cases[i].seconds && ts.nanos == cases[i].nanos,
+                      "%s: got %lld.%09d", cases[i].text, (long long)ts.seconds, ts.nanos);
+    }
+}
+END_TEST
+
+START_TEST(time_refuses_what_is_not_a_whole_time_naming_the_flag)
+{
+    static const char *const refused[] = {
+        "", "yesterday", "2026-3-1", "2026-13-01", "2025-02-29", "2026-04-31", "0000-01-01",
+        "2026-03-01x", "2026-03-01T", "2026-03-01T14:30:00", "2026-03-01T14:30Z",
+        "2026-03-01T24:00:00Z", "2026-03-01T14:60:00Z", "2026-03-01T14:30:00.Z",
+        "2026-03-01T14:30:00.1234567890Z", "2026-03-01T14:30:00+1:00",
+        "2026-03-01T14:30:00+24:00", "2026-03-01T14:30:00Z ", " 2026-03-01",
+    };
+    capture_stderr();
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        ck_assert_msg(args_parse_time(&test_command, "--until", refused[i], &ts) ==
+                          ARGS_EXIT_USAGE,
+                      "took '%s'", refused[i]);
+        char expected[128];
+        snprintf(expected, sizeof expected, "not '%s'", refused[i]);
+        assert_stderr_has(expected);
+    }
+    ck_assert_int_eq(args_parse_time(&test_command, "--until", "March",
+                                     &(Google__Protobuf__Timestamp){0}),
+                     ARGS_EXIT_USAGE);
+    assert_stderr_has("valv: --until takes a date (2026-03-01, midnight UTC) or an RFC 3339 "
+                      "time (2026-03-01T14:30:00Z, 2026-03-01T14:30:00+01:00), not 'March'\n"
+                      "run 'valv test --help'\n");
+}
+END_TEST
+
 /* ---- update masks ------------------------------------------------------------------ */
 
 START_TEST(mask_paths_are_added_once)
@@ -284,6 +374,12 @@ static Suite *cli_args_suite(void)
     tcase_add_test(tc, link_type_in_any_case_with_dash_or_underscore);
     tcase_add_test(tc, kind_in_any_case_with_dash_or_underscore);
     tcase_add_test(tc, words_longer_than_any_name_are_refused_whole);
+    tcase_add_test(tc, audit_action_in_any_case);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("times");
+    tcase_add_test(tc, time_takes_dates_and_rfc3339);
+    tcase_add_test(tc, time_refuses_what_is_not_a_whole_time_naming_the_flag);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("masks");

@@ -1,0 +1,242 @@
+/* import.c - valv.v1.Inventory/ImportAssets: a header, then batches of
+ * records, applied through the writer as they arrive.
+ *
+ * One message is in flight at a time: the next is received only after the
+ * previous batch has committed, so a long stream holds one batch in memory
+ * and gRPC's flow control slows a client that sends faster than the store
+ * writes. An atomic import is the exception: its records are kept (at most
+ * STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the end, all or
+ * nothing. The rules of an import are store/'s (store.h, "Imports").
+ */
+#include "import.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "store.h"
+#include "validate.h"
+#include "valv/v1/import.pb-c.h"
+#include "writer.h"
+
+typedef enum { STEP_BATCH, STEP_FINISH } import_step;
+
+typedef struct {
+    writer_job job; /* first: the writer hands back &job */
+    call *call;
+    store_import *imp;
+    store_actor who;
+    char request_id[VALV_REQUEST_ID_MAX + 1]; /* the header's, kept for who */
+    bool atomic;
+    int64_t next_index; /* stream position of the next record */
+
+    import_step step;
+    Valv__V1__ImportAssetsRequest *batch; /* the batch being applied (STEP_BATCH) */
+
+    /* Atomic imports: every batch message, kept until the end. */
+    Valv__V1__ImportAssetsRequest **held;
+    size_t n_held, cap_held, n_held_records;
+} import_stream;
+
+static void import_free(void *arg)
+{
+    import_stream *x = arg;
+    if (x->batch != NULL)
+        protobuf_c_message_free_unpacked(&x->batch->base, NULL);
+    for (size_t i = 0; i < x->n_held; i++)
+        protobuf_c_message_free_unpacked(&x->held[i]->base, NULL);
+    free(x->held);
+    store_import_free(x->imp);
+    free(x);
+}
+
+static void fail(call *c, valv_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(call *c, valv_code code, const char *fmt, ...)
+{
+    valv_error err;
+    valv_error_clear(&err);
+    err.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.message, sizeof err.message, fmt, ap);
+    va_end(ap);
+    call_fail(c, &err);
+}
+
+/* Applies one message's records. */
+static int apply_batch(store_txn *txn, import_stream *x, Valv__V1__ImportBatch *b,
+                       int64_t first_index, valv_error *err)
+{
+    return store_import_apply(txn, x->imp, b->records, b->n_records, first_index, &x->who, err);
+}
+
+static int import_apply(writer_job *job, store_txn *txn, valv_error *err)
+{
+    import_stream *x = (import_stream *)job;
+    if (call_should_stop(x->call))
+        return valv_error_set(err, VALV_EDEADLINE,
+                              "the import was cancelled or its deadline passed; this batch was not written");
+    if (x->step == STEP_BATCH)
+        return apply_batch(txn, x, x->batch->batch, x->next_index, err);
+    /* STEP_FINISH. An atomic import applies everything now, in this one
+     * transaction; store_import_apply rolls it all back on any failure. */
+    int64_t index = 0;
+    for (size_t i = 0; i < x->n_held; i++) {
+        int rc = apply_batch(txn, x, x->held[i]->batch, index, err);
+        if (rc != VALV_OK)
+            return rc;
+        index += (int64_t)x->held[i]->batch->n_records;
+    }
+    return store_import_finish(txn, x->imp, &x->who, err);
+}
+
+static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg);
+
+static void import_done(writer_job *job, int rc, const valv_error *err)
+{
+    import_stream *x = (import_stream *)job;
+    if (rc != VALV_OK) {
+        call_fail(x->call, err);
+        return;
+    }
+    store_import_commit_batch(x->imp);
+    if (x->step == STEP_BATCH) {
+        x->next_index += (int64_t)x->batch->batch->n_records;
+        protobuf_c_message_free_unpacked(&x->batch->base, NULL);
+        x->batch = NULL;
+        call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
+        return;
+    }
+    Valv__V1__ImportAssetsResponse resp;
+    valv__v1__import_assets_response__init(&resp);
+    store_import_result(x->imp, &resp);
+    call_reply(x->call, &resp.base);
+}
+
+static void submit(import_stream *x, import_step step)
+{
+    x->step = step;
+    x->job.apply = import_apply;
+    x->job.done = import_done;
+    writer_submit(call_writer(x->call), &x->job);
+}
+
+/* Keeps an atomic import's batch until the end. Returns false (and ends
+ * the call) when the import grows past its limit. */
+static bool hold(import_stream *x, Valv__V1__ImportAssetsRequest *req)
+{
+    if (x->n_held_records + req->batch->n_records > STORE_IMPORT_ATOMIC_MAX) {
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+        fail(x->call, VALV_EFULL, "an atomic import takes at most %d records; split it, or import without atomic",
+             STORE_IMPORT_ATOMIC_MAX);
+        return false;
+    }
+    if (x->n_held == x->cap_held) {
+        size_t cap = x->cap_held ? 2 * x->cap_held : 16;
+        void *held = realloc(x->held, cap * sizeof *x->held);
+        if (held == NULL) {
+            protobuf_c_message_free_unpacked(&req->base, NULL);
+            fail(x->call, VALV_EFULL, "valvd is out of memory; retry later");
+            return false;
+        }
+        x->held = held;
+        x->cap_held = cap;
+    }
+    x->held[x->n_held++] = req;
+    x->n_held_records += req->batch->n_records;
+    return true;
+}
+
+static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
+{
+    const Valv__V1__ImportHeader *h = req->header;
+    valv_error err;
+    valv_error_clear(&err);
+    if (x->imp != NULL) {
+        fail(x->call, VALV_EINVAL, "the header came twice; send it once, as the first message");
+    } else if (h->mode != VALV__V1__IMPORT_MODE__UPSERT && h->mode != VALV__V1__IMPORT_MODE__SYNC) {
+        valv_error_violation(&err, "header.mode", "required: UPSERT or SYNC");
+        call_fail(x->call, &err);
+    } else if (validate_text(h->request_id, VALV_REQUEST_ID_MAX, "header.request_id", &err) != VALV_OK) {
+        call_fail(x->call, &err);
+    } else {
+        snprintf(x->request_id, sizeof x->request_id, "%s", h->request_id);
+        x->who.request_id = x->request_id;
+        store_import_options opts = {
+            .source = h->source,
+            .sync = h->mode == VALV__V1__IMPORT_MODE__SYNC,
+            .dry_run = h->dry_run,
+            .atomic = h->atomic,
+        };
+        if (store_import_begin(call_store(x->call), &opts, &x->imp, &err) != VALV_OK) {
+            call_fail(x->call, &err);
+        } else {
+            x->atomic = h->atomic;
+            call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
+        }
+    }
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+}
+
+static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg)
+{
+    import_stream *x = arg;
+    if (err != NULL) {
+        call_fail(c, err);
+        return;
+    }
+    if (msg == NULL) { /* the client finished sending */
+        if (x->imp == NULL)
+            fail(c, VALV_EINVAL, "the stream ended before the header; send an ImportHeader first");
+        else
+            submit(x, STEP_FINISH);
+        return;
+    }
+    Valv__V1__ImportAssetsRequest *req = (Valv__V1__ImportAssetsRequest *)msg;
+    switch (req->message_case) {
+    case VALV__V1__IMPORT_ASSETS_REQUEST__MESSAGE_HEADER:
+        on_header(x, req);
+        return;
+    case VALV__V1__IMPORT_ASSETS_REQUEST__MESSAGE_BATCH:
+        break;
+    default:
+        protobuf_c_message_free_unpacked(msg, NULL);
+        fail(c, VALV_EINVAL, "an empty message; send a header, then batches of records");
+        return;
+    }
+    if (x->imp == NULL) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        fail(c, VALV_EINVAL, "the first message must be the header (source and mode)");
+        return;
+    }
+    if (req->batch->n_records > STORE_IMPORT_BATCH_MAX) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        fail(c, VALV_EINVAL, "a batch holds at most %d records; send more, smaller batches",
+             STORE_IMPORT_BATCH_MAX);
+        return;
+    }
+    if (x->atomic) {
+        if (hold(x, req))
+            call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
+        return;
+    }
+    x->batch = req;
+    submit(x, STEP_BATCH);
+}
+
+void import_assets(call *c, const ProtobufCMessage *request)
+{
+    (void)request; /* client streaming: the messages come through call_recv */
+    import_stream *x = calloc(1, sizeof *x);
+    if (x == NULL) {
+        fail(c, VALV_EFULL, "valvd is out of memory; retry later");
+        return;
+    }
+    x->call = c;
+    x->who.actor = call_actor(c);
+    call_on_free(c, import_free, x);
+    call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
+}

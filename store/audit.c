@@ -1,0 +1,1074 @@
+/* audit.c - the audit log: one valv.v1.AuditEvent per revision, written in
+ * the transaction of the change, hash-chained. See store.h "Audit".
+ *
+ * Two tables:
+ *   audit           revision (8 bytes BE) -> hash (32 bytes) | canonical bytes
+ *   audit_by_asset  asset id \0 revision  -> ""   (for asset and related_asset)
+ * The canonical bytes are the packed event with prev_hash set and hash
+ * empty; hash = SHA-256(prev_hash || canonical bytes). The last hash is kept
+ * in the transaction and stored in meta with the revision counter, so an
+ * append never reads the log.
+ *
+ * What changed is found by one walk over the protobuf-c descriptors of the
+ * two versions of an asset, so a field added to asset.proto is audited with
+ * no change here.
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "limits.h"
+#include "store_internal.h"
+#include "validate.h"
+
+#define REQUEST_ID_RANDOM_BYTES 8 /* a generated request id: 16 hex digits */
+#define FIELD_PATH_MAX 128        /* "effective.security_sensitive" and the like */
+#define REVISION_KEY_LEN 8
+
+/* Stops an event walk once a page is full; no valv_code has this value. */
+#define WALK_STOP (-1)
+
+/* Fields that change with every write, so they would only be noise. */
+static const char *const unaudited_fields[] = {"revision", "etag", "update_time", "update_by"};
+
+/* --- The change being made ------------------------------------------------------ */
+
+void audit_change_clear(audit_change *c)
+{
+    free(c->pending);
+    memset(c, 0, sizeof *c);
+}
+
+static int request_id_generate(char out[VALV_REQUEST_ID_MAX + 1], valv_error *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char random[REQUEST_ID_RANDOM_BYTES];
+
+    if (RAND_bytes(random, sizeof random) != 1)
+        return valv_error_set(err, VALV_EINTERNAL, "no random numbers for a request id");
+    for (size_t i = 0; i < sizeof random; i++) {
+        out[2 * i] = hex[random[i] >> 4];
+        out[2 * i + 1] = hex[random[i] & 0xf];
+    }
+    out[2 * sizeof random] = '\0';
+    return VALV_OK;
+}
+
+int audit_change_begin(store_txn *t, int action, const store_actor *who, const char *reason,
+                       const struct timespec *now, valv_error *err)
+{
+    audit_change *c = &t->change;
+
+    audit_change_clear(c);
+    c->action = action;
+    c->actor = actor_name(who);
+    c->reason = reason != NULL ? reason : "";
+    c->time = *now;
+    if (who != NULL && who->request_id != NULL && who->request_id[0] != '\0') {
+        snprintf(c->request_id, sizeof c->request_id, "%s", who->request_id);
+        return VALV_OK;
+    }
+    return request_id_generate(c->request_id, err);
+}
+
+/* --- What changed: a walk over the descriptors --------------------------------------- */
+
+/* The field changes of one event; every string and message malloc'd. */
+typedef struct {
+    Valv__V1__FieldChange **items;
+    size_t n, cap;
+} change_list;
+
+static void change_list_free(change_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        valv__v1__field_change__free_unpacked(l->items[i], NULL);
+    free(l->items);
+}
+
+/* Adds path: before -> after, taking both (malloc'd) strings. */
+static int change_list_add(change_list *l, const char *path, char *before, char *after,
+                           valv_error *err)
+{
+    Valv__V1__FieldChange *fc = NULL;
+    int rc = VALV_OK;
+
+    if (l->n == l->cap) {
+        size_t cap = l->cap == 0 ? 8 : 2 * l->cap;
+        Valv__V1__FieldChange **grown = realloc(l->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            rc = out_of_memory(err);
+            goto done;
+        }
+        l->items = grown;
+        l->cap = cap;
+    }
+    fc = malloc(sizeof *fc);
+    if (fc == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    valv__v1__field_change__init(fc);
+    fc->before = before;
+    fc->after = after;
+    before = after = NULL;
+    l->items[l->n++] = fc;
+    rc = string_set(&fc->field, path, err);
+done:
+    free(before);
+    free(after);
+    return rc;
+}
+
+/* A malloc'd printf; NULL when out of memory. */
+static char *text_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *text_printf(const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    return text;
+}
+
+static const void *field_member(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    return (const char *)m + f->offset;
+}
+
+static size_t field_count(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    return *(const size_t *)((const char *)m + f->quantifier_offset);
+}
+
+/* Bytes one value of f takes in a repeated field's array. */
+static size_t element_size(const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    default:
+        return 4; /* the 32-bit numbers, float and enum */
+    }
+}
+
+static bool is_timestamp(const ProtobufCFieldDescriptor *f)
+{
+    return f->type == PROTOBUF_C_TYPE_MESSAGE &&
+           f->descriptor == &google__protobuf__timestamp__descriptor;
+}
+
+/* protobuf-c keeps a map as a repeated message of key and value. */
+static bool is_map(const ProtobufCFieldDescriptor *f)
+{
+    const ProtobufCMessageDescriptor *d = f->descriptor;
+    return f->label == PROTOBUF_C_LABEL_REPEATED && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+           d->n_fields == 2 && strcmp(d->fields[0].name, "key") == 0 &&
+           strcmp(d->fields[1].name, "value") == 0;
+}
+
+/* True when m has f set: present and not the proto3 default. */
+static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+    const void *v;
+
+    if (m == NULL)
+        return false;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return field_count(m, f) > 0;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        return *(const uint32_t *)((const char *)m + f->quantifier_offset) == f->id;
+    v = field_member(m, f);
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        return *(char *const *)v != NULL && (*(char *const *)v)[0] != '\0';
+    case PROTOBUF_C_TYPE_BYTES:
+        return ((const ProtobufCBinaryData *)v)->len > 0;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return *(ProtobufCMessage *const *)v != NULL;
+    default:
+        if (f->label == PROTOBUF_C_LABEL_OPTIONAL)
+            return *(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset);
+        for (size_t i = 0; i < element_size(f); i++)
+            if (((const unsigned char *)v)[i] != 0)
+                return true;
+        return false;
+    }
+}
+
+/* RFC 3339 in UTC, with as many fraction digits as the nanoseconds need. */
+static char *timestamp_text(const Google__Protobuf__Timestamp *ts)
+{
+    char date[32], fraction[16];
+    time_t seconds = (time_t)ts->seconds;
+    struct tm tm;
+
+    if (gmtime_r(&seconds, &tm) == NULL)
+        return text_printf("%" PRId64 "s", ts->seconds);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ts->nanos == 0)
+        return text_printf("%sZ", date);
+    snprintf(fraction, sizeof fraction, "%09d", (int)ts->nanos);
+    for (size_t len = strlen(fraction); len > 0 && fraction[len - 1] == '0'; len--)
+        fraction[len - 1] = '\0';
+    return text_printf("%s.%sZ", date, fraction);
+}
+
+static int value_text(const ProtobufCFieldDescriptor *f, const void *v, char **out,
+                      valv_error *err);
+static int message_json_text(const ProtobufCMessage *m, char **out, valv_error *err);
+
+/* The text of one value of field f at v: numbers in decimal, enums by
+ * name, timestamps in RFC 3339, bytes in hex, other messages as JSON. */
+static int value_text(const ProtobufCFieldDescriptor *f, const void *v, char **out,
+                      valv_error *err)
+{
+    char *text = NULL;
+
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        text = text_printf("%" PRId32, *(const int32_t *)v);
+        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        text = text_printf("%" PRIu32, *(const uint32_t *)v);
+        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        text = text_printf("%" PRId64, *(const int64_t *)v);
+        break;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        text = text_printf("%" PRIu64, *(const uint64_t *)v);
+        break;
+    case PROTOBUF_C_TYPE_FLOAT:
+        text = text_printf("%g", (double)*(const float *)v);
+        break;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        text = text_printf("%g", *(const double *)v);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        text = strdup(*(const protobuf_c_boolean *)v ? "true" : "false");
+        break;
+    case PROTOBUF_C_TYPE_ENUM: {
+        int number = *(const int *)v;
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, number);
+        text = ev != NULL ? strdup(ev->name) : text_printf("%d", number);
+        break;
+    }
+    case PROTOBUF_C_TYPE_STRING:
+        text = strdup(*(char *const *)v != NULL ? *(char *const *)v : "");
+        break;
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = v;
+        text = malloc(2 * b->len + 1);
+        for (size_t i = 0; text != NULL && i < b->len; i++)
+            snprintf(text + 2 * i, 3, "%02x", b->data[i]);
+        if (text != NULL)
+            text[2 * b->len] = '\0';
+        break;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *m = *(ProtobufCMessage *const *)v;
+        if (m == NULL)
+            text = strdup("");
+        else if (is_timestamp(f))
+            text = timestamp_text((const Google__Protobuf__Timestamp *)m);
+        else
+            return message_json_text(m, out, err);
+        break;
+    }
+    }
+    if (text == NULL)
+        return out_of_memory(err);
+    *out = text;
+    return VALV_OK;
+}
+
+/* Adds text to a JSON array (key NULL) or object, taking text. */
+static int json_add(json_t *container, const char *key, char *text, valv_error *err)
+{
+    json_t *value = json_string(text);
+    int rc = VALV_OK;
+
+    if (value == NULL)
+        rc = valv_error_set(err, VALV_EINTERNAL,
+                            "a stored value is not UTF-8 text and cannot be audited");
+    else if (key != NULL ? json_object_set_new(container, key, value) != 0
+                         : json_array_append_new(container, value) != 0)
+        rc = out_of_memory(err);
+    free(text);
+    return rc;
+}
+
+/* Dumps container as compact JSON into *out (malloc'd), and frees it. */
+static int json_text(json_t *container, char **out, valv_error *err)
+{
+    /* Sorted keys: two equal maps give the same text whatever their order. */
+    *out = json_dumps(container, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(container);
+    return *out != NULL ? VALV_OK : out_of_memory(err);
+}
+
+static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                      char **out, valv_error *err);
+
+/* A message inside a list: a JSON object of its set fields. */
+static int message_json_text(const ProtobufCMessage *m, char **out, valv_error *err)
+{
+    json_t *object = json_object();
+    int rc = object != NULL ? VALV_OK : out_of_memory(err);
+
+    for (unsigned i = 0; rc == VALV_OK && i < m->descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &m->descriptor->fields[i];
+        char *text = NULL;
+        if (!field_is_set(m, f))
+            continue;
+        rc = field_text(m, f, &text, err);
+        if (rc == VALV_OK)
+            rc = json_add(object, f->name, text, err);
+    }
+    if (rc != VALV_OK) {
+        json_decref(object);
+        return rc;
+    }
+    return json_text(object, out, err);
+}
+
+/* A repeated field: a map as a JSON object, a list as a JSON array. */
+static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                         char **out, valv_error *err)
+{
+    const char *values = *(char *const *)field_member(m, f);
+    size_t n = field_count(m, f), size = element_size(f);
+    bool map = is_map(f);
+    json_t *container = map ? json_object() : json_array();
+    int rc = container != NULL ? VALV_OK : out_of_memory(err);
+
+    for (size_t i = 0; rc == VALV_OK && i < n; i++) {
+        const void *v = values + i * size;
+        char *key = NULL, *text = NULL;
+        if (map) {
+            const ProtobufCMessage *entry = *(ProtobufCMessage *const *)v;
+            const ProtobufCFieldDescriptor *fields = entry->descriptor->fields;
+            rc = value_text(&fields[0], field_member(entry, &fields[0]), &key, err);
+            if (rc == VALV_OK)
+                rc = value_text(&fields[1], field_member(entry, &fields[1]), &text, err);
+        } else {
+            rc = value_text(f, v, &text, err);
+        }
+        if (rc == VALV_OK)
+            rc = json_add(container, key, text, err);
+        else
+            free(text);
+        free(key);
+    }
+    if (rc != VALV_OK) {
+        json_decref(container);
+        return rc;
+    }
+    return json_text(container, out, err);
+}
+
+/* The text of field f of m; "" when m is absent or the list is empty. */
+static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
+                      char **out, valv_error *err)
+{
+    if (m == NULL || (f->label == PROTOBUF_C_LABEL_REPEATED && field_count(m, f) == 0)) {
+        *out = strdup("");
+        return *out != NULL ? VALV_OK : out_of_memory(err);
+    }
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return repeated_text(m, f, out, err);
+    return value_text(f, field_member(m, f), out, err);
+}
+
+static bool unaudited(const char *prefix, const char *name)
+{
+    if (prefix[0] != '\0')
+        return false;
+    for (size_t i = 0; i < sizeof unaudited_fields / sizeof unaudited_fields[0]; i++)
+        if (strcmp(name, unaudited_fields[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Adds to changes every field of desc that differs between before and
+ * after (either NULL: absent), named prefix + field name. Sub-messages are
+ * walked field by field; timestamps, lists and maps are single values. A
+ * field unset on both sides never differs, so an absent sub-message and one
+ * holding defaults compare equal. */
+static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCMessage *before,
+                        const ProtobufCMessage *after, const char *prefix,
+                        change_list *changes, valv_error *err)
+{
+    int rc = VALV_OK;
+
+    for (unsigned i = 0; rc == VALV_OK && i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        char path[FIELD_PATH_MAX];
+        char *before_text = NULL, *after_text = NULL;
+
+        if (unaudited(prefix, f->name))
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
+            !is_timestamp(f)) {
+            char sub_prefix[FIELD_PATH_MAX];
+            snprintf(sub_prefix, sizeof sub_prefix, "%s%s.", prefix, f->name);
+            rc = diff_message(f->descriptor,
+                              before != NULL ? *(ProtobufCMessage *const *)field_member(before, f)
+                                             : NULL,
+                              after != NULL ? *(ProtobufCMessage *const *)field_member(after, f)
+                                            : NULL,
+                              sub_prefix, changes, err);
+            continue;
+        }
+        if (!field_is_set(before, f) && !field_is_set(after, f))
+            continue;
+        rc = field_text(before, f, &before_text, err);
+        if (rc == VALV_OK)
+            rc = field_text(after, f, &after_text, err);
+        if (rc == VALV_OK && strcmp(before_text, after_text) != 0) {
+            snprintf(path, sizeof path, "%s%s", prefix, f->name);
+            rc = change_list_add(changes, path, before_text, after_text, err);
+            before_text = after_text = NULL;
+        }
+        free(before_text);
+        free(after_text);
+    }
+    return rc;
+}
+
+/* --- Appending -------------------------------------------------------------------- */
+
+/* SHA-256(prev || canonical): the hash of an event, when appended and when verified. */
+static int chain_hash(const unsigned char prev[AUDIT_HASH_LEN], const uint8_t *canonical,
+                      size_t len, unsigned char out[AUDIT_HASH_LEN], valv_error *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int out_len = 0;
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, prev, AUDIT_HASH_LEN) == 1 &&
+             EVP_DigestUpdate(ctx, canonical, len) == 1 &&
+             EVP_DigestFinal_ex(ctx, out, &out_len) == 1 && out_len == AUDIT_HASH_LEN;
+    EVP_MD_CTX_free(ctx);
+    return ok ? VALV_OK : valv_error_set(err, VALV_EINTERNAL, "cannot compute SHA-256");
+}
+
+size_t audit_index_key(const char *id, int64_t revision, unsigned char key[AUDIT_INDEX_KEY_MAX])
+{
+    size_t id_len = strlen(id);
+    if (id_len > VALV_ASSET_ID_MAX)
+        id_len = VALV_ASSET_ID_MAX; /* ids are validated; this only guards the buffer */
+    memcpy(key, id, id_len);
+    key[id_len] = '\0';
+    be64_put(key + id_len + 1, (uint64_t)revision);
+    return id_len + 1 + REVISION_KEY_LEN;
+}
+
+static int index_put(store_txn *t, const char *name, int64_t revision, valv_error *err)
+{
+    unsigned char key[AUDIT_INDEX_KEY_MAX];
+    const char *id = asset_name_id(name);
+    if (id == NULL)
+        return VALV_OK;
+    size_t key_len = audit_index_key(id, revision, key);
+    return txn_put(t, t->s->tables[TABLE_AUDIT_BY_ASSET], key, key_len, "", 0, err);
+}
+
+/* Chains e (its revision set) after t's last event and stores it. */
+static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
+{
+    unsigned char key[REVISION_KEY_LEN];
+    uint8_t *value = NULL;
+    int rc;
+
+    e->prev_hash.len = AUDIT_HASH_LEN;
+    e->prev_hash.data = t->audit_hash;
+    e->hash.len = 0;
+    e->hash.data = NULL;
+    size_t len = valv__v1__audit_event__get_packed_size(e);
+    value = malloc(AUDIT_HASH_LEN + len);
+    if (value == NULL)
+        return out_of_memory(err);
+    valv__v1__audit_event__pack(e, value + AUDIT_HASH_LEN);
+    rc = chain_hash(t->audit_hash, value + AUDIT_HASH_LEN, len, value, err);
+    if (rc != VALV_OK)
+        goto done;
+    be64_put(key, (uint64_t)e->revision);
+    rc = txn_append(t, t->s->tables[TABLE_AUDIT], key, sizeof key, value, AUDIT_HASH_LEN + len,
+                    err);
+    if (rc == VALV_OK)
+        rc = index_put(t, e->asset, e->revision, err);
+    if (rc == VALV_OK && strcmp(e->related_asset, e->asset) != 0)
+        rc = index_put(t, e->related_asset, e->revision, err);
+    if (rc == VALV_OK)
+        memcpy(t->audit_hash, value, AUDIT_HASH_LEN);
+done:
+    free(value);
+    return rc;
+}
+
+static int pending_flush(store_txn *t, valv_error *err);
+
+/* Appends e as the event of revision t->revision in t's change: the
+ * request's own when it is the change's first, else one the first caused,
+ * with action caused_action. */
+static int change_append(store_txn *t, Valv__V1__AuditEvent *e, int caused_action,
+                         valv_error *err)
+{
+    audit_change *c = &t->change;
+    Google__Protobuf__Timestamp time = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    bool origin = c->origin_revision == 0;
+
+    if (c->action == 0)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "a change reached the store without its audit action");
+    time.seconds = c->time.tv_sec;
+    time.nanos = (int32_t)c->time.tv_nsec;
+    e->revision = t->revision;
+    e->time = &time;
+    e->actor = (char *)c->actor;
+    e->request_id = c->request_id;
+    if (origin) {
+        e->action = c->action;
+        e->reason = (char *)c->reason;
+    } else {
+        e->action = caused_action;
+        e->cause_revision = c->origin_revision;
+    }
+    int rc = event_store(t, e, err);
+    if (rc != VALV_OK || !origin)
+        return rc;
+    c->origin_revision = e->revision;
+    return pending_flush(t, err);
+}
+
+int audit_append_asset(store_txn *t, const Valv__V1__Asset *old, const Valv__V1__Asset *a,
+                       valv_error *err)
+{
+    Valv__V1__AuditEvent e = VALV__V1__AUDIT_EVENT__INIT;
+    change_list changes = {0};
+    int rc = diff_message(&valv__v1__asset__descriptor, old != NULL ? &old->base : NULL,
+                          &a->base, "", &changes, err);
+    if (rc == VALV_OK) {
+        e.asset = a->name;
+        e.changes = changes.items;
+        e.n_changes = changes.n;
+        rc = change_append(t, &e, VALV__V1__AUDIT_ACTION__ACTION_INHERIT, err);
+    }
+    change_list_free(&changes);
+    return rc;
+}
+
+int audit_append_link(store_txn *t, const char *from_id, const char *to_id, int type,
+                      bool added, valv_error *err)
+{
+    Valv__V1__AuditEvent e = VALV__V1__AUDIT_EVENT__INIT;
+    Valv__V1__FieldChange link = VALV__V1__FIELD_CHANGE__INIT;
+    Valv__V1__FieldChange *changes[] = {&link};
+    char from[ASSET_NAME_MAX + 1], to[ASSET_NAME_MAX + 1];
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+        &valv__v1__link_type__descriptor, type);
+    char *type_name = v != NULL ? (char *)v->name : (char *)"LINK_TYPE_UNSPECIFIED";
+
+    snprintf(from, sizeof from, NAME_PREFIX "%s", from_id);
+    snprintf(to, sizeof to, NAME_PREFIX "%s", to_id);
+    link.field = (char *)"link";
+    link.before = added ? (char *)"" : type_name;
+    link.after = added ? type_name : (char *)"";
+    e.asset = from;
+    e.related_asset = to;
+    e.changes = changes;
+    e.n_changes = 1;
+    t->revision++;
+    return change_append(t, &e,
+                         added ? VALV__V1__AUDIT_ACTION__ACTION_LINK
+                               : VALV__V1__AUDIT_ACTION__ACTION_UNLINK,
+                         err);
+}
+
+int audit_link_removed(store_txn *t, const char *from_id, const char *to_id, int type,
+                       valv_error *err)
+{
+    audit_change *c = &t->change;
+
+    if (c->origin_revision != 0)
+        return audit_append_link(t, from_id, to_id, type, false, err);
+    if (c->n_pending == c->pending_cap) {
+        size_t cap = c->pending_cap == 0 ? 8 : 2 * c->pending_cap;
+        audit_link *grown = realloc(c->pending, cap * sizeof *grown);
+        if (grown == NULL)
+            return out_of_memory(err);
+        c->pending = grown;
+        c->pending_cap = cap;
+    }
+    audit_link *l = &c->pending[c->n_pending++];
+    snprintf(l->from, sizeof l->from, "%s", from_id);
+    snprintf(l->to, sizeof l->to, "%s", to_id);
+    l->type = type;
+    return VALV_OK;
+}
+
+/* Appends the links removed before the change's own event, right after it. */
+static int pending_flush(store_txn *t, valv_error *err)
+{
+    audit_change *c = &t->change;
+    int rc = VALV_OK;
+    for (size_t i = 0; i < c->n_pending && rc == VALV_OK; i++)
+        rc = audit_append_link(t, c->pending[i].from, c->pending[i].to, c->pending[i].type,
+                               false, err);
+    c->n_pending = 0;
+    return rc;
+}
+
+/* --- Reading ---------------------------------------------------------------------- */
+
+/* The stored bytes of revision's event (hash | canonical), valid in txn. */
+static int event_raw(const store *s, MDB_txn *txn, int64_t revision, MDB_val *val,
+                     valv_error *err)
+{
+    unsigned char key_buf[REVISION_KEY_LEN];
+    MDB_val key = {sizeof key_buf, key_buf};
+    be64_put(key_buf, (uint64_t)revision);
+    int rc = mdb_get(txn, s->tables[TABLE_AUDIT], &key, val);
+    if (rc == MDB_NOTFOUND)
+        return valv_error_set(err, VALV_ENOTFOUND, "audit event %" PRId64 " not found",
+                              revision);
+    if (rc != 0)
+        return storage_error(rc, "reading the audit log", err);
+    return VALV_OK;
+}
+
+/* Unpacks a stored event and sets its hash; NULL when it cannot be read. */
+static Valv__V1__AuditEvent *event_unpack(const MDB_val *val)
+{
+    Valv__V1__AuditEvent *e;
+    uint8_t *hash;
+
+    if (val->mv_size < AUDIT_HASH_LEN)
+        return NULL;
+    e = valv__v1__audit_event__unpack(NULL, val->mv_size - AUDIT_HASH_LEN,
+                                      (const uint8_t *)val->mv_data + AUDIT_HASH_LEN);
+    hash = malloc(AUDIT_HASH_LEN);
+    if (e == NULL || hash == NULL) {
+        free(hash);
+        if (e != NULL)
+            valv__v1__audit_event__free_unpacked(e, NULL);
+        return NULL;
+    }
+    memcpy(hash, val->mv_data, AUDIT_HASH_LEN);
+    e->hash.data = hash;
+    e->hash.len = AUDIT_HASH_LEN;
+    return e;
+}
+
+int audit_event_load(const store *s, MDB_txn *txn, int64_t revision,
+                     Valv__V1__AuditEvent **out, valv_error *err)
+{
+    MDB_val val;
+    int rc = event_raw(s, txn, revision, &val, err);
+    if (rc != VALV_OK)
+        return rc;
+    *out = event_unpack(&val);
+    if (*out == NULL)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "audit event %" PRId64 " is damaged and cannot be read; run "
+                              "valvd verify",
+                              revision);
+    return VALV_OK;
+}
+
+typedef int (*revision_visit)(void *ctx, int64_t revision, valv_error *err);
+
+/* Visits the revisions of the events of asset_id (NULL: every event), in
+ * order: forward from after `from`, or backward from before it. A visit
+ * returning non-zero stops the walk, and events_walk returns that. */
+static int events_walk(const store *s, MDB_txn *txn, const char *asset_id, int64_t from,
+                       bool backward, revision_visit visit, void *ctx, valv_error *err)
+{
+    int table = asset_id != NULL ? TABLE_AUDIT_BY_ASSET : TABLE_AUDIT;
+    unsigned char start[AUDIT_INDEX_KEY_MAX];
+    size_t prefix_len = 0, start_len;
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    MDB_cursor_op step = backward ? MDB_PREV : MDB_NEXT;
+    int rc;
+
+    if (asset_id != NULL) {
+        start_len = audit_index_key(asset_id, 0, start);
+        prefix_len = start_len - REVISION_KEY_LEN;
+    }
+    be64_put(start + prefix_len, (uint64_t)(backward ? from : from + 1));
+    start_len = prefix_len + REVISION_KEY_LEN;
+    key.mv_size = start_len;
+    key.mv_data = start;
+
+    rc = mdb_cursor_open(txn, s->tables[table], &cur);
+    if (rc != 0)
+        return storage_error(rc, "reading the audit log", err);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); /* the first key >= start */
+    /* Backward, the walk starts at the last key < start: the one before,
+     * or the table's last key when none is >= start. */
+    if (backward && rc == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+    else if (backward && rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, step)) {
+        if (key.mv_size < prefix_len || memcmp(key.mv_data, start, prefix_len) != 0)
+            break;
+        if (key.mv_size != prefix_len + REVISION_KEY_LEN)
+            continue; /* not a key this file writes */
+        int64_t revision = (int64_t)be64_get((const unsigned char *)key.mv_data + prefix_len);
+        rc = visit(ctx, revision, err);
+        if (rc != 0)
+            goto done;
+    }
+    rc = rc == MDB_NOTFOUND || rc == 0 ? VALV_OK : storage_error(rc, "reading the audit log", err);
+done:
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* An array of events being filled, and the query they must match. */
+typedef struct {
+    const store *s;
+    MDB_txn *txn;
+    const store_audit_query *q; /* NULL: every event */
+    Valv__V1__AuditEvent **events;
+    size_t n, max;
+    bool more; /* a matching event past max exists */
+    int64_t last; /* the revision of the last event taken */
+} event_page;
+
+static bool event_matches(const Valv__V1__AuditEvent *e, const store_audit_query *q)
+{
+    int64_t ns = timestamp_ns(e->time);
+    if (q == NULL)
+        return true;
+    if (q->actor != NULL && q->actor[0] != '\0' && strcmp(e->actor, q->actor) != 0)
+        return false;
+    if (q->action != 0 && (int)e->action != q->action)
+        return false;
+    if (q->start_unix_ns != 0 && ns < q->start_unix_ns)
+        return false;
+    return q->end_unix_ns == 0 || ns < q->end_unix_ns;
+}
+
+static int event_page_add(void *ctx, int64_t revision, valv_error *err)
+{
+    event_page *p = ctx;
+    Valv__V1__AuditEvent *e = NULL;
+    int rc = audit_event_load(p->s, p->txn, revision, &e, err);
+
+    if (rc != VALV_OK)
+        return rc;
+    if (!event_matches(e, p->q)) {
+        valv__v1__audit_event__free_unpacked(e, NULL);
+        return VALV_OK;
+    }
+    if (p->n == p->max) {
+        valv__v1__audit_event__free_unpacked(e, NULL);
+        p->more = true;
+        return WALK_STOP;
+    }
+    p->events[p->n++] = e;
+    p->last = revision;
+    return VALV_OK;
+}
+
+static void event_array_free(Valv__V1__AuditEvent **events, size_t n)
+{
+    if (events == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        valv__v1__audit_event__free_unpacked(events[i], NULL);
+    free(events);
+}
+
+/* Checks the parts of q a person can get wrong; violations name the
+ * fields of ListAuditEventsRequest. */
+static int audit_query_check(const store_audit_query *q, size_t *page_size, valv_error *err)
+{
+    page_size_get(q->page_size, page_size, err);
+    if (q->asset_id != NULL && q->asset_id[0] != '\0')
+        validate_asset_id(q->asset_id, "asset", err);
+    if (q->action < 0 || q->action > VALV__V1__AUDIT_ACTION__ACTION_INHERIT)
+        valv_error_violation(err, "action", "%d is not an audit action; allowed: 0 (every "
+                             "action) to %d", q->action, VALV__V1__AUDIT_ACTION__ACTION_INHERIT);
+    if (q->start_unix_ns < 0)
+        valv_error_violation(err, "start_time", "must not be before 1970");
+    if (q->end_unix_ns < 0 || (q->end_unix_ns != 0 && q->end_unix_ns <= q->start_unix_ns))
+        valv_error_violation(err, "end_time", "must be after start_time");
+    return err->n_violations > 0 ? VALV_EINVAL : VALV_OK;
+}
+
+/* The digest a page token of q carries: every field but the paging ones. */
+static int audit_query_digest(const store_audit_query *q, unsigned char digest[PAGETOKEN_DIGEST_LEN],
+                              valv_error *err)
+{
+    /* The actor, the only free text, goes last so that no two queries
+     * give the same text. */
+    char *text = text_printf("audit\n%s\n%d\n%" PRId64 "\n%" PRId64 "\n%s",
+                             q->asset_id != NULL ? q->asset_id : "", q->action,
+                             q->start_unix_ns, q->end_unix_ns,
+                             q->actor != NULL ? q->actor : "");
+    if (text == NULL)
+        return out_of_memory(err);
+    pagetoken_query_digest(text, q->newest_first ? "newest_first" : "oldest_first", false,
+                           digest);
+    free(text);
+    return VALV_OK;
+}
+
+int store_list_audit_events(store *s, const store_audit_query *q, store_audit_result *out,
+                            valv_error *err)
+{
+    unsigned char digest[PAGETOKEN_DIGEST_LEN], cursor[PAGETOKEN_CURSOR_MAX];
+    unsigned char last[REVISION_KEY_LEN];
+    size_t cursor_len = 0;
+    event_page page = {0};
+    int64_t from = q->newest_first ? INT64_MAX : 0;
+    MDB_txn *txn = NULL;
+    int rc;
+
+    valv_error_clear(err);
+    memset(out, 0, sizeof *out);
+    rc = audit_query_check(q, &page.max, err);
+    if (rc == VALV_OK)
+        rc = audit_query_digest(q, digest, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (q->page_token != NULL && q->page_token[0] != '\0') {
+        rc = pagetoken_decode(s->page_token_key, digest, q->page_token, cursor, sizeof cursor,
+                              &cursor_len, err);
+        if (rc == VALV_OK && cursor_len != REVISION_KEY_LEN)
+            rc = valv_error_violation(err, "page_token", "not a page token from this server");
+        if (rc != VALV_OK)
+            goto done;
+        from = (int64_t)be64_get(cursor);
+    }
+    page.events = calloc(page.max, sizeof *page.events);
+    if (page.events == NULL) {
+        rc = out_of_memory(err);
+        goto done;
+    }
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        goto done;
+    page.s = s;
+    page.txn = txn;
+    page.q = q;
+    rc = events_walk(s, txn, q->asset_id != NULL && q->asset_id[0] != '\0' ? q->asset_id : NULL,
+                     from, q->newest_first, event_page_add, &page, err);
+    read_end(s, txn);
+    if (rc == WALK_STOP)
+        rc = VALV_OK;
+    if (rc == VALV_OK && page.more) {
+        be64_put(last, (uint64_t)page.last);
+        rc = pagetoken_encode(s->page_token_key, digest, last, sizeof last,
+                              &out->next_page_token, err);
+    }
+    if (rc != VALV_OK)
+        goto done;
+    out->events = page.events;
+    out->n_events = page.n;
+    page.events = NULL;
+done:
+    event_array_free(page.events, page.n);
+    return rc;
+}
+
+void store_audit_result_free(store_audit_result *r)
+{
+    if (r == NULL)
+        return;
+    event_array_free(r->events, r->n_events);
+    free(r->next_page_token);
+    memset(r, 0, sizeof *r);
+}
+
+int store_read_events(store *s, int64_t after, size_t max, Valv__V1__AuditEvent ***out,
+                      size_t *n_out, valv_error *err)
+{
+    event_page page = {0};
+    MDB_txn *txn = NULL;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    *n_out = 0;
+    /* A bounded read: the caller asks again for the rest. */
+    page.max = max < VALV_PAGE_SIZE_MAX ? max : VALV_PAGE_SIZE_MAX;
+    page.events = calloc(page.max > 0 ? page.max : 1, sizeof *page.events);
+    if (page.events == NULL)
+        return out_of_memory(err);
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        goto done;
+    page.s = s;
+    page.txn = txn;
+    rc = events_walk(s, txn, NULL, after > 0 ? after : 0, false, event_page_add, &page, err);
+    read_end(s, txn);
+    if (rc == WALK_STOP)
+        rc = VALV_OK;
+    if (rc != VALV_OK)
+        goto done;
+    *out = page.events;
+    *n_out = page.n;
+    page.events = NULL;
+done:
+    event_array_free(page.events, page.n);
+    return rc;
+}
+
+/* --- Verifying the chain ------------------------------------------------------------ */
+
+typedef struct {
+    const store *s;
+    MDB_txn *txn;
+    store_verify_result *out;
+    int64_t expected;                  /* the revision the next event must have */
+    unsigned char prev[AUDIT_HASH_LEN]; /* the hash of the last good event */
+} chain_check;
+
+static int chain_break(chain_check *c, int64_t revision, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int chain_break(chain_check *c, int64_t revision, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->out->problem, sizeof c->out->problem, fmt, ap);
+    va_end(ap);
+    c->out->ok = false;
+    c->out->first_bad_revision = revision;
+    return WALK_STOP;
+}
+
+static int chain_visit(void *ctx, int64_t revision, valv_error *err)
+{
+    chain_check *c = ctx;
+    unsigned char hash[AUDIT_HASH_LEN];
+    Valv__V1__AuditEvent *e = NULL;
+    MDB_val val;
+    int rc;
+
+    if (revision != c->expected)
+        return chain_break(c, c->expected, "event %" PRId64 " is missing", c->expected);
+    rc = event_raw(c->s, c->txn, revision, &val, err);
+    if (rc != VALV_OK)
+        return rc;
+    e = event_unpack(&val);
+    if (e == NULL || e->prev_hash.len != AUDIT_HASH_LEN) {
+        rc = chain_break(c, revision, "event %" PRId64 " was altered (it cannot be read)",
+                         revision);
+        goto done;
+    }
+    rc = chain_hash(e->prev_hash.data, (const uint8_t *)val.mv_data + AUDIT_HASH_LEN,
+                    val.mv_size - AUDIT_HASH_LEN, hash, err);
+    if (rc != VALV_OK)
+        goto done;
+    if (memcmp(hash, val.mv_data, AUDIT_HASH_LEN) != 0 || e->revision != revision)
+        rc = chain_break(c, revision,
+                         "event %" PRId64 " was altered (hash does not match its contents)",
+                         revision);
+    else if (memcmp(e->prev_hash.data, c->prev, AUDIT_HASH_LEN) != 0)
+        rc = revision == 1
+                 ? chain_break(c, 1, "event 1 does not start the chain (its prev_hash is not "
+                                     "32 zero bytes)")
+                 : chain_break(c, revision, "event %" PRId64 " does not follow event %" PRId64,
+                               revision, revision - 1);
+    if (rc != VALV_OK)
+        goto done;
+    memcpy(c->prev, hash, AUDIT_HASH_LEN);
+    c->expected++;
+    c->out->checked++;
+done:
+    if (e != NULL)
+        valv__v1__audit_event__free_unpacked(e, NULL);
+    return rc;
+}
+
+/* After the walk: the log must end where the store's counter and last hash say. */
+static void chain_end_check(chain_check *c, int64_t store_revision,
+                            const unsigned char store_hash[AUDIT_HASH_LEN])
+{
+    int64_t last = c->expected - 1;
+
+    if (last < store_revision)
+        chain_break(c, last + 1,
+                    "event %" PRId64 " is missing: the log ends at revision %" PRId64
+                    " but the store is at revision %" PRId64,
+                    last + 1, last, store_revision);
+    else if (last > store_revision)
+        chain_break(c, store_revision + 1,
+                    "the log runs to revision %" PRId64 " but the store is at revision %" PRId64,
+                    last, store_revision);
+    else if (memcmp(store_hash, c->prev, AUDIT_HASH_LEN) != 0)
+        chain_break(c, last,
+                    "event %" PRId64 " is not the last event the store recorded (the end of "
+                    "the log was replaced)",
+                    last);
+}
+
+int store_verify_audit(store *s, store_verify_result *out, valv_error *err)
+{
+    chain_check c = {0};
+    unsigned char store_hash[AUDIT_HASH_LEN] = {0};
+    int64_t store_revision = 0;
+    MDB_txn *txn = NULL;
+    MDB_val val;
+    int rc;
+
+    valv_error_clear(err);
+    memset(out, 0, sizeof *out);
+    out->ok = true;
+    rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        return rc;
+    /* The counter and hash of this snapshot, not of the open store: a
+     * running valvd may have written since. */
+    if (meta_get(s, txn, META_REVISION, &val) == 0 && val.mv_size == REVISION_KEY_LEN)
+        store_revision = (int64_t)be64_get(val.mv_data);
+    if (meta_get(s, txn, META_AUDIT_HASH, &val) == 0 && val.mv_size == AUDIT_HASH_LEN)
+        memcpy(store_hash, val.mv_data, AUDIT_HASH_LEN);
+    out->last_revision = store_revision;
+
+    c.s = s;
+    c.txn = txn;
+    c.out = out;
+    c.expected = 1;
+    rc = events_walk(s, txn, NULL, 0, false, chain_visit, &c, err);
+    if (rc == VALV_OK)
+        chain_end_check(&c, store_revision, store_hash);
+    if (rc == WALK_STOP)
+        rc = VALV_OK;
+    read_end(s, txn);
+    return rc;
+}
