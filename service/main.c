@@ -1,5 +1,6 @@
 /* main.c - valvd: read the flags, open the store, start the writer and the
  * server, wait for a signal, drain, close. */
+#include <errno.h>
 #include <getopt.h>
 #include <grpc/grpc.h>
 #include <signal.h>
@@ -8,7 +9,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "principals.h"
 #include "server.h"
+#include "token.h"
 #include "verify.h"
 #include "watch.h"
 
@@ -30,6 +33,11 @@ typedef struct {
     size_t max_db_size;
     int grace_ms;
     int64_t review_interval; /* seconds */
+    const char *tls_cert;    /* PEM files */
+    const char *tls_key;
+    const char *client_ca;
+    bool require_client_cert;
+    const char *principals;  /* the principals file */
 } options;
 
 static void usage(FILE *out)
@@ -37,11 +45,17 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: valvd [OPTIONS]\n"
             "       valvd verify --data-dir DIR\n"
+            "       valvd token new\n"
             "Serve the Valv asset inventory over gRPC, or check a data directory offline.\n"
             "\n"
             "Options:\n"
             "  --listen ADDR:PORT    address to listen on (default " LISTEN_DEFAULT "; port 0 picks one)\n"
             "  --data-dir DIR        LMDB data directory, created if missing (default " DATA_DIR_DEFAULT ")\n"
+            "  --tls-cert FILE       the server's certificate chain (PEM); required without --dev\n"
+            "  --tls-key FILE        its private key (PEM)\n"
+            "  --client-ca FILE      CA that signs client certificates (mutual TLS)\n"
+            "  --require-client-cert refuse connections without a client certificate\n"
+            "  --principals FILE     who may do what (JSON); reloaded on SIGHUP; required without --dev\n"
             "  --dev                 development mode: plaintext, no authentication, loopback only\n"
             "  --threads N           worker threads (default 2)\n"
             "  --max-db-size MIB     largest the database may grow, in MiB (default 65536)\n"
@@ -53,8 +67,10 @@ static void usage(FILE *out)
             "valvd prints 'listening on ADDR:PORT' on stdout once it serves, logs one line\n"
             "per request on stderr, and drains and exits 0 on SIGTERM or SIGINT.\n"
             "\n"
-            "Example:\n"
-            "  valvd --dev --listen 127.0.0.1:50051 --data-dir ./valv-data\n");
+            "Examples:\n"
+            "  valvd --dev --listen 127.0.0.1:50051 --data-dir ./valv-data\n"
+            "  valvd --listen 0.0.0.0:8443 --tls-cert server.pem --tls-key server.key \\\n"
+            "        --client-ca ca.pem --principals principals.json --data-dir /var/lib/valv\n");
 }
 
 /* Parses a whole decimal number in [min, max]; false otherwise. */
@@ -93,12 +109,18 @@ static int parse_options(int argc, char **argv, options *o)
         {"max-db-size", required_argument, NULL, 'm'},
         {"grace", required_argument, NULL, 'g'},
         {"review-interval", required_argument, NULL, 'r'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"client-ca", required_argument, NULL, 'a'},
+        {"require-client-cert", no_argument, NULL, 'R'},
+        {"principals", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    *o = (options){LISTEN_DEFAULT, DATA_DIR_DEFAULT, false, 2, STORE_MAP_SIZE_MAX_DEFAULT, GRACE_MS_DEFAULT,
-                   STORE_REVIEW_INTERVAL_DEFAULT};
+    *o = (options){.listen = LISTEN_DEFAULT, .data_dir = DATA_DIR_DEFAULT, .threads = 2,
+                   .max_db_size = STORE_MAP_SIZE_MAX_DEFAULT, .grace_ms = GRACE_MS_DEFAULT,
+                   .review_interval = STORE_REVIEW_INTERVAL_DEFAULT};
     long v;
     int ch;
     opterr = 0;
@@ -135,6 +157,11 @@ static int parse_options(int argc, char **argv, options *o)
             }
             o->review_interval = (int64_t)v * 24 * 3600;
             break;
+        case 'c': o->tls_cert = optarg; break;
+        case 'k': o->tls_key = optarg; break;
+        case 'a': o->client_ca = optarg; break;
+        case 'R': o->require_client_cert = true; break;
+        case 'p': o->principals = optarg; break;
         case 'h': usage(stdout); return -1;
         case 'V': printf("valvd %s\n", VALV_VERSION); return -1;
         default:
@@ -146,10 +173,24 @@ static int parse_options(int argc, char **argv, options *o)
         fprintf(stderr, "valvd: unexpected argument '%s'; run 'valvd --help'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    if (!o->dev) {
-        fprintf(stderr, "valvd: refusing to serve without TLS and authentication, which this build "
-                        "does not have yet; start with --dev (plaintext, loopback only) for development\n");
+    bool any_tls = o->tls_cert || o->tls_key || o->client_ca || o->require_client_cert || o->principals;
+    if (o->dev && any_tls) {
+        fprintf(stderr, "valvd: --dev serves plaintext without authentication; drop --dev to use "
+                        "--tls-cert, --tls-key, --client-ca and --principals\n");
         return EXIT_USAGE;
+    }
+    if (!o->dev) {
+        if (o->tls_cert == NULL || o->tls_key == NULL || o->principals == NULL) {
+            fprintf(stderr, "valvd: refusing to serve without TLS and authentication: give --tls-cert, "
+                            "--tls-key and --principals (and --client-ca for client certificates), "
+                            "or --dev for plaintext on loopback during development\n");
+            return EXIT_USAGE;
+        }
+        if (o->require_client_cert && o->client_ca == NULL) {
+            fprintf(stderr, "valvd: --require-client-cert needs --client-ca to verify them\n");
+            return EXIT_USAGE;
+        }
+        return 0;
     }
     if (!is_loopback(o->listen)) {
         fprintf(stderr, "valvd: --dev serves plaintext without authentication, so it listens only on "
@@ -159,15 +200,45 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* Waits for SIGTERM or SIGINT; SIGHUP is logged (nothing to reload yet). */
-static void wait_for_stop(const sigset_t *signals)
+/* Reads a whole (PEM) file into a malloc'd string. */
+static char *read_file(const char *path, valv_error *err)
+{
+    char *text = NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        valv_error_set(err, VALV_EUNAVAILABLE, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long len = ftell(f);
+        if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)len + 1)) != NULL) {
+            size_t got = fread(text, 1, (size_t)len, f);
+            text[got] = '\0';
+        }
+    }
+    fclose(f);
+    if (text == NULL)
+        valv_error_set(err, VALV_EUNAVAILABLE, "cannot read %s", path);
+    return text;
+}
+
+/* Waits for SIGTERM or SIGINT; SIGHUP reloads the principals file (a broken
+ * file keeps the one in force). */
+static void wait_for_stop(const sigset_t *signals, principals_holder *holder, const char *path)
 {
     for (;;) {
         int sig = 0;
         if (sigwait(signals, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info("event=sighup action=none reason=\"nothing to reload in this version\"");
+            valv_error err;
+            valv_error_clear(&err);
+            if (holder == NULL)
+                log_info("event=reload action=none reason=\"development mode has no principals file\"");
+            else if (principals_holder_reload(holder, path, &err) != VALV_OK)
+                log_error("event=reload_failed file=%s kept=previous error=\"%s\"", path, err.message);
+            else
+                log_info("event=reloaded file=%s", path);
             continue;
         }
         log_info("event=stopping signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -179,6 +250,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "verify") == 0)
         return verify_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_main(argc - 1, argv + 1);
 
     options opts;
     int rc = parse_options(argc, argv, &opts);
@@ -198,11 +271,24 @@ int main(int argc, char **argv)
     writer *wr = NULL;
     watch_hub *hub = NULL;
     server *srv = NULL;
+    principals_holder *holder = NULL;
+    char *cert_pem = NULL, *key_pem = NULL, *ca_pem = NULL;
     valv_error err;
     valv_error_clear(&err);
     char bound[300];
     rc = EXIT_START_FAILED;
 
+    if (!opts.dev) {
+        principals *set = NULL;
+        if ((cert_pem = read_file(opts.tls_cert, &err)) == NULL ||
+            (key_pem = read_file(opts.tls_key, &err)) == NULL ||
+            (opts.client_ca != NULL && (ca_pem = read_file(opts.client_ca, &err)) == NULL) ||
+            principals_load(opts.principals, &set, &err) != VALV_OK) {
+            fprintf(stderr, "valvd: %s\n", err.message);
+            goto done;
+        }
+        holder = principals_holder_new(set);
+    }
     store_options store_opts = {.map_size_max = opts.max_db_size, .review_interval = opts.review_interval};
     if (store_open(opts.data_dir, &store_opts, &st, &err) != VALV_OK) {
         fprintf(stderr, "valvd: cannot open the data directory %s: %s\n", opts.data_dir, err.message);
@@ -215,7 +301,9 @@ int main(int argc, char **argv)
     writer_on_commit(wr, watch_hub_committed, hub);
     grpc_init();
     server_config cfg = {.listen = opts.listen, .dev = opts.dev, .threads = opts.threads,
-                         .store = st, .writer = wr, .watches = hub};
+                         .store = st, .writer = wr, .watches = hub,
+                         .tls_cert_pem = cert_pem, .tls_key_pem = key_pem, .client_ca_pem = ca_pem,
+                         .require_client_cert = opts.require_client_cert, .principals = holder};
     if (server_start(&cfg, &srv, bound, sizeof bound, &err) != VALV_OK) {
         fprintf(stderr, "valvd: %s\n", err.message);
         grpc_shutdown();
@@ -226,7 +314,7 @@ int main(int argc, char **argv)
     printf("listening on %s\n", bound);
     fflush(stdout);
 
-    wait_for_stop(&signals);
+    wait_for_stop(&signals, holder, opts.principals);
     server_stop(srv, opts.grace_ms);
     grpc_shutdown();
     log_info("event=stopped");
@@ -236,5 +324,9 @@ done:
     writer_stop(wr);
     watch_hub_destroy(hub);
     store_close(st);
+    principals_holder_free(holder);
+    free(cert_pem);
+    free(key_pem);
+    free(ca_pem);
     return rc;
 }

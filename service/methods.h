@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "authz.h"
 #include "server.h"
 
 typedef enum {
@@ -26,11 +27,23 @@ typedef enum {
  * ends) and must end the call exactly once (server.h). */
 typedef void (*method_handler)(call *c, const ProtobufCMessage *request);
 
+/* Who may call a method. The server authenticates every call to a method
+ * that is not METHOD_OPEN and checks, before the handler runs (so before
+ * anything is looked up: AIP-193), that the principal holds the method's
+ * right for some unit or source; the handler then checks it for the unit
+ * or source concerned. */
+typedef enum {
+    METHOD_AUTHENTICATED, /* needs a principal holding `right` */
+    METHOD_OPEN           /* anyone (health probes) */
+} method_access;
+
 typedef struct {
     const char *path; /* "/valv.v1.Inventory/GetAsset" */
     method_kind kind;
     const ProtobufCMessageDescriptor *request;
     method_handler handler;
+    method_access access;
+    authz_right right;
 } method;
 
 /* True for the kinds whose requests arrive through call_recv. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authz.h"
 #include "limits.h"
 #include "log.h"
 #include "methods.h"
@@ -37,6 +38,9 @@
 #define SERVER_THREADS_DEFAULT 2
 #define SERVER_THREADS_MAX 64
 #define STATUS_DETAILS_KEY "grpc-status-details-bin"
+#define AUTHORIZATION_KEY "authorization"
+#define BEARER_PREFIX "bearer "
+#define TOKEN_MAX 512
 
 typedef enum {
     TAG_NEW_CALL,     /* a registered method's call arrived */
@@ -74,6 +78,8 @@ struct call {
     grpc_byte_buffer *payload;
     ProtobufCMessage *request;
     struct timespec start;
+    const principal *principal;   /* borrowed from principal_set */
+    principals *principal_set;    /* the set in force when the call came; NULL in dev mode */
 
     call_tag tag_new, tag_sent, tag_finished, tag_closed, tag_kick, tag_received;
     atomic_int refs;
@@ -112,6 +118,7 @@ struct server {
     store *store;
     writer *writer;
     struct watch_hub *watches;
+    principals_holder *principals;
     bool dev;
     int n_workers;
     worker workers[SERVER_THREADS_MAX];
@@ -183,6 +190,8 @@ static void call_free(call *c)
         grpc_call_details_destroy(&c->details);
     if (c->gc != NULL)
         grpc_call_unref(c->gc);
+    if (c->principal_set != NULL)
+        principals_unref(c->principal_set);
     free(c);
 
     pthread_mutex_lock(&srv->lock);
@@ -402,8 +411,91 @@ struct watch_hub *call_watch_hub(call *c)
 
 const char *call_actor(call *c)
 {
-    /* Authentication comes with TLS (issue 6); development mode has one actor. */
-    return c->srv->dev ? "dev" : "anonymous";
+    return c->principal != NULL ? c->principal->id : "";
+}
+
+const principal *call_principal(call *c)
+{
+    return c->principal;
+}
+
+/* The bearer token of the call's authorization metadata, if any, copied
+ * into out (capacity TOKEN_MAX). */
+static bool bearer_token(const call *c, char out[TOKEN_MAX])
+{
+    for (size_t i = 0; i < c->request_md.count; i++) {
+        const grpc_metadata *md = &c->request_md.metadata[i];
+        if (grpc_slice_str_cmp(md->key, AUTHORIZATION_KEY) != 0)
+            continue;
+        size_t len = GRPC_SLICE_LENGTH(md->value);
+        const char *value = (const char *)GRPC_SLICE_START_PTR(md->value);
+        size_t prefix = sizeof BEARER_PREFIX - 1;
+        if (len <= prefix || len - prefix >= TOKEN_MAX || strncasecmp(value, BEARER_PREFIX, prefix) != 0)
+            return false;
+        memcpy(out, value + prefix, len - prefix);
+        out[len - prefix] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* The principal named by the call's client certificate: each subject
+ * alternative name, then the common name. */
+static const principal *certificate_principal(const call *c, const principals *set)
+{
+    const principal *found = NULL;
+    grpc_auth_context *ctx = grpc_call_auth_context(c->gc);
+    if (ctx == NULL)
+        return NULL;
+    static const char *const properties[] = {GRPC_X509_SAN_PROPERTY_NAME, GRPC_X509_CN_PROPERTY_NAME};
+    for (size_t k = 0; k < sizeof properties / sizeof properties[0] && found == NULL; k++) {
+        grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, properties[k]);
+        const grpc_auth_property *prop;
+        while (found == NULL && (prop = grpc_auth_property_iterator_next(&it)) != NULL) {
+            char name[256];
+            if (prop->value_length >= sizeof name)
+                continue;
+            memcpy(name, prop->value, prop->value_length);
+            name[prop->value_length] = '\0';
+            found = principals_find_by_cert(set, name);
+        }
+    }
+    grpc_auth_context_release(ctx);
+    return found;
+}
+
+/* Finds who is calling and checks that they hold the method's right for
+ * some unit or source, before the handler looks anything up (AIP-193). On
+ * failure ends the call and returns false. */
+static bool call_authenticate(call *c)
+{
+    const method *m = &method_table[c->method_index];
+    valv_error err;
+    valv_error_clear(&err);
+    if (c->srv->dev) {
+        c->principal = authz_dev_principal();
+        return true;
+    }
+    c->principal_set = principals_holder_get(c->srv->principals);
+    char token[TOKEN_MAX];
+    if (bearer_token(c, token))
+        c->principal = principals_find_by_token(c->principal_set, token);
+    else
+        c->principal = certificate_principal(c, c->principal_set);
+    if (m->access == METHOD_OPEN)
+        return true;
+    if (c->principal == NULL) {
+        valv_error_set(&err, VALV_EUNAUTHENTICATED,
+                       "no known identity: send 'authorization: Bearer TOKEN' or a client certificate "
+                       "named in the principals file");
+        call_fail(c, &err);
+        return false;
+    }
+    if (authz_check(c->principal, m->right, NULL, &err) != VALV_OK) {
+        call_fail(c, &err);
+        return false;
+    }
+    return true;
 }
 
 bool call_should_stop(call *c)
@@ -555,6 +647,8 @@ static void on_new_call(worker *w, call *c, bool ok)
         call_fail(c, &err);
         return;
     }
+    if (!call_authenticate(c))
+        return;
     if (method_streams_requests(method_table[c->method_index].kind))
         method_table[c->method_index].handler(c, NULL);
     else if (call_decode(c))
@@ -661,6 +755,7 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
     srv->store = cfg->store;
     srv->writer = cfg->writer;
     srv->watches = cfg->watches;
+    srv->principals = cfg->principals;
     srv->dev = cfg->dev;
     srv->n_workers = cfg->threads > 0 ? cfg->threads : SERVER_THREADS_DEFAULT;
     if (srv->n_workers > SERVER_THREADS_MAX)
@@ -686,7 +781,17 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
                                                           : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
             0);
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds;
+    if (cfg->tls_cert_pem != NULL) {
+        grpc_ssl_pem_key_cert_pair pair = {cfg->tls_key_pem, cfg->tls_cert_pem};
+        grpc_ssl_client_certificate_request_type request =
+            cfg->client_ca_pem == NULL   ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : cfg->require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                       : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+        creds = grpc_ssl_server_credentials_create_ex(cfg->client_ca_pem, &pair, 1, request, NULL);
+    } else {
+        creds = grpc_insecure_server_credentials_create();
+    }
     int port = grpc_server_add_http2_port(srv->gs, cfg->listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {

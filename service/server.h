@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "principals.h"
 #include "store.h"
 #include "writer.h"
 
@@ -24,6 +25,14 @@ typedef struct call call;     /* opaque: one RPC in flight */
 typedef struct {
     const char *listen;  /* "127.0.0.1:50051"; port 0 picks a free port */
     bool dev;            /* plaintext, no authentication, loopback only */
+    /* TLS (required unless dev): PEM text of the server's certificate chain
+     * and key; client_ca_pem (may be NULL) verifies client certificates,
+     * which are then requested, or required with require_client_cert. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    const char *client_ca_pem;
+    bool require_client_cert;
+    principals_holder *principals; /* borrowed; NULL in dev mode */
     int threads;         /* worker threads (completion queues); 0: 2 */
     store *store;        /* borrowed */
     writer *writer;      /* borrowed */
@@ -48,6 +57,10 @@ store *call_store(call *c);
 writer *call_writer(call *c);
 struct watch_hub *call_watch_hub(call *c);
 const char *call_actor(call *c);
+
+/* The authenticated principal (dev mode: the all-rights "dev" principal).
+ * Valid until the call ends. */
+const principal *call_principal(call *c);
 
 /* True once the client cancelled the call or its deadline passed: work not
  * yet started should not start. */
