@@ -117,7 +117,8 @@ int args_next(args_parser *p)
         int opt = getopt_long(p->argc, p->argv, optstring, p->options, NULL);
         if (opt == -1)
             return ARGS_END;
-        bool common = opt == 'h' || opt == 'o' || opt == ':' || opt == '?' ||
+        bool own_output = opt == 'o' && p->command->own_output_flag;
+        bool common = opt == 'h' || (opt == 'o' && !own_output) || opt == ':' || opt == '?' ||
                       opt == ARGS_OPT_ADDR || opt == ARGS_OPT_TIMEOUT || opt == ARGS_OPT_VERSION;
         if (!common)
             return opt;

@@ -72,6 +72,9 @@ typedef struct {
     bool has_subcommands;  /* options stop at the first operand, which names
                               the subcommand ("valv asset --help", not
                               "valv asset list --help") */
+    bool own_output_flag;  /* args_next hands -o / --output to the command
+                              instead of parsing it as the output format
+                              (valv export writes csv or jsonl) */
 } args_command;
 
 typedef struct {

@@ -32,6 +32,9 @@ typedef struct {
 int cmd_run_group(cmd_session *s, const args_command *group, const cmd_entry *entries, int argc,
                   char **argv);
 
+/* Connects to valvd unless the session is connected already. */
+int cmd_connect(cmd_session *s, valv_error *err);
+
 /* Calls a unary method on valvd (connecting on first use) with the
  * session's timeout. On failure prints the error ("valv: NOT_FOUND: ...",
  * field violations below) and returns ARGS_EXIT_FAILED; on success
@@ -117,5 +120,7 @@ int cmd_links(cmd_session *s, int argc, char **argv);    /* link_cmd.c */
 int cmd_review(cmd_session *s, int argc, char **argv);   /* review_cmd.c */
 int cmd_audit(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
 int cmd_watch(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
+int cmd_import(cmd_session *s, int argc, char **argv);   /* import_cmd.c */
+int cmd_export(cmd_session *s, int argc, char **argv);   /* export_cmd.c */
 
 #endif

@@ -33,6 +33,8 @@ static const args_command valv_command = {
         "  review     the security protection chief's review queue\n"
         "  audit      list and verify the audit log: who changed what, and when\n"
         "  watch      print changes as they happen\n"
+        "  import     create and update assets from a CSV or JSON Lines file\n"
+        "  export     write the inventory as a file that import reads back\n"
         "  health     check that valvd is serving\n"
         "\n" ARGS_GLOBAL_FLAGS_HELP
         "  --version            print valv's version\n"
@@ -60,6 +62,8 @@ static const cmd_entry valv_commands[] = {
     {"health", cmd_health},
     {"audit", cmd_audit},
     {"watch", cmd_watch},
+    {"import", cmd_import},
+    {"export", cmd_export},
     {NULL, NULL},
 };
 
@@ -83,15 +87,20 @@ int cmd_run_group(cmd_session *s, const args_command *group, const cmd_entry *en
     return args_usage_error(group, "unknown command '%s'", name);
 }
 
+int cmd_connect(cmd_session *s, valv_error *err)
+{
+    if (s->conn != NULL)
+        return VALV_OK;
+    return rpc_connect(s->globals.addr, &s->conn, err);
+}
+
 int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
              const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp_out)
 {
     valv_error err;
     valv_error_clear(&err);
     *resp_out = NULL;
-    int rc = VALV_OK;
-    if (s->conn == NULL)
-        rc = rpc_connect(s->globals.addr, &s->conn, &err);
+    int rc = cmd_connect(s, &err);
     if (rc == VALV_OK)
         rc = rpc_unary(s->conn, method, req, resp_desc, resp_out, s->globals.timeout_ms, &err);
     if (rc != VALV_OK) {
@@ -188,8 +197,7 @@ int cmd_follow_stream(cmd_session *s, const char *method, const ProtobufCMessage
         return ARGS_EXIT_FAILED;
     }
 
-    if (s->conn == NULL)
-        rpc_connect(s->globals.addr, &s->conn, &err);
+    cmd_connect(s, &err);
     if (err.code == VALV_OK)
         rpc_stream_open(s->conn, method, req, s->globals.timeout_ms, &stream, &err);
     if (err.code == VALV_OK) {

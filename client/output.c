@@ -469,15 +469,14 @@ static size_t display_width(const char *s)
     return width;
 }
 
-/* One RFC 4180 field: quoted only when it holds a comma, quote or line
- * break; quotes inside are doubled. */
-static void csv_field(FILE *out, bool first, const char *value)
+void output_csv_field(FILE *out, char delimiter, bool first, const char *value)
 {
+    const char special[] = {delimiter, '"', '\r', '\n', '\0'};
     if (!first)
-        fputc(',', out);
+        fputc(delimiter, out);
     if (value == NULL)
         return;
-    if (strpbrk(value, ",\"\r\n") == NULL) {
+    if (strpbrk(value, special) == NULL) {
         fputs(value, out);
         return;
     }
@@ -488,6 +487,11 @@ static void csv_field(FILE *out, bool first, const char *value)
         fputc(*p, out);
     }
     fputc('"', out);
+}
+
+static void csv_field(FILE *out, bool first, const char *value)
+{
+    output_csv_field(out, ',', first, value);
 }
 
 /* A table of strings, built a cell at a time and printed at the end, so

@@ -17,6 +17,7 @@
 #ifndef VALV_OUTPUT_H
 #define VALV_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -78,6 +79,11 @@ int output_audit_stream_start(FILE *out, output_format format);
  * by two spaces with every change and the whole reason, one JSON object,
  * or one CSV row. */
 int output_audit_event(FILE *out, output_format format, const Valv__V1__AuditEvent *event);
+
+/* Writes one RFC 4180 field, preceded by delimiter unless it is the first
+ * of its row: quoted only when it holds the delimiter, a quote or a line
+ * break, quotes inside doubled. NULL is an empty field. */
+void output_csv_field(FILE *out, char delimiter, bool first, const char *value);
 
 /* Prints any message as one line of JSON, with the conventions above. */
 int output_message_json(FILE *out, const ProtobufCMessage *message);

@@ -39,6 +39,7 @@
 typedef enum {
     COLUMN_IGNORED, /* output only: written by export, skipped on import */
     COLUMN_EXTERNAL_ID,
+    COLUMN_NAME,
     COLUMN_KIND,
     COLUMN_DISPLAY_NAME,
     COLUMN_DESCRIPTION,
@@ -69,6 +70,7 @@ static const struct {
     column_kind kind;
 } named_columns[] = {
     {"external_id", COLUMN_EXTERNAL_ID},
+    {"name", COLUMN_NAME},
     {"kind", COLUMN_KIND},
     {"display_name", COLUMN_DISPLAY_NAME},
     {"description", COLUMN_DESCRIPTION},
@@ -84,8 +86,7 @@ static const struct {
     {"security.security_sensitive", COLUMN_SECURITY_SENSITIVE},
     {"security.protected_object", COLUMN_PROTECTED_OBJECT},
     {"security.decision_ref", COLUMN_DECISION_REF},
-    /* Written by export; the import header names the source. */
-    {"name", COLUMN_IGNORED},
+    /* Written by `valv asset list`; the import header names the source. */
     {"source", COLUMN_IGNORED},
     {"revision", COLUMN_IGNORED},
     {"etag", COLUMN_IGNORED},
@@ -107,9 +108,9 @@ static const char *const ignored_prefixes[] = {"effective.", "review."};
 static const char *const json_groups[] = {"attributes", "classification", "security"};
 
 #define KNOWN_FIELDS                                                                       \
-    "external_id, kind, display_name, description, owner_unit, owner, labels, "           \
+    "external_id, name, kind, display_name, description, owner_unit, owner, labels, "     \
     "attributes.KEY, links.TYPE, classification.* and security.* (refused by the "        \
-    "server), and the output-only fields valv export writes"
+    "server), and the output-only fields valv asset list writes (skipped)"
 #define LINK_TYPES "processed_by, stored_in, hosted_in, depends_on or part_of"
 
 static int out_of_memory(valv_error *err)
@@ -481,6 +482,8 @@ static int record_set(Valv__V1__ImportRecord *record, const char *name, const co
         return 0;
     case COLUMN_EXTERNAL_ID:
         return set_string(&record->external_id, text, err);
+    case COLUMN_NAME:
+        return set_string(&record->name, text, err);
     case COLUMN_KIND:
         return set_kind(record, name, text, err);
     case COLUMN_DISPLAY_NAME:

@@ -2,7 +2,7 @@
  *
  * A reader turns a stream of text into ImportRecords, one at a time, so
  * that memory stays flat however long the input is. It reads back exactly
- * what `valv asset list -o csv` and `-o json` (and so `valv export`) write.
+ * what `valv export` and `valv asset list -o csv` and `-o json` write.
  *
  * CSV (RFC 4180): a header row names the columns; comma or semicolon
  * delimited (whichever comes first in the header line: Swedish Excel writes
@@ -12,6 +12,9 @@
  * lines, and rows whose cells are all empty or blank (a spreadsheet's
  * ";;;;"), are skipped. Columns:
  *   external_id, kind, display_name, description, owner_unit, owner
+ *   name                the asset ("assets/ID") a record without external_id
+ *                       updates; with an external_id the server checks that
+ *                       both name the same asset
  *   labels              labels separated by ';'
  *   attributes.KEY      one column per attribute key
  *   links.TYPE          TYPE processed_by, stored_in, hosted_in, depends_on
@@ -23,7 +26,7 @@
  *                   protected_object,decision_ref}
  *                       read into the record so that the server refuses
  *                       them by name (an import never sets protection)
- *   name, source, revision, etag, create_time, update_time, delete_time,
+ *   source, revision, etag, create_time, update_time, delete_time,
  *   create_by, update_by, delete_by, effective.*, review.*
  *                       written by export, skipped on import
  * Column names are matched in any case. An empty cell means "not given";

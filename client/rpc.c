@@ -2,8 +2,8 @@
  *
  * Every call gets its own pluck completion queue, so nothing is shared
  * between calls. A unary call runs as one batch (send metadata, message and
- * close; receive metadata, message and status): a single wait. A stream
- * receives its messages one batch at a time (see rpc_stream_next).
+ * close; receive metadata, message and status): a single wait. Streams
+ * and uploads run as several batches on one call (see long_call below).
  */
 #include "rpc.h"
 
@@ -301,3 +301,362 @@ int rpc_unary_raw(rpc_conn *c, const char *method, const void *req, size_t req_l
     return rc;
 }
 
+/* ---- Calls of several batches: server streams and uploads ------------------ */
+
+/* A server stream and an upload are each one call that runs as several
+ * batches, each with its own tag (the address of its flag below, which says
+ * whether the batch is still outstanding):
+ *
+ *   send     what the client sends. A stream sends its metadata, request and
+ *            close in one batch (receiving the initial metadata too); an
+ *            upload sends its metadata, then one message per batch.
+ *   message  receive one message: a stream's next one, an upload's reply
+ *            (with the close and the initial metadata)
+ *   status   receive the status: posted at once, completes when the call ends
+ *
+ * Only the thread that uses the call plucks, so the flags need no lock;
+ * rpc_stream_cancel touches nothing but the call. */
+typedef struct {
+    rpc_conn *conn;
+    char method[256];
+    int timeout_ms;
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_byte_buffer *sent; /* the send batch's message; freed once it completes */
+    grpc_byte_buffer *received;
+    grpc_metadata_array initial_md;
+    grpc_metadata_array trailing_md;
+    grpc_status_code status;
+    grpc_slice status_message;
+
+    bool send_pending;
+    bool message_pending;
+    bool status_pending;
+    bool send_failed; /* a send batch failed: the server will not get the rest */
+    bool ended;       /* the final status is in final_err */
+    valv_error final_err;
+} long_call;
+
+struct rpc_stream {
+    long_call lc;
+};
+
+struct rpc_upload {
+    long_call lc;
+};
+
+/* Sets up lc and creates its call; the caller posts the first send batch,
+ * then long_call_post_status. long_call_release frees what this made, also
+ * when it fails. */
+static int long_call_create(long_call *lc, rpc_conn *c, const char *method, int timeout_ms,
+                            valv_error *err)
+{
+    lc->conn = c;
+    /* The call refers to its method name until it is unref'd. */
+    snprintf(lc->method, sizeof lc->method, "%s", method);
+    lc->timeout_ms = timeout_ms;
+    lc->status_message = grpc_empty_slice();
+    grpc_metadata_array_init(&lc->initial_md);
+    grpc_metadata_array_init(&lc->trailing_md);
+    lc->cq = grpc_completion_queue_create_for_pluck(NULL);
+    lc->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, lc->cq,
+                                        grpc_slice_from_static_string(lc->method), NULL,
+                                        deadline_after(timeout_ms), NULL);
+    if (lc->call == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "cannot create a call to %s", method);
+    return VALV_OK;
+}
+
+static int long_call_start_batch(long_call *lc, grpc_op *ops, size_t n_ops, bool *pending,
+                                 valv_error *err)
+{
+    grpc_call_error call_err = grpc_call_start_batch(lc->call, ops, n_ops, pending, NULL);
+    if (call_err != GRPC_CALL_OK)
+        return valv_error_set(err, VALV_EINTERNAL, "cannot start the call to %s (error %d)",
+                              lc->method, (int)call_err);
+    *pending = true;
+    return VALV_OK;
+}
+
+/* Waits for the batch whose flag is pending and clears the flag. Returns
+ * whether the batch succeeded. The call's deadline, or a cancel, bounds the
+ * wait. */
+static bool long_call_wait(long_call *lc, bool *pending)
+{
+    grpc_event ev =
+        grpc_completion_queue_pluck(lc->cq, pending, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    *pending = false;
+    return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static int long_call_post_status(long_call *lc, valv_error *err)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &lc->trailing_md;
+    op.data.recv_status_on_client.status = &lc->status;
+    op.data.recv_status_on_client.status_details = &lc->status_message;
+    return long_call_start_batch(lc, &op, 1, &lc->status_pending, err);
+}
+
+/* Posts one send batch of ops; message (may be NULL), packed, goes with
+ * the op that sends it, which the caller leaves without a buffer. */
+static int long_call_send(long_call *lc, grpc_op *ops, size_t n_ops,
+                          const ProtobufCMessage *message, valv_error *err)
+{
+    if (message != NULL) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        int rc = pack_message(message, &bytes, &len, err);
+        if (rc != VALV_OK)
+            return rc;
+        lc->sent = buffer_from_bytes(bytes, len);
+        free(bytes);
+        for (size_t i = 0; i < n_ops; i++) {
+            if (ops[i].op == GRPC_OP_SEND_MESSAGE)
+                ops[i].data.send_message.send_message = lc->sent;
+        }
+    }
+    return long_call_start_batch(lc, ops, n_ops, &lc->send_pending, err);
+}
+
+/* Waits for the outstanding send batch, if any, and frees its message. */
+static void long_call_send_done(long_call *lc)
+{
+    if (lc->send_pending && !long_call_wait(lc, &lc->send_pending))
+        lc->send_failed = true;
+    if (lc->sent != NULL) {
+        grpc_byte_buffer_destroy(lc->sent);
+        lc->sent = NULL;
+    }
+}
+
+/* Posts ops, which end with RECV_MESSAGE into lc->received, and waits.
+ * *msg_out is the message unpacked with desc, or NULL when none came (the
+ * call ended: see long_call_end). */
+static int long_call_receive(long_call *lc, grpc_op *ops, size_t n_ops,
+                             const ProtobufCMessageDescriptor *desc, ProtobufCMessage **msg_out,
+                             valv_error *err)
+{
+    *msg_out = NULL;
+    int rc = long_call_start_batch(lc, ops, n_ops, &lc->message_pending, err);
+    if (rc != VALV_OK)
+        return rc;
+    bool ok = long_call_wait(lc, &lc->message_pending);
+    if (lc->received == NULL)
+        return VALV_OK;
+    if (ok) {
+        grpc_slice bytes = grpc_empty_slice();
+        rc = read_buffer(lc->received, lc->method, &bytes, err);
+        if (rc == VALV_OK)
+            rc = unpack_reply(lc->conn, lc->method, &bytes, desc, msg_out, err);
+        grpc_slice_unref(bytes);
+    }
+    grpc_byte_buffer_destroy(lc->received);
+    lc->received = NULL;
+    return rc;
+}
+
+/* Waits for the call's status, the first time, and keeps it as the call's
+ * final result; returns it. A call that ended OK after a send batch failed
+ * (which gRPC should not do) still counts as a failure: the server did not
+ * get everything. */
+static int long_call_end(long_call *lc, valv_error *err)
+{
+    if (!lc->ended) {
+        valv_error *final = &lc->final_err;
+        valv_error_clear(final);
+        if (!long_call_wait(lc, &lc->status_pending))
+            valv_error_set(final, VALV_EINTERNAL, "the call to %s did not complete", lc->method);
+        else if (lc->status != GRPC_STATUS_OK)
+            status_to_error(lc->conn, lc->status, &lc->status_message, &lc->trailing_md,
+                            lc->timeout_ms, final);
+        else if (lc->send_failed)
+            valv_error_set(final, VALV_EINTERNAL, "the request to %s could not be sent to %s",
+                           lc->method, lc->conn->addr);
+        lc->ended = true;
+    }
+    *err = lc->final_err;
+    return err->code;
+}
+
+/* Cancels the call if it is still open, waits for its batches and frees
+ * what it holds (not lc itself). */
+static void long_call_release(long_call *lc)
+{
+    /* Cancelling a call that has ended does nothing; on one still running
+     * it makes every outstanding batch complete, so the waits below end. */
+    if (lc->call != NULL && lc->status_pending)
+        grpc_call_cancel(lc->call, NULL);
+    long_call_send_done(lc);
+    if (lc->message_pending)
+        long_call_wait(lc, &lc->message_pending);
+    if (lc->status_pending)
+        long_call_wait(lc, &lc->status_pending);
+    if (lc->received != NULL)
+        grpc_byte_buffer_destroy(lc->received);
+    grpc_slice_unref(lc->status_message);
+    grpc_metadata_array_destroy(&lc->initial_md);
+    grpc_metadata_array_destroy(&lc->trailing_md);
+    if (lc->call != NULL)
+        grpc_call_unref(lc->call);
+    grpc_completion_queue_shutdown(lc->cq);
+    grpc_completion_queue_pluck(lc->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_destroy(lc->cq);
+}
+
+/* ---- Server streaming ------------------------------------------------------ */
+
+int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req,
+                    int timeout_ms, rpc_stream **out, valv_error *err)
+{
+    grpc_op ops[4];
+
+    *out = NULL;
+    valv_error_clear(err);
+    rpc_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "out of memory");
+    int rc = long_call_create(&s->lc, c, method, timeout_ms, err);
+    if (rc == VALV_OK) {
+        memset(ops, 0, sizeof ops);
+        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[1].op = GRPC_OP_SEND_MESSAGE;
+        ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+        ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->lc.initial_md;
+        rc = long_call_send(&s->lc, ops, 4, req, err);
+    }
+    if (rc == VALV_OK)
+        rc = long_call_post_status(&s->lc, err);
+    if (rc != VALV_OK) {
+        rpc_stream_close(s);
+        return rc;
+    }
+    *out = s;
+    return VALV_OK;
+}
+
+int rpc_stream_next(rpc_stream *s, const ProtobufCMessageDescriptor *desc,
+                    ProtobufCMessage **msg_out, valv_error *err)
+{
+    long_call *lc = &s->lc;
+    *msg_out = NULL;
+    valv_error_clear(err);
+    long_call_send_done(lc);
+    if (!lc->ended && !lc->send_failed) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_RECV_MESSAGE;
+        op.data.recv_message.recv_message = &lc->received;
+        int rc = long_call_receive(lc, &op, 1, desc, msg_out, err);
+        if (rc != VALV_OK || *msg_out != NULL)
+            return rc;
+        /* No message: the server ended the stream, or the call failed. */
+    }
+    return long_call_end(lc, err);
+}
+
+void rpc_stream_cancel(rpc_stream *s)
+{
+    grpc_call_cancel(s->lc.call, NULL);
+}
+
+void rpc_stream_close(rpc_stream *s)
+{
+    if (s == NULL)
+        return;
+    long_call_release(&s->lc);
+    free(s);
+}
+
+/* ---- Client streaming ------------------------------------------------------ */
+
+int rpc_upload_open(rpc_conn *c, const char *method, int timeout_ms, rpc_upload **out,
+                    valv_error *err)
+{
+    *out = NULL;
+    valv_error_clear(err);
+    rpc_upload *up = calloc(1, sizeof *up);
+    if (up == NULL)
+        return valv_error_set(err, VALV_EINTERNAL, "out of memory");
+    int rc = long_call_create(&up->lc, c, method, timeout_ms, err);
+    if (rc == VALV_OK) {
+        grpc_op op;
+        memset(&op, 0, sizeof op);
+        op.op = GRPC_OP_SEND_INITIAL_METADATA;
+        rc = long_call_send(&up->lc, &op, 1, NULL, err);
+    }
+    if (rc == VALV_OK)
+        rc = long_call_post_status(&up->lc, err);
+    if (rc != VALV_OK) {
+        rpc_upload_close(up);
+        return rc;
+    }
+    *out = up;
+    return VALV_OK;
+}
+
+int rpc_upload_send(rpc_upload *up, const ProtobufCMessage *msg, valv_error *err)
+{
+    long_call *lc = &up->lc;
+    valv_error_clear(err);
+    long_call_send_done(lc);
+    /* A send fails once the call has ended: the server refused the upload
+     * (its status says why) or the connection broke. */
+    if (lc->send_failed || lc->ended)
+        return long_call_end(lc, err);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_MESSAGE;
+    return long_call_send(lc, &op, 1, msg, err);
+}
+
+int rpc_upload_finish(rpc_upload *up, const ProtobufCMessageDescriptor *resp_desc,
+                      ProtobufCMessage **resp_out, valv_error *err)
+{
+    long_call *lc = &up->lc;
+    ProtobufCMessage *reply = NULL;
+    valv_error reply_err;
+    int reply_rc = VALV_OK;
+
+    *resp_out = NULL;
+    valv_error_clear(err);
+    valv_error_clear(&reply_err);
+    long_call_send_done(lc);
+    if (!lc->send_failed && !lc->ended) {
+        grpc_op ops[3];
+        memset(ops, 0, sizeof ops);
+        ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+        ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[1].data.recv_initial_metadata.recv_initial_metadata = &lc->initial_md;
+        ops[2].op = GRPC_OP_RECV_MESSAGE;
+        ops[2].data.recv_message.recv_message = &lc->received;
+        reply_rc = long_call_receive(lc, ops, 3, resp_desc, &reply, &reply_err);
+    }
+    /* The status comes first: a failed call sends no reply, and says why. */
+    int rc = long_call_end(lc, err);
+    if (rc == VALV_OK && reply_rc != VALV_OK) {
+        *err = reply_err;
+        rc = reply_rc;
+    } else if (rc == VALV_OK && reply == NULL) {
+        rc = valv_error_set(err, VALV_EINTERNAL, "valvd at %s sent no reply message to %s",
+                            lc->conn->addr, lc->method);
+    }
+    if (rc != VALV_OK) {
+        if (reply != NULL)
+            protobuf_c_message_free_unpacked(reply, NULL);
+        return rc;
+    }
+    *resp_out = reply;
+    return VALV_OK;
+}
+
+void rpc_upload_close(rpc_upload *up)
+{
+    if (up == NULL)
+        return;
+    long_call_release(&up->lc);
+    free(up);
+}

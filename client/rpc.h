@@ -61,4 +61,33 @@ void rpc_stream_cancel(rpc_stream *s);
  * NULL is fine. */
 void rpc_stream_close(rpc_stream *s);
 
+/* --- Client streaming (ImportAssets) --------------------------------------- */
+
+typedef struct rpc_upload rpc_upload; /* opaque: one client-streaming call */
+
+/* Starts a client-streaming call (sends its metadata). timeout_ms <= 0: no
+ * deadline. The caller owns *out (rpc_upload_close). */
+int rpc_upload_open(rpc_conn *c, const char *method, int timeout_ms, rpc_upload **out,
+                    valv_error *err);
+
+/* Sends msg (borrowed; packed before this returns). One message is in
+ * flight at a time: this first waits until the previous one has gone out,
+ * so a client that sends faster than the server reads is slowed down
+ * instead of buffering without bound. When the call has ended (the server
+ * refused the upload, the connection broke) returns its final status with
+ * err filled; later sends and rpc_upload_finish return the same. */
+int rpc_upload_send(rpc_upload *up, const ProtobufCMessage *msg, valv_error *err);
+
+/* Half-closes, waits for the reply and unpacks it with resp_desc into
+ * *resp_out (caller frees with protobuf_c_message_free_unpacked). Errors as
+ * rpc_unary's, field violations included. Call it once, after the last
+ * rpc_upload_send. */
+int rpc_upload_finish(rpc_upload *up, const ProtobufCMessageDescriptor *resp_desc,
+                      ProtobufCMessage **resp_out, valv_error *err);
+
+/* Cancels the call if rpc_upload_finish has not ended it (so the server
+ * never commits an upload the client gave up on, as far as the method
+ * allows), waits for it to end, and frees up. NULL is fine. */
+void rpc_upload_close(rpc_upload *up);
+
 #endif

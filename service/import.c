@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "limits.h"
 #include "store.h"
 #include "validate.h"
@@ -160,7 +161,8 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
     } else if (h->mode != VALV__V1__IMPORT_MODE__UPSERT && h->mode != VALV__V1__IMPORT_MODE__SYNC) {
         valv_error_violation(&err, "header.mode", "required: UPSERT or SYNC");
         call_fail(x->call, &err);
-    } else if (validate_text(h->request_id, VALV_REQUEST_ID_MAX, "header.request_id", &err) != VALV_OK) {
+    } else if (validate_text(h->request_id, VALV_REQUEST_ID_MAX, "header.request_id", &err) != VALV_OK ||
+               authz_check(call_principal(x->call), AUTHZ_IMPORT, h->source, &err) != VALV_OK) {
         call_fail(x->call, &err);
     } else {
         snprintf(x->request_id, sizeof x->request_id, "%s", h->request_id);

@@ -3,6 +3,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "health.h"
 #include "audit.h"
+#include "import.h"
 #include "inventory.h"
 #include "review.h"
 #include "watch.h"
@@ -28,6 +29,7 @@ const method method_table[] = {
     {INVENTORY "CreateLink", METHOD_UNARY, &valv__v1__create_link_request__descriptor, inventory_create_link, METHOD_AUTHENTICATED, AUTHZ_LINK},
     {INVENTORY "DeleteLink", METHOD_UNARY, &valv__v1__delete_link_request__descriptor, inventory_delete_link, METHOD_AUTHENTICATED, AUTHZ_LINK},
     {INVENTORY "ListLinks", METHOD_UNARY, &valv__v1__list_links_request__descriptor, inventory_list_links, METHOD_AUTHENTICATED, AUTHZ_READ},
+    {INVENTORY "ImportAssets", METHOD_CLIENT_STREAMING, &valv__v1__import_assets_request__descriptor, import_assets, METHOD_AUTHENTICATED, AUTHZ_IMPORT},
     {INVENTORY "ExportAssets", METHOD_SERVER_STREAMING, &valv__v1__export_assets_request__descriptor, inventory_export_assets, METHOD_AUTHENTICATED, AUTHZ_READ},
     {INVENTORY "WatchChanges", METHOD_SERVER_STREAMING, &valv__v1__watch_changes_request__descriptor, watch_changes, METHOD_AUTHENTICATED, AUTHZ_READ},
     {REVIEW "ListReviewQueue", METHOD_UNARY, &valv__v1__list_review_queue_request__descriptor, review_list_queue, METHOD_AUTHENTICATED, AUTHZ_REVIEW},

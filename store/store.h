@@ -196,7 +196,8 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
 
 /* Lists the links from and to asset id (which must exist), ordered by
  * direction (outgoing first), type and the other asset's id; page_size as in
- * store_list_request. Caller frees *out with store_link_list_result_free. */
+ * store_list_request. Each link has its source (the import that made it;
+ * "" for links people made). Caller frees *out with store_link_list_result_free. */
 int store_list_links(store *s, const char *id, int32_t page_size, const char *page_token,
                      store_link_list_result *out, valv_error *err);
 void store_link_list_result_free(store_link_list_result *r);
@@ -423,6 +424,40 @@ int store_import_finish(store_txn *t, store_import *imp, const store_actor *who,
 void store_import_result(const store_import *imp, Valv__V1__ImportAssetsResponse *out);
 
 void store_import_free(store_import *imp);
+
+/* --- Access policy ------------------------------------------------------------
+ *
+ * The store knows nothing of principals or roles: who may do what is the
+ * caller's policy, passed as two hooks in store_actor and applied by the
+ * store where each decision needs the asset as it is, inside the write's
+ * transaction. NULL hooks allow everything and hide nothing (tests, tools).
+ *
+ * Order inside every write (AIP-193 and need-to-know): load the asset; if
+ * can_see says no, the asset does not exist for this caller (VALV_ENOTFOUND,
+ * the same message as for a missing asset); then authorize (VALV_EPERM with
+ * the hook's message); only then the etag and the rest. */
+
+typedef enum {
+    STORE_ACT_CREATE,   /* unit: the new asset's */
+    STORE_ACT_UPDATE,   /* unit: the asset's; again with the new unit when an update moves it */
+    STORE_ACT_CLASSIFY, /* an update that changes classification or security; unit: the asset's */
+    STORE_ACT_DELETE,   /* delete and undelete; unit: the asset's */
+    STORE_ACT_LINK,     /* create or delete a link; unit: the from asset's (the to asset must be visible) */
+    STORE_ACT_REVIEW    /* approve and return; unit: the asset's */
+} store_act;
+
+/* store_actor (above) gains:
+ *   int (*authorize)(const store_actor *who, store_act act, const char *unit, valv_error *err);
+ *       VALV_OK, or an error code with err filled.
+ *   bool (*can_see)(const store_actor *who, const Valv__V1__Asset *asset);
+ *       false: the asset is invisible to who.
+ *   const void *policy;   the hooks' own data (the principal).
+ * Reads take the caller as a viewer (NULL: sees everything):
+ *   store_list_request.viewer, store_queue_request.viewer,
+ *   store_audit_query.viewer (events whose asset or related asset is
+ *   invisible are left out), store_list_links(..., viewer, ...) (links whose
+ *   other end is invisible are left out), and store_asset_visible(viewer,
+ *   asset) for the service's Get / BatchGet / Watch / Export paths. */
 
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 

@@ -782,6 +782,8 @@ START_TEST(every_command_has_help_with_an_example)
         {"audit", "list", "--help"},
         {"audit", "verify", "--help"},
         {"watch", "--help"},
+        {"import", "--help"},
+        {"export", "--help"},
     };
     for (size_t i = 0; i < sizeof help_lines / sizeof help_lines[0]; i++) {
         const char *const *line = help_lines[i];
@@ -1211,6 +1213,346 @@ START_TEST(watch_follows_changes_and_replays_from_a_revision)
 }
 END_TEST
 
+/* ---- import and export ------------------------------------------------------------ */
+
+/* Three records of source cmdb, comma separated: two systems and a room. */
+#define SYSTEMS_CSV                                                                       \
+    "external_id,kind,display_name,owner_unit,labels,attributes.vendor\n"                 \
+    "sys-1,it-system,Ekonomisystem,kommunstyrelsen,finance;core,Visma\n"                  \
+    "sys-2,IT_SYSTEM,\"Procapita, verksamhetssystem\",socialnamnden,,Tieto\n"             \
+    "room-1,facility,Serverrum,fastighetsnamnden,,\n"
+
+/* Writes text to a new temporary file whose name ends in suffix; its path
+ * goes to path. */
+static void write_temp(char *path, size_t cap, const char *suffix, const char *text)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, cap, "%s/valv-import-XXXXXX%s", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+             suffix);
+    int fd = mkstemps(path, (int)strlen(suffix));
+    ck_assert_msg(fd >= 0, "mkstemps %s: %s", path, strerror(errno));
+    size_t len = strlen(text);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    close(fd);
+}
+
+/* Runs valv with stdin_text as its standard input. */
+static int run_valv_input(const char *stdin_text, const char *arg, ...)
+{
+    const char *argv[ARGS_MAX];
+    int n = 0;
+    argv[n++] = harness_valv();
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a != NULL && n < ARGS_MAX - 1; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    free_output();
+    int code = harness_run(&srv, argv, stdin_text, &out, &err);
+    ck_assert_msg(code >= 0, "could not run %s", argv[0]);
+    return code;
+}
+
+#define valv_input(text, ...) run_valv_input(text, __VA_ARGS__, NULL)
+
+static void assert_has(const char *text, const char *expected)
+{
+    ck_assert_msg(strstr(text, expected) != NULL, "no '%s' in:\n%s", expected, text);
+}
+
+/* The live assets, one JSON line each. */
+static int count_assets(void)
+{
+    ck_assert_int_eq(valv("asset", "list", "-o", "json", "--all"), 0);
+    return count_lines(out);
+}
+
+/* A copy of text with the first from replaced by to, malloc'd. */
+static char *replace_once(const char *text, const char *from, const char *to)
+{
+    const char *at = strstr(text, from);
+    ck_assert_msg(at != NULL, "no '%s' in:\n%s", from, text);
+    char *copy = NULL;
+    ck_assert_int_ge(asprintf(&copy, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from)),
+                     0);
+    return copy;
+}
+
+START_TEST(import_csv_counts_and_a_rerun_is_unchanged)
+{
+    char path[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv", SYSTEMS_CSV);
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 0);
+    ck_assert_str_eq(out, "created 3, updated 0, unchanged 0, deleted 0, failed 0\n");
+    ck_assert_str_eq(err, ""); /* no progress line when stderr is not a terminal */
+    ck_assert_int_eq(valv("asset", "list", "-o", "json", "--filter", "labels:finance"), 0);
+    assert_has(out, "\"display_name\":\"Ekonomisystem\"");
+    assert_has(out, "\"vendor\":\"Visma\"");
+    ck_assert_int_eq(count_assets(), 3);
+
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb", "--batch", "1"), 0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 3, deleted 0, failed 0\n");
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(import_reads_excel_csv_with_semicolons_bom_and_line_breaks)
+{
+    char path[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv",
+               "\xEF\xBB\xBF"
+               "external_id;kind;display_name;description;owner_unit\r\n"
+               "k-1;facility;\"F\xC3\xB6rr\xC3\xA5" "d; k\xC3\xA4llare\";\"rad ett\r\nrad tv\xC3\xA5\";"
+               "fastighetsnamnden\r\n"
+               "k-2;facility;Garage;;fastighetsnamnden\r\n");
+    ck_assert_int_eq(valv("import", path, "--source", "lokaler"), 0);
+    ck_assert_str_eq(out, "created 2, updated 0, unchanged 0, deleted 0, failed 0\n");
+    ck_assert_int_eq(valv("asset", "list", "-o", "json", "--filter", "display_name = F*"), 0);
+    char *display_name = json_field(out, "display_name");
+    char *description = json_field(out, "description");
+    ck_assert_str_eq(display_name, "F\xC3\xB6rr\xC3\xA5" "d; k\xC3\xA4llare");
+    ck_assert_str_eq(description, "rad ett\r\nrad tv\xC3\xA5");
+    free(display_name);
+    free(description);
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(import_reports_bad_rows_by_line_and_imports_the_good_ones)
+{
+    char path[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv",
+               "external_id,kind,display_name,owner_unit\n"
+               "a,it-system,Alfa,kommunstyrelsen\n"
+               "b,server,Beta,kommunstyrelsen\n"   /* line 3: the reader refuses it */
+               "c,it-system,,kommunstyrelsen\n"    /* line 4: valvd refuses it */
+               "d,it-system,Delta,kommunstyrelsen\n");
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 1);
+    assert_has(out, "created 2, updated 0, unchanged 0, deleted 0, failed 2\n");
+    char line3[300], line4[300];
+    snprintf(line3, sizeof line3, "\n%s:3: kind: 'server' is not an asset kind", path);
+    snprintf(line4, sizeof line4, "\n%s:4 (c): ", path);
+    assert_has(out, line3);
+    assert_has(out, line4);
+    ck_assert_msg(strstr(out, line3) < strstr(out, line4), "not in line order:\n%s", out);
+    assert_has(strstr(out, line4), "display_name");
+    ck_assert_int_eq(count_assets(), 2);
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(atomic_import_with_a_bad_row_imports_nothing)
+{
+    char path[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv",
+               "external_id,kind,display_name,owner_unit\n"
+               "a,it-system,Alfa,kommunstyrelsen\n"
+               "c,it-system,,kommunstyrelsen\n");
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb", "--atomic"), 1);
+    assert_has(out, "rolled back: the import is atomic and 1 record failed, so nothing was "
+                    "written\n");
+    assert_has(out, " (c): ");
+    ck_assert_int_eq(count_assets(), 0);
+
+    /* A row that cannot be read stops it before anything is sent. */
+    ck_assert_int_eq(valv_input("external_id,kind,display_name,owner_unit\n"
+                                "a,it-system,Alfa,kommunstyrelsen\n"
+                                "b,server,Beta,kommunstyrelsen\n",
+                                "import", "-", "--source", "cmdb", "--atomic"),
+                     1);
+    assert_has(err, "stdin:3: kind: 'server' is not an asset kind");
+    assert_has(err, "nothing was imported: an atomic import");
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(count_assets(), 0);
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(sync_deletes_what_is_missing_and_dry_run_writes_nothing)
+{
+    char path[256], fewer[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv", SYSTEMS_CSV);
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb", "--dry-run"), 0);
+    assert_has(out, "dry run: nothing was written");
+    assert_has(out, "created 3, updated 0, unchanged 0, deleted 0, failed 0\n");
+    ck_assert_int_eq(count_assets(), 0);
+
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 0);
+    /* A record of another source is not this import's to delete. */
+    create_system("handgjord", "Handgjord");
+    write_temp(fewer, sizeof fewer, ".csv",
+               "external_id,kind,display_name,owner_unit,labels,attributes.vendor\n"
+               "sys-1,it-system,Ekonomisystem,kommunstyrelsen,finance;core,Visma\n"
+               "room-1,facility,Serverrum,fastighetsnamnden,,\n");
+    ck_assert_int_eq(valv("import", fewer, "--source", "cmdb", "--sync", "--dry-run"), 0);
+    assert_has(out, "created 0, updated 0, unchanged 2, deleted 1, failed 0\n");
+    ck_assert_int_eq(count_assets(), 4);
+    ck_assert_int_eq(valv("import", fewer, "--source", "cmdb", "--sync"), 0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 2, deleted 1, failed 0\n");
+    ck_assert_int_eq(count_assets(), 3);
+    ck_assert_int_eq(valv("asset", "list", "-o", "json", "--filter", "display_name = Procapita*"),
+                     0);
+    ck_assert_str_eq(out, "");
+    unlink(path);
+    unlink(fewer);
+    stop_server();
+}
+END_TEST
+
+START_TEST(sync_with_an_unreadable_row_aborts_and_deletes_nothing)
+{
+    char path[256];
+    start_server();
+    write_temp(path, sizeof path, ".csv", SYSTEMS_CSV);
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 0);
+    /* sys-2's row is broken: a SYNC import must not take it as gone. And
+     * nothing else changes either, though sys-1 is renamed. */
+    ck_assert_int_eq(valv_input("external_id,kind,display_name,owner_unit\n"
+                                "sys-1,it-system,Ekonomisystem 2,kommunstyrelsen\n"
+                                "sys-2,it-system,\"Procapita\" X,socialnamnden\n"
+                                "room-1,facility,Serverrum,fastighetsnamnden\n",
+                                "import", "-", "--source", "cmdb", "--sync"),
+                     1);
+    assert_has(err, "stdin:3: ");
+    assert_has(err, "valv: nothing was imported: a SYNC import with unreadable records would "
+                    "delete the assets on those lines");
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(count_assets(), 3);
+    ck_assert_int_eq(valv("asset", "list", "-o", "json", "--filter", "display_name = Ekonomi*"),
+                     0);
+    assert_has(out, "\"display_name\":\"Ekonomisystem\"");
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(import_refuses_a_classification_column)
+{
+    start_server();
+    ck_assert_int_eq(valv_input("external_id,kind,display_name,owner_unit,"
+                                "classification.confidentiality\n"
+                                "hemlig,information,Personakter,socialnamnden,3\n"
+                                "oppen,information,Protokoll,socialnamnden,\n",
+                                "import", "-", "--source", "cmdb"),
+                     1);
+    assert_has(out, "created 1, updated 0, unchanged 0, deleted 0, failed 1\n");
+    assert_has(out, "stdin:2 (hemlig): ");
+    assert_has(strstr(out, "stdin:2 (hemlig): "), "classification");
+    ck_assert_int_eq(count_assets(), 1);
+    stop_server();
+}
+END_TEST
+
+/* Imports SYSTEMS_CSV as source cmdb and makes one asset by hand, without
+ * import identity. */
+static void create_inventory(void)
+{
+    ck_assert_int_eq(valv_input(SYSTEMS_CSV, "import", "-", "--source", "cmdb"), 0);
+    ck_assert_int_eq(valv("asset", "create", "--kind", "information", "--id", "protokoll",
+                          "--display-name", "Protokoll", "--owner-unit", "kommunstyrelsen",
+                          "--description", "Nämndens protokoll,\n\"justerade\"", "--attr",
+                          "arkiv=ja", "--label", "diarium"),
+                     0);
+    /* An import never writes these, and so an export leaves them out. */
+    ck_assert_int_eq(valv("classify", "protokoll", "K2", "R2", "T1"), 0);
+}
+
+START_TEST(export_csv_imports_back_unchanged_and_edits_become_updates)
+{
+    char path[256];
+    start_server();
+    create_inventory();
+    write_temp(path, sizeof path, ".csv", "");
+    ck_assert_int_eq(valv("export", "--output-file", path), 0);
+    assert_has(err, "wrote 4 assets to ");
+    char *csv = read_whole_file(path);
+    const char *header = "external_id,name,kind,display_name,description,owner_unit,owner,"
+                         "labels,attributes.arkiv,attributes.vendor\n";
+    ck_assert_msg(strncmp(csv, header, strlen(header)) == 0, "header: %s", csv);
+    assert_has(csv, "\n,assets/protokoll,INFORMATION,Protokoll,\"Nämndens protokoll,\n"
+                    "\"\"justerade\"\"\",kommunstyrelsen,,diarium,ja,\n");
+    ck_assert_ptr_null(strstr(csv, "classification"));
+
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 4, deleted 0, failed 0\n");
+
+    /* An edited display name becomes an update of that very asset. */
+    char *edited = replace_once(csv, ",Protokoll,", ",Protokoll 2024,");
+    ck_assert_int_eq(valv_input(edited, "import", "-", "--source", "cmdb"), 0);
+    ck_assert_str_eq(out, "created 0, updated 1, unchanged 3, deleted 0, failed 0\n");
+    ck_assert_int_eq(valv("asset", "get", "protokoll", "-o", "json"), 0);
+    char *display_name = json_field(out, "display_name");
+    ck_assert_str_eq(display_name, "Protokoll 2024");
+    free(display_name);
+    free(edited);
+    free(csv);
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(export_jsonl_and_excel_csv_import_back_unchanged)
+{
+    char path[256];
+    start_server();
+    create_inventory();
+    ck_assert_int_eq(valv("export", "-o", "jsonl"), 0);
+    ck_assert_int_eq(count_lines(out), 4);
+    assert_has(out, "{\"external_id\":\"sys-1\",\"name\":\"assets/");
+    ck_assert_ptr_null(strstr(out, "classification"));
+    char *jsonl = strdup(out);
+    ck_assert_int_eq(valv_input(jsonl, "import", "-", "--source", "cmdb"), 0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 4, deleted 0, failed 0\n");
+    free(jsonl);
+
+    write_temp(path, sizeof path, ".csv", "");
+    ck_assert_int_eq(valv("export", "--excel", "--output-file", path), 0);
+    char *csv = read_whole_file(path);
+    ck_assert_msg(strncmp(csv, "\xEF\xBB\xBF" "external_id;name;kind;", 25) == 0, "%s", csv);
+    assert_has(csv, ";\"finance;core\";;Visma\r\n");
+    ck_assert_int_eq(valv("import", path, "--source", "cmdb"), 0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 4, deleted 0, failed 0\n");
+    free(csv);
+    unlink(path);
+    stop_server();
+}
+END_TEST
+
+START_TEST(import_and_export_usage_errors)
+{
+    ck_assert_int_eq(run_valv(NULL, "import", "x.csv", NULL), 2);
+    assert_usage_error("missing --source NAME", "valv import");
+    ck_assert_int_eq(run_valv(NULL, "import", "--source", "cmdb", NULL), 2);
+    assert_usage_error("missing FILE", "valv import");
+    ck_assert_int_eq(run_valv(NULL, "import", "x.csv", "--source", "cmdb", "--batch", "1001",
+                              NULL),
+                     2);
+    assert_usage_error("--batch takes a whole number from 1 to 1000", "valv import");
+    ck_assert_int_eq(run_valv(NULL, "import", "x", "--source", "cmdb", "--format", "xls", NULL),
+                     2);
+    assert_usage_error("--format takes csv or jsonl, not 'xls'", "valv import");
+    ck_assert_int_eq(run_valv(NULL, "export", "-o", "table", NULL), 2);
+    assert_usage_error("-o takes csv or jsonl, not 'table'", "valv export");
+    ck_assert_int_eq(run_valv(NULL, "export", "--delimiter", "\t", NULL), 2);
+    assert_usage_error("--delimiter takes ',' or ';'", "valv export");
+    ck_assert_int_eq(run_valv(NULL, "export", "-o", "jsonl", "--excel", NULL), 2);
+    assert_usage_error("--excel is for CSV", "valv export");
+
+    ck_assert_int_eq(run_valv(NULL, "import", "/nonexistent/x.csv", "--source", "cmdb", NULL), 1);
+    assert_has(err, "valv: cannot open /nonexistent/x.csv: No such file or directory");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1244,6 +1586,21 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, audit_list_shows_who_changed_what);
     tcase_add_test(tc, audit_verify_reports_an_intact_log);
     tcase_add_test(tc, watch_follows_changes_and_replays_from_a_revision);
+    tcase_add_checked_fixture(tc, NULL, free_output);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("import");
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_test(tc, import_csv_counts_and_a_rerun_is_unchanged);
+    tcase_add_test(tc, import_reads_excel_csv_with_semicolons_bom_and_line_breaks);
+    tcase_add_test(tc, import_reports_bad_rows_by_line_and_imports_the_good_ones);
+    tcase_add_test(tc, atomic_import_with_a_bad_row_imports_nothing);
+    tcase_add_test(tc, sync_deletes_what_is_missing_and_dry_run_writes_nothing);
+    tcase_add_test(tc, sync_with_an_unreadable_row_aborts_and_deletes_nothing);
+    tcase_add_test(tc, import_refuses_a_classification_column);
+    tcase_add_test(tc, export_csv_imports_back_unchanged_and_edits_become_updates);
+    tcase_add_test(tc, export_jsonl_and_excel_csv_import_back_unchanged);
+    tcase_add_test(tc, import_and_export_usage_errors);
     tcase_add_checked_fixture(tc, NULL, free_output);
     suite_add_tcase(s, tc);
 

@@ -292,6 +292,7 @@ START_TEST(csv_output_only_columns_are_skipped)
               RECORDS_CSV);
     const Valv__V1__ImportRecord *r = next_record();
     ck_assert_str_eq(r->external_id, "x");
+    ck_assert_str_eq(r->name, "assets/x");
     ck_assert_ptr_null(r->classification);
     assert_end();
 }
@@ -303,7 +304,7 @@ START_TEST(csv_unknown_column_fails_open)
     ck_assert_ptr_null(reader);
     assert_has(err.message, ORIGIN ":1: ");
     assert_has(err.message, "'colour'");
-    assert_has(err.message, "external_id, kind, display_name");
+    assert_has(err.message, "external_id, name, kind, display_name");
 }
 END_TEST
 
@@ -454,7 +455,7 @@ START_TEST(jsonl_bad_lines_are_refused_and_reading_goes_on)
               RECORDS_JSONL);
     ck_assert_str_eq(next_record()->external_id, "a");
     next_error(ORIGIN ":2: ", "not valid JSON", NULL);
-    next_error(ORIGIN ":4: ", "unknown field 'colour'", "external_id, kind");
+    next_error(ORIGIN ":4: ", "unknown field 'colour'", "external_id, name, kind");
     next_error(ORIGIN ":5: ", "JSON object", NULL);
     next_error(ORIGIN ":6: ", "display_name: expected a string", NULL);
     next_error(ORIGIN ":7: ", "UTF-8", NULL);
