@@ -25,8 +25,8 @@
 #define IMPORT_METHOD "/valv.v1.Inventory/ImportAssets"
 #define IMPORT_BATCH_DEFAULT 500
 #define IMPORT_BATCH_MAX 1000 /* records in one ImportBatch (import.proto) */
-/* Room left in a batch message for its framing: the records' own sizes are
- * measured, their tags and lengths are at most this much each. */
+/* The bytes a record's tag and length add to a batch message, at most
+ * (its own size is measured). */
 #define IMPORT_RECORD_FRAMING 8
 /* Unreadable records listed by name, like the server's failures. */
 #define IMPORT_REFUSALS_KEPT 1000
@@ -199,7 +199,8 @@ static int compare_lines(const void *a, const void *b)
 
 static void report_print(FILE *out, report_lines *lines)
 {
-    qsort(lines->items, lines->n, sizeof *lines->items, compare_lines);
+    if (lines->n > 1)
+        qsort(lines->items, lines->n, sizeof *lines->items, compare_lines);
     for (size_t i = 0; i < lines->n; i++)
         fprintf(out, "%s\n", lines->items[i].text);
 }
@@ -391,7 +392,9 @@ static int send_records(import_run *run, rpc_upload *up, valv_error *err)
         if (rc != ARGS_EXIT_OK)
             break;
         size_t size = record != NULL ? record_wire_size(record) : 0;
-        bool full = n == run->batch_size || bytes + size > VALV_MESSAGE_MAX;
+        /* The batch's own tag and length take one framing more. */
+        bool full = n == run->batch_size ||
+                    bytes + size > VALV_MESSAGE_MAX - IMPORT_RECORD_FRAMING;
         if (n > 0 && (record == NULL || full)) {
             int sent = send_batch(run, up, batch, n, err);
             n = 0;
@@ -442,16 +445,17 @@ static int upload(cmd_session *s, import_run *run, Valv__V1__ImportAssetsRespons
         output_error(stderr, &err);
         rc = ARGS_EXIT_FAILED;
     }
-    /* These refuse the whole call; others may come after batches committed. */
-    bool refused = err.code == VALV_EUNIMPLEMENTED || err.code == VALV_EPERM ||
-                   err.code == VALV_EUNAUTHENTICATED;
+    /* These refuse the import as a whole (a bad header, no right to the
+     * source); the others may end it after some batches were committed. */
+    bool refused = err.code == VALV_EINVAL || err.code == VALV_EUNIMPLEMENTED ||
+                   err.code == VALV_EPERM || err.code == VALV_EUNAUTHENTICATED;
     if (rc != ARGS_EXIT_OK && run->n_sent > 0 && !refused && !run->header.atomic &&
         !run->header.dry_run)
         fprintf(stderr,
-                "valv: the import stopped after %lld records were sent; those valvd received "
-                "may have been imported. Importing the same file again is safe: records "
-                "imported already count as unchanged\n",
-                run->n_sent);
+                "valv: the import stopped after %lld record%s sent; those valvd received may "
+                "have been imported. Importing the same file again is safe: records imported "
+                "already count as unchanged\n",
+                run->n_sent, run->n_sent == 1 ? " was" : "s were");
     return rc;
 }
 

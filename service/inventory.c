@@ -288,7 +288,7 @@ void inventory_list_links(call *c, const ProtobufCMessage *request)
     const char *id = NULL;
     store_link_list_result result = {0};
     if (validate_asset_name(req->asset, "asset", &id, &err) != VALV_OK ||
-        store_list_links(call_store(c), id, req->page_size, req->page_token, &result, &err) != VALV_OK) {
+        store_list_links(call_store(c), id, NULL, req->page_size, req->page_token, &result, &err) != VALV_OK) {
         call_fail(c, &err);
         return;
     }

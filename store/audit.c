@@ -765,6 +765,10 @@ typedef struct {
     size_t n, max;
     bool more; /* a matching event past max exists */
     int64_t last; /* the revision of the last event taken */
+    /* The last asset whose visibility was asked, and the answer: a page of
+     * one asset's events loads it once. */
+    char asked_id[VALV_ASSET_ID_MAX + 1];
+    bool asked_visible;
 } event_page;
 
 static bool event_matches(const Valv__V1__AuditEvent *e, const store_audit_query *q)
@@ -781,17 +785,56 @@ static bool event_matches(const Valv__V1__AuditEvent *e, const store_audit_query
     return q->end_unix_ns == 0 || ns < q->end_unix_ns;
 }
 
+/* *visible: the asset named name ("assets/ID"; "" for none) is visible now
+ * to the viewer of p's query; a deleted asset is judged as it was deleted. */
+static int event_asset_visible(event_page *p, const char *name, bool *visible,
+                               valv_error *err)
+{
+    const char *id = asset_name_id(name);
+
+    *visible = true;
+    if (id == NULL)
+        return VALV_OK;
+    if (strcmp(id, p->asked_id) == 0) {
+        *visible = p->asked_visible;
+        return VALV_OK;
+    }
+    int rc = access_id_visible(p->s, p->txn, id, p->q->viewer, visible, err);
+    if (rc != VALV_OK)
+        return rc;
+    snprintf(p->asked_id, sizeof p->asked_id, "%s", id);
+    p->asked_visible = *visible;
+    return VALV_OK;
+}
+
+/* *visible: e's asset and related asset are both visible to the viewer of
+ * p's query (none: everything is). */
+static int event_visible(event_page *p, const Valv__V1__AuditEvent *e, bool *visible,
+                         valv_error *err)
+{
+    *visible = true;
+    if (p->q == NULL)
+        return VALV_OK;
+    int rc = event_asset_visible(p, e->asset, visible, err);
+    if (rc == VALV_OK && *visible)
+        rc = event_asset_visible(p, e->related_asset, visible, err);
+    return rc;
+}
+
 static int event_page_add(void *ctx, int64_t revision, valv_error *err)
 {
     event_page *p = ctx;
     Valv__V1__AuditEvent *e = NULL;
+    bool visible = false;
     int rc = audit_event_load(p->s, p->txn, revision, &e, err);
 
     if (rc != VALV_OK)
         return rc;
-    if (!event_matches(e, p->q)) {
+    if (event_matches(e, p->q))
+        rc = event_visible(p, e, &visible, err);
+    if (rc != VALV_OK || !visible) {
         valv__v1__audit_event__free_unpacked(e, NULL);
-        return VALV_OK;
+        return rc;
     }
     if (p->n == p->max) {
         valv__v1__audit_event__free_unpacked(e, NULL);

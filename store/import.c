@@ -141,12 +141,14 @@ static void error_reason(const valv_error *e, char *buf, size_t cap)
                                 e->violations[i].field, e->violations[i].description);
 }
 
+/* who as the import's writes use it: its policy hooks kept, and the
+ * import's own request id when who has none, so that every change of one
+ * import shares it. */
 static void actor_for(const store_import *imp, const store_actor *who, store_actor *out)
 {
-    out->actor = who != NULL ? who->actor : NULL;
-    out->request_id = who != NULL && who->request_id != NULL && who->request_id[0] != '\0'
-                          ? who->request_id
-                          : imp->request_id;
+    *out = who != NULL ? *who : (store_actor){.actor = NULL};
+    if (out->request_id == NULL || out->request_id[0] == '\0')
+        out->request_id = imp->request_id;
 }
 
 /* --- Failures, pending links and staging ---------------------------------------- */

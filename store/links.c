@@ -99,14 +99,36 @@ static int link_check_args(const char *from_id, const char *to_id, int type, val
     return err->n_violations > 0 ? VALV_EINVAL : VALV_OK;
 }
 
-/* Loads the endpoint id of a new link: it must exist and be live. */
-static int endpoint_load(store_txn *t, const char *id, Valv__V1__Asset **out, valv_error *err)
+/* Loads both ends of a link for a link write by who: each must exist and
+ * be visible to who, and who may link from the from asset's unit. On error
+ * both *from and *to are NULL. */
+static int link_ends_load(store_txn *t, const char *from_id, const char *to_id,
+                          const store_actor *who, Valv__V1__Asset **from, Valv__V1__Asset **to,
+                          valv_error *err)
 {
-    int rc = asset_load(t->s, t->txn, id, out, err);
-    if (rc == VALV_OK && asset_deleted(*out))
-        rc = valv_error_set(err, VALV_EPRECONDITION,
-                            "asset assets/%s is deleted; undelete it before linking it", id);
+    int rc = access_load(t->s, t->txn, from_id, who, from, err);
+    if (rc == VALV_OK)
+        rc = access_load(t->s, t->txn, to_id, who, to, err);
+    if (rc == VALV_OK)
+        rc = access_check(who, STORE_ACT_LINK, (*from)->owner_unit, err);
+    if (rc != VALV_OK) {
+        if (*from != NULL)
+            valv__v1__asset__free_unpacked(*from, NULL);
+        if (*to != NULL)
+            valv__v1__asset__free_unpacked(*to, NULL);
+        *from = NULL;
+        *to = NULL;
+    }
     return rc;
+}
+
+/* A new link's end must be live. */
+static int endpoint_check_live(const Valv__V1__Asset *a, valv_error *err)
+{
+    if (!asset_deleted(a))
+        return VALV_OK;
+    return valv_error_set(err, VALV_EPRECONDITION,
+                          "asset %s is deleted; undelete it before linking it", a->name);
 }
 
 /* Spreads the effects of adding or removing the link from -> to: to's
@@ -187,9 +209,11 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     if (rc == VALV_OK)
         rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_LINK, who, NULL, &now, err);
     if (rc == VALV_OK)
-        rc = endpoint_load(t, from_id, &from, err);
+        rc = link_ends_load(t, from_id, to_id, who, &from, &to, err);
     if (rc == VALV_OK)
-        rc = endpoint_load(t, to_id, &to, err);
+        rc = endpoint_check_live(from, err);
+    if (rc == VALV_OK)
+        rc = endpoint_check_live(to, err);
     if (rc != VALV_OK)
         goto done;
 
@@ -294,9 +318,9 @@ static int link_remove(store_txn *t, const char *from_id, int type, const char *
 int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
                       Valv__V1__LinkType type, const store_actor *who, valv_error *err)
 {
-    unsigned char key_buf[LINK_KEY_MAX];
+    Valv__V1__Asset *from = NULL, *to = NULL;
+    Valv__V1__Link *link = NULL;
     struct timespec now;
-    MDB_val key, val;
     int rc;
 
     valv_error_clear(err);
@@ -304,23 +328,23 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
     rc = link_check_args(from_id, to_id, type, err);
     if (rc == VALV_OK)
         rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UNLINK, who, NULL, &now, err);
-    if (rc != VALV_OK)
-        return rc;
-    key.mv_size = link_key(key_buf, from_id, type, to_id);
-    key.mv_data = key_buf;
-    rc = mdb_get(t->txn, t->s->tables[TABLE_LINKS_OUT], &key, &val);
-    if (rc == MDB_NOTFOUND)
-        return valv_error_set(err, VALV_ENOTFOUND,
-                              "there is no %s link from assets/%s to assets/%s",
-                              type_name(type), from_id, to_id);
-    if (rc != 0)
-        return storage_error(rc, "reading a link", err);
-    rc = link_remove(t, from_id, type, to_id, err);
+    if (rc == VALV_OK)
+        rc = link_ends_load(t, from_id, to_id, who, &from, &to, err);
+    if (rc == VALV_OK)
+        rc = link_load(t->s, t->txn, from_id, type, to_id, &link, err);
+    if (rc == VALV_OK)
+        rc = link_remove(t, from_id, type, to_id, err);
     if (rc == VALV_OK)
         rc = audit_append_link(t, from_id, to_id, type, false, err);
-    if (rc != VALV_OK)
-        return rc;
-    return link_change_spread(t, from_id, to_id, &now, err);
+    if (rc == VALV_OK)
+        rc = link_change_spread(t, from_id, to_id, &now, err);
+    if (link != NULL)
+        valv__v1__link__free_unpacked(link, NULL);
+    if (from != NULL)
+        valv__v1__asset__free_unpacked(from, NULL);
+    if (to != NULL)
+        valv__v1__asset__free_unpacked(to, NULL);
+    return rc;
 }
 
 /* --- Walking the links of one asset ---------------------------------------------- */
@@ -462,6 +486,7 @@ typedef struct {
     const store *s;
     MDB_txn *txn;
     const char *id;
+    const store_actor *viewer;
     bool outgoing;
     store_link_list_result *out;
     size_t page_size;
@@ -478,14 +503,20 @@ static int link_page_add(void *ctx, const char *other_id, int type, valv_error *
 {
     link_page *p = ctx;
     store_link_list_result *out = p->out;
+    bool visible = false;
 
+    /* A link left out never reaches the page or its cursor: the next page
+     * still starts after the last link returned. */
+    int rc = access_id_visible(p->s, p->txn, other_id, p->viewer, &visible, err);
+    if (rc != VALV_OK || !visible)
+        return rc;
     if (out->n_links == p->page_size) {
         p->more = true;
         return PAGE_FULL;
     }
-    int rc = p->outgoing
-                 ? link_load(p->s, p->txn, p->id, type, other_id, &out->links[out->n_links], err)
-                 : link_load(p->s, p->txn, other_id, type, p->id, &out->links[out->n_links], err);
+    rc = p->outgoing
+             ? link_load(p->s, p->txn, p->id, type, other_id, &out->links[out->n_links], err)
+             : link_load(p->s, p->txn, other_id, type, p->id, &out->links[out->n_links], err);
     if (rc != VALV_OK)
         return rc;
     out->n_links++;
@@ -497,8 +528,8 @@ static int link_page_add(void *ctx, const char *other_id, int type, valv_error *
     return VALV_OK;
 }
 
-int store_list_links(store *s, const char *id, int32_t page_size, const char *page_token,
-                     store_link_list_result *out, valv_error *err)
+int store_list_links(store *s, const char *id, const store_actor *viewer, int32_t page_size,
+                     const char *page_token, store_link_list_result *out, valv_error *err)
 {
     link_page page = {0};
     unsigned char digest[PAGETOKEN_DIGEST_LEN];
@@ -537,12 +568,13 @@ int store_list_links(store *s, const char *id, int32_t page_size, const char *pa
     rc = read_begin(s, &txn, err);
     if (rc != VALV_OK)
         goto done;
-    rc = asset_load(s, txn, id, &a, err);
+    rc = access_load(s, txn, id, viewer, &a, err);
     if (rc != VALV_OK)
         goto done;
     page.s = s;
     page.txn = txn;
     page.id = id;
+    page.viewer = viewer;
     page.out = out;
     /* Outgoing links first, then incoming; a cursor in the incoming ones
      * skips the outgoing walk. */

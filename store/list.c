@@ -272,6 +272,7 @@ typedef struct {
     MDB_txn *txn;
     const filter *f;
     bool show_deleted;
+    const store_actor *viewer; /* invisible assets are no match */
     int64_t now_ns;
 } list_query;
 
@@ -304,7 +305,7 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
         if (rc != VALV_OK)
             goto done;
         review_mark_overdue(a, q->now_ns);
-        if ((asset_deleted(a) && !q->show_deleted) ||
+        if ((asset_deleted(a) && !q->show_deleted) || !store_asset_visible(q->viewer, a) ||
             !filter_match(q->f, a, q->now_ns / NS_PER_SECOND)) {
             valv__v1__asset__free_unpacked(a, NULL);
             a = NULL;
@@ -475,7 +476,7 @@ int store_list_assets(store *s, const store_list_request *req, store_list_result
     filter *f = NULL;
     list_order order;
     list_walk walk;
-    list_query query = {s, NULL, NULL, req->show_deleted, 0};
+    list_query query = {s, NULL, NULL, req->show_deleted, req->viewer, 0};
     walk_page page = {out, 0, false, 0, {0}, 0};
     unsigned char digest[PAGETOKEN_DIGEST_LEN];
     unsigned char after[PAGETOKEN_CURSOR_MAX];

@@ -39,13 +39,8 @@ static int review_inputs_differ(const Valv__V1__Asset *old, const Valv__V1__Asse
                                 bool *differ, valv_error *err)
 {
     const Valv__V1__Effective *oe = old->effective, *ae = a->effective;
-    bool same_classification = false, same_security = false;
-    int rc = message_same((const ProtobufCMessage *)old->classification,
-                          (const ProtobufCMessage *)a->classification, &same_classification,
-                          err);
-    if (rc == VALV_OK)
-        rc = message_same((const ProtobufCMessage *)old->security,
-                          (const ProtobufCMessage *)a->security, &same_security, err);
+    bool same_protection = false;
+    int rc = protection_same(old, a, &same_protection, err);
     if (rc != VALV_OK)
         return rc;
     /* The values, not their sources: a new path to the same level asks nothing new. */
@@ -54,7 +49,7 @@ static int review_inputs_differ(const Valv__V1__Asset *old, const Valv__V1__Asse
                           oe->traceability == ae->traceability &&
                           oe->security_class == ae->security_class &&
                           oe->security_sensitive == ae->security_sensitive;
-    *differ = !same_classification || !same_security || old->kind != a->kind ||
+    *differ = !same_protection || old->kind != a->kind ||
               strcmp(old->owner_unit, a->owner_unit) != 0 || !same_effective;
     return VALV_OK;
 }
@@ -196,7 +191,7 @@ static int review_decide(store_txn *t, const char *id, const char *etag, const c
                                 : VALV__V1__AUDIT_ACTION__ACTION_RETURN,
                             who, comment, &now, err);
     if (rc == VALV_OK)
-        rc = load_for_change(t, id, etag, &stored, err);
+        rc = load_for_change(t, id, who, STORE_ACT_REVIEW, etag, &stored, err);
     if (rc == VALV_OK)
         rc = check_in_queue(stored, timespec_ns(&now), err);
     if (rc == VALV_OK)
@@ -317,7 +312,8 @@ int store_list_review_queue(store *s, const store_queue_request *req, store_list
         rc = asset_load(s, txn, id, &a, err);
         if (rc != VALV_OK)
             goto done;
-        if (unit[0] != '\0' && strcmp(a->owner_unit, unit) != 0) {
+        if ((unit[0] != '\0' && strcmp(a->owner_unit, unit) != 0) ||
+            !store_asset_visible(req->viewer, a)) {
             valv__v1__asset__free_unpacked(a, NULL);
             a = NULL;
             continue;

@@ -214,6 +214,20 @@ done:
     return rc;
 }
 
+int protection_same(const Valv__V1__Asset *a, const Valv__V1__Asset *b, bool *same,
+                    valv_error *err)
+{
+    bool same_classification = false, same_security = false;
+    int rc = message_same((const ProtobufCMessage *)a->classification,
+                          (const ProtobufCMessage *)b->classification, &same_classification,
+                          err);
+    if (rc == VALV_OK)
+        rc = message_same((const ProtobufCMessage *)a->security,
+                          (const ProtobufCMessage *)b->security, &same_security, err);
+    *same = same_classification && same_security;
+    return rc;
+}
+
 void asset_array_free(Valv__V1__Asset **assets, size_t n)
 {
     if (assets == NULL)
@@ -402,10 +416,15 @@ int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **o
     else
         rc = mdb_get(txn, s->tables[TABLE_ASSETS], &key, &val);
     if (rc == MDB_NOTFOUND)
-        return valv_error_set(err, VALV_ENOTFOUND, "asset assets/%s not found", id);
+        return asset_not_found(id, err);
     if (rc != 0)
         return storage_error(rc, "reading an asset", err);
     return asset_unpack(val.mv_data, val.mv_size, id, out, err);
+}
+
+int asset_not_found(const char *id, valv_error *err)
+{
+    return valv_error_set(err, VALV_ENOTFOUND, "asset assets/%s not found", id);
 }
 
 static int asset_exists(store_txn *t, const char *id, bool *exists, valv_error *err)
@@ -515,17 +534,23 @@ done:
     return rc;
 }
 
-int load_for_change(store_txn *t, const char *id, const char *etag, Valv__V1__Asset **out,
-                    valv_error *err)
+int etag_check(const Valv__V1__Asset *a, const char *etag, valv_error *err)
 {
-    int rc = asset_load(t->s, t->txn, id, out, err);
-    if (rc != VALV_OK)
-        return rc;
-    if (etag != NULL && etag[0] != '\0' && strcmp(etag, (*out)->etag) != 0) {
-        rc = valv_error_set(err, VALV_EABORTED,
-                            "etag \"%s\" does not match the current etag \"%s\"; "
-                            "read the asset again and retry",
-                            etag, (*out)->etag);
+    if (etag == NULL || etag[0] == '\0' || strcmp(etag, a->etag) == 0)
+        return VALV_OK;
+    return valv_error_set(err, VALV_EABORTED,
+                          "etag \"%s\" does not match the current etag \"%s\"; "
+                          "read the asset again and retry",
+                          etag, a->etag);
+}
+
+int load_for_change(store_txn *t, const char *id, const store_actor *who, store_act act,
+                    const char *etag, Valv__V1__Asset **out, valv_error *err)
+{
+    int rc = access_load_for(t, id, who, act, out, err);
+    if (rc == VALV_OK)
+        rc = etag_check(*out, etag, err);
+    if (rc != VALV_OK && *out != NULL) {
         valv__v1__asset__free_unpacked(*out, NULL);
         *out = NULL;
     }
@@ -907,6 +932,11 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
         valv_error_prefix_fields(err, "asset");
         goto done;
     }
+    /* Before the id is looked at: a caller who may not create here learns
+     * nothing about which ids are taken. */
+    rc = access_check(who, STORE_ACT_CREATE, asset->owner_unit, err);
+    if (rc != VALV_OK)
+        goto done;
     if (id != NULL && id[0] != '\0') {
         rc = validate_asset_id(id, "asset_id", err);
         if (rc == VALV_OK)
@@ -951,6 +981,28 @@ done:
     return rc;
 }
 
+/* What an update needs beyond UPDATE on the asset's unit (checked when it
+ * was loaded): UPDATE on the unit it moves to, and CLASSIFY (on each unit
+ * it is in before and after) when its classification or security change. */
+static int update_authorize(const store_actor *who, const Valv__V1__Asset *stored,
+                            const Valv__V1__Asset *updated, valv_error *err)
+{
+    bool moves = strcmp(stored->owner_unit, updated->owner_unit) != 0;
+    bool same_protection = true;
+    int rc = VALV_OK;
+
+    if (moves)
+        rc = access_check(who, STORE_ACT_UPDATE, updated->owner_unit, err);
+    if (rc == VALV_OK)
+        rc = protection_same(stored, updated, &same_protection, err);
+    if (rc != VALV_OK || same_protection)
+        return rc;
+    rc = access_check(who, STORE_ACT_CLASSIFY, stored->owner_unit, err);
+    if (rc == VALV_OK && moves)
+        rc = access_check(who, STORE_ACT_CLASSIFY, updated->owner_unit, err);
+    return rc;
+}
+
 int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *const *paths,
                        size_t n_paths, const store_actor *who, Valv__V1__Asset **out,
                        valv_error *err)
@@ -968,14 +1020,9 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
     rc = validate_asset_name(patch->name != NULL ? patch->name : "", "asset.name", &id, err);
     if (rc != VALV_OK)
         goto done;
-    rc = load_for_change(t, id, patch->etag, &stored, err);
+    rc = access_load_for(t, id, who, STORE_ACT_UPDATE, &stored, err);
     if (rc != VALV_OK)
         goto done;
-    if (asset_deleted(stored)) {
-        rc = valv_error_set(err, VALV_EPRECONDITION,
-                            "asset %s is deleted; undelete it before updating it", stored->name);
-        goto done;
-    }
     if (n_paths == 0) {
         mask_populated(patch, populated, MASK_PATHS_MAX, &n_paths);
         paths = populated;
@@ -985,8 +1032,17 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
     if (rc != VALV_OK)
         goto done;
     rc = mask_apply(updated, patch, paths, n_paths, err);
+    if (rc == VALV_OK)
+        rc = update_authorize(who, stored, updated, err);
+    if (rc == VALV_OK)
+        rc = etag_check(stored, patch->etag, err);
     if (rc != VALV_OK)
         goto done;
+    if (asset_deleted(stored)) {
+        rc = valv_error_set(err, VALV_EPRECONDITION,
+                            "asset %s is deleted; undelete it before updating it", stored->name);
+        goto done;
+    }
     /* Checked as on create: the result must still be a complete asset. */
     rc = validate_asset(updated, true, err);
     if (rc != VALV_OK) {
@@ -1039,7 +1095,7 @@ int store_delete_asset(store_txn *t, const char *id, const char *etag, const cha
     rc = validate_text(reason != NULL ? reason : "", VALV_REASON_MAX, "reason", err);
     if (rc != VALV_OK)
         goto done;
-    rc = load_for_change(t, id, etag, &stored, err);
+    rc = load_for_change(t, id, who, STORE_ACT_DELETE, etag, &stored, err);
     if (rc != VALV_OK)
         goto done;
     if (asset_deleted(stored)) {
@@ -1087,7 +1143,7 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
     valv_error_clear(err);
     *out = NULL;
     clock_now(&now);
-    rc = load_for_change(t, id, etag, &stored, err);
+    rc = load_for_change(t, id, who, STORE_ACT_DELETE, etag, &stored, err);
     if (rc != VALV_OK)
         goto done;
     if (!asset_deleted(stored)) {

@@ -68,11 +68,33 @@ typedef struct {
     int64_t review_interval;
 } store_options;
 
-/* Who makes a change, carried into the record (and the audit log later). */
-typedef struct {
+/* What a caller asks to do, for its policy (see "Access policy"). */
+typedef enum {
+    STORE_ACT_CREATE,   /* unit: the new asset's */
+    STORE_ACT_UPDATE,   /* unit: the asset's; again with the new unit when an update moves it */
+    STORE_ACT_CLASSIFY, /* an update that changes classification or security; unit: the asset's;
+                           again with the new unit when the update moves it */
+    STORE_ACT_DELETE,   /* delete and undelete; unit: the asset's */
+    STORE_ACT_LINK,     /* create or delete a link; unit: the from asset's (the to asset must be visible) */
+    STORE_ACT_REVIEW    /* approve and return; unit: the asset's */
+} store_act;
+
+/* Who makes a change (carried into the record and the audit log), and the
+ * policy that decides what they may do and see (see "Access policy").
+ * Initialise with designated initialisers: members left out are NULL. */
+typedef struct store_actor store_actor;
+struct store_actor {
     const char *actor;      /* authenticated principal; "dev" in development mode */
     const char *request_id; /* may be NULL or empty */
-} store_actor;
+    /* VALV_OK, or an error code (VALV_EPERM) with err filled: a message
+     * naming the principal and what it lacks, nothing about the asset but
+     * unit. NULL: everything is allowed. */
+    int (*authorize)(const store_actor *who, store_act act, const char *unit, valv_error *err);
+    /* false: asset (as stored, effective values included) does not exist
+     * for who. NULL: everything is visible. */
+    bool (*can_see)(const store_actor *who, const Valv__V1__Asset *asset);
+    const void *policy; /* the hooks' own data (the principal); borrowed */
+};
 
 /* Opens (creating if needed, unless read_only) the store in directory dir.
  * A store of another schema version is refused with VALV_EPRECONDITION.
@@ -106,6 +128,7 @@ typedef struct {
     int32_t page_size;      /* 0: VALV_PAGE_SIZE_DEFAULT; above VALV_PAGE_SIZE_MAX: capped; negative: VALV_EINVAL */
     const char *page_token; /* NULL or "" for the first page */
     bool show_deleted;
+    const store_actor *viewer; /* NULL: sees everything; else invisible assets are left out */
 } store_list_request;
 
 typedef struct {
@@ -194,12 +217,14 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
 int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
                       Valv__V1__LinkType type, const store_actor *who, valv_error *err);
 
-/* Lists the links from and to asset id (which must exist), ordered by
- * direction (outgoing first), type and the other asset's id; page_size as in
+/* Lists the links from and to asset id (which must exist and be visible to
+ * viewer: VALV_ENOTFOUND otherwise), ordered by direction (outgoing first),
+ * type and the other asset's id; links whose other end is invisible to
+ * viewer are left out (viewer NULL: none). page_size as in
  * store_list_request. Each link has its source (the import that made it;
  * "" for links people made). Caller frees *out with store_link_list_result_free. */
-int store_list_links(store *s, const char *id, int32_t page_size, const char *page_token,
-                     store_link_list_result *out, valv_error *err);
+int store_list_links(store *s, const char *id, const store_actor *viewer, int32_t page_size,
+                     const char *page_token, store_link_list_result *out, valv_error *err);
 void store_link_list_result_free(store_link_list_result *r);
 
 /* --- Review -----------------------------------------------------------------
@@ -233,6 +258,7 @@ typedef struct {
     const char *owner_unit; /* NULL or "": every unit */
     int32_t page_size;      /* as in store_list_request */
     const char *page_token;
+    const store_actor *viewer; /* as in store_list_request */
 } store_queue_request;
 
 /* The review queue, oldest first: PENDING and RETURNED by state_time, and
@@ -280,6 +306,10 @@ typedef struct {
     bool newest_first;
     int32_t page_size;      /* as in store_list_request */
     const char *page_token;
+    /* NULL: every event. Else events whose asset or related asset is
+     * invisible to viewer now (a deleted asset: as it was deleted) are left
+     * out, even when the query names that asset. */
+    const store_actor *viewer;
 } store_audit_query;
 
 typedef struct {
@@ -431,33 +461,41 @@ void store_import_free(store_import *imp);
  * caller's policy, passed as two hooks in store_actor and applied by the
  * store where each decision needs the asset as it is, inside the write's
  * transaction. NULL hooks allow everything and hide nothing (tests, tools).
+ * An import applies the hooks of the actor it is given to each write it
+ * makes: a record they refuse fails alone, with the hook's message.
  *
  * Order inside every write (AIP-193 and need-to-know): load the asset; if
  * can_see says no, the asset does not exist for this caller (VALV_ENOTFOUND,
- * the same message as for a missing asset); then authorize (VALV_EPERM with
- * the hook's message); only then the etag and the rest. */
-
-typedef enum {
-    STORE_ACT_CREATE,   /* unit: the new asset's */
-    STORE_ACT_UPDATE,   /* unit: the asset's; again with the new unit when an update moves it */
-    STORE_ACT_CLASSIFY, /* an update that changes classification or security; unit: the asset's */
-    STORE_ACT_DELETE,   /* delete and undelete; unit: the asset's */
-    STORE_ACT_LINK,     /* create or delete a link; unit: the from asset's (the to asset must be visible) */
-    STORE_ACT_REVIEW    /* approve and return; unit: the asset's */
-} store_act;
-
-/* store_actor (above) gains:
- *   int (*authorize)(const store_actor *who, store_act act, const char *unit, valv_error *err);
- *       VALV_OK, or an error code with err filled.
- *   bool (*can_see)(const store_actor *who, const Valv__V1__Asset *asset);
- *       false: the asset is invisible to who.
- *   const void *policy;   the hooks' own data (the principal).
+ * the same message as for a missing asset); then authorize (the hook's
+ * error); only then the etag and the rest. Request-shape errors that need
+ * no asset (a bad id, a missing comment) come first.
+ *
+ *   create        CREATE on the new asset's owner_unit, after validating the
+ *                 asset and before looking at whether its id is taken
+ *   update        can_see the stored asset; UPDATE on its unit; the mask
+ *                 (a bad path: VALV_EINVAL); UPDATE on the new unit when owner_unit
+ *                 changes; CLASSIFY on its unit (and the new one) when
+ *                 classification or security change, compared whole; then
+ *                 the etag, then "deleted" and validation
+ *   delete, undelete  can_see; DELETE on its unit; then the etag
+ *   create link, delete link  can_see the from and the to asset (from
+ *                 first); LINK on the from asset's unit
+ *   approve, return   can_see; REVIEW on its unit; then the etag
+ *
+ * Visibility is judged on the asset as stored, whose effective values carry
+ * what it inherits through links.
+ *
  * Reads take the caller as a viewer (NULL: sees everything):
- *   store_list_request.viewer, store_queue_request.viewer,
- *   store_audit_query.viewer (events whose asset or related asset is
- *   invisible are left out), store_list_links(..., viewer, ...) (links whose
- *   other end is invisible are left out), and store_asset_visible(viewer,
- *   asset) for the service's Get / BatchGet / Watch / Export paths. */
+ * store_list_request.viewer, store_queue_request.viewer,
+ * store_audit_query.viewer and store_list_links(..., viewer, ...) leave out
+ * what the viewer cannot see; a page still holds up to page_size visible
+ * items, and its token resumes after the last one returned.
+ * store_get_asset, store_batch_get_assets and store_read_events take no
+ * viewer: the service asks store_asset_visible for each asset it hands out. */
+
+/* True when viewer may know that asset exists: viewer NULL, its can_see
+ * NULL, or can_see says so. asset is borrowed. */
+bool store_asset_visible(const store_actor *viewer, const Valv__V1__Asset *asset);
 
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 

@@ -12,6 +12,7 @@
  *              listing, and the checks of store_verify_audit
  *   verify.c   store_verify_indexes: every index against the records
  *   import.c   imports: records applied through the writes above
+ *   access.c   the caller's access policy: the one place its hooks are called
  */
 #ifndef VALV_STORE_INTERNAL_H
 #define VALV_STORE_INTERNAL_H
@@ -152,6 +153,10 @@ int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
 /* *same: a and b pack to the same bytes. NULL messages count as empty. */
 int message_same(const ProtobufCMessage *a, const ProtobufCMessage *b, bool *same,
                  valv_error *err);
+/* *same: a and b have the same classification and security, compared
+ * whole (rationale and decision_ref too). */
+int protection_same(const Valv__V1__Asset *a, const Valv__V1__Asset *b, bool *same,
+                    valv_error *err);
 void asset_array_free(Valv__V1__Asset **assets, size_t n);
 
 /* --- Tables (store.c) --------------------------------------------------------- */
@@ -171,14 +176,21 @@ void read_end(store *s, MDB_txn *txn);
 /* Reads key name of the meta table; LMDB's code (MDB_NOTFOUND when absent). */
 int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val);
 
-/* Reads asset id in txn. Unknown: VALV_ENOTFOUND "asset assets/ID not found". */
+/* Reads asset id in txn. Unknown: asset_not_found. */
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
                valv_error *err);
 
-/* Loads asset id for a change and checks etag (NULL or "": no check;
- * mismatch: VALV_EABORTED). */
-int load_for_change(store_txn *t, const char *id, const char *etag, Valv__V1__Asset **out,
-                    valv_error *err);
+/* Sets err to VALV_ENOTFOUND "asset assets/ID not found" and returns that:
+ * the one message for an asset that is missing or hidden from the caller. */
+int asset_not_found(const char *id, valv_error *err);
+
+/* Checks etag against a's (NULL or "": no check; mismatch: VALV_EABORTED). */
+int etag_check(const Valv__V1__Asset *a, const char *etag, valv_error *err);
+
+/* Loads asset id for a change of kind act by who (access_load_for), then
+ * checks etag. */
+int load_for_change(store_txn *t, const char *id, const store_actor *who, store_act act,
+                    const char *etag, Valv__V1__Asset **out, valv_error *err);
 
 /* Writes a as the next global revision: sets its revision and etag,
  * replaces the index entries of old (NULL for a new asset) with those of a,
@@ -209,6 +221,31 @@ size_t asset_index_entries(const Valv__V1__Asset *a, index_entry entries[INDEX_E
 int page_size_get(int32_t requested, size_t *out, valv_error *err);
 
 typedef struct inherit inherit; /* a change being spread (inherit.c) */
+
+/* --- Access policy (access.c) ---------------------------------------------------- */
+
+/* True when viewer has no can_see hook: reads need not load an asset only
+ * to ask whether it is visible. */
+bool access_sees_all(const store_actor *viewer);
+
+/* Asks who's authorize hook whether it may do act on assets of unit; NULL
+ * who or hook: allowed. A refusal is returned with the hook's message. */
+int access_check(const store_actor *who, store_act act, const char *unit, valv_error *err);
+
+/* Reads asset id as viewer sees it: an asset viewer cannot see is missing
+ * (asset_not_found), so that nothing tells the two apart. */
+int access_load(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
+                Valv__V1__Asset **out, valv_error *err);
+
+/* *visible: asset id is visible to viewer (a missing one is not). Loads
+ * the asset only when viewer has a can_see hook. */
+int access_id_visible(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
+                      bool *visible, valv_error *err);
+
+/* The start of every write to an existing asset: access_load in t, then
+ * access_check of act on the asset's unit. On error *out is NULL. */
+int access_load_for(store_txn *t, const char *id, const store_actor *who, store_act act,
+                    Valv__V1__Asset **out, valv_error *err);
 
 /* --- Links (links.c) ------------------------------------------------------------ */
 

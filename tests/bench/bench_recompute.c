@@ -23,7 +23,7 @@
 #define RUNS_DEFAULT 9
 #define RUNS_MAX 1000
 
-static const store_actor bench_actor = {"bench", NULL};
+static const store_actor bench_actor = {.actor = "bench"};
 
 static double now_ms(void)
 {

@@ -29,7 +29,7 @@
 #define BATCH_DEFAULT 100
 #define ARG_MAX_VALUE 10000000
 
-static const store_actor bench_actor = {"bench", "bench-request"};
+static const store_actor bench_actor = {.actor = "bench", .request_id = "bench-request"};
 
 typedef struct {
     Valv__V1__Asset *old, *updated; /* borrowed from the versions array */

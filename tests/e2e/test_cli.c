@@ -1449,6 +1449,15 @@ START_TEST(import_refuses_a_classification_column)
     assert_has(out, "stdin:2 (hemlig): ");
     assert_has(strstr(out, "stdin:2 (hemlig): "), "classification");
     ck_assert_int_eq(count_assets(), 1);
+
+    /* valvd refuses the whole import: nothing to report but why. */
+    ck_assert_int_eq(valv_input("external_id,kind,display_name,owner_unit\n"
+                                "a,it-system,Alfa,kommunstyrelsen\n",
+                                "import", "-", "--source", "CMDB"),
+                     1);
+    assert_has(err, "valv: INVALID_ARGUMENT: header.source: 'CMDB' does not match");
+    ck_assert_ptr_null(strstr(err, "may have been imported"));
+    ck_assert_str_eq(out, "");
     stop_server();
 }
 END_TEST
@@ -1613,6 +1622,7 @@ static Suite *cli_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("help");
+    tcase_set_timeout(tc, TEST_TIMEOUT_S); /* some thirty runs of valv, slow under ASan */
     tcase_add_test(tc, every_command_has_help_with_an_example);
     tcase_add_checked_fixture(tc, NULL, free_output);
     suite_add_tcase(s, tc);

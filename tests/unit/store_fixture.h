@@ -24,7 +24,7 @@
 
 static char fixture_dir[64];
 static store *s; /* the store of the running test */
-static const store_actor alice = {"alice", "req-1"};
+static const store_actor alice = {.actor = "alice", .request_id = "req-1"};
 
 static inline int fixture_remove_entry(const char *path, const struct stat *sb, int flag,
                                        struct FTW *ftw)

@@ -15,8 +15,8 @@
 
 #define ACTION(name) VALV__V1__AUDIT_ACTION__ACTION_##name
 
-static const store_actor bob = {"bob", NULL}; /* sends no request id */
-static const store_actor chief = {"chief", "req-chief"};
+static const store_actor bob = {.actor = "bob"}; /* sends no request id */
+static const store_actor chief = {.actor = "chief", .request_id = "req-chief"};
 
 /* --- Helpers ----------------------------------------------------------------------- */
 

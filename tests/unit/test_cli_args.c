@@ -359,6 +359,43 @@ START_TEST(mask_paths_are_added_once)
 }
 END_TEST
 
+/* ---- -o: the global output format, or a command's own ------------------------------- */
+
+/* Parses argv (up to NULL) for command and returns what args_next gave
+ * before ARGS_END or ARGS_STOP: 'o' when the command got -o itself. */
+static int first_option(const args_command *command, args_globals *globals, char **argv)
+{
+    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
+    int argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    args_parser p = args_parser_init(command, globals, argc, argv, options);
+    return args_next(&p);
+}
+
+START_TEST(output_flag_is_global_unless_the_command_reads_it)
+{
+    static const args_command own_command = {
+        .path = "valv own", .usage = "Usage: valv own\n", .own_output_flag = true};
+    args_globals globals;
+    capture_stderr();
+    args_globals_init(&globals);
+    char *json_argv[] = {"test", "-o", "json", NULL};
+    ck_assert_int_eq(first_option(&test_command, &globals, json_argv), ARGS_END);
+    ck_assert_int_eq(globals.format, OUTPUT_JSON);
+
+    args_globals_init(&globals);
+    char *jsonl_argv[] = {"own", "--output", "jsonl", NULL};
+    ck_assert_int_eq(first_option(&own_command, &globals, jsonl_argv), 'o');
+    ck_assert_str_eq(optarg, "jsonl");
+    ck_assert_int_eq(globals.format, OUTPUT_TABLE);
+
+    char *bad_argv[] = {"test", "-o", "jsonl", NULL};
+    ck_assert_int_eq(first_option(&test_command, &globals, bad_argv), ARGS_STOP);
+    assert_stderr_has("valv: -o takes table, json or csv, not 'jsonl'\n");
+}
+END_TEST
+
 static Suite *cli_args_suite(void)
 {
     Suite *s = suite_create("cli_args");
@@ -384,6 +421,10 @@ static Suite *cli_args_suite(void)
 
     tc = tcase_create("masks");
     tcase_add_test(tc, mask_paths_are_added_once);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("output");
+    tcase_add_test(tc, output_flag_is_global_unless_the_command_reads_it);
     suite_add_tcase(s, tc);
     return s;
 }

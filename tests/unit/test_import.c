@@ -12,7 +12,7 @@
 #define HOSTED_IN VALV__V1__LINK_TYPE__HOSTED_IN
 #define DEPENDS_ON VALV__V1__LINK_TYPE__DEPENDS_ON
 
-static const store_actor importer = {"cmdb-bot", "import-1"};
+static const store_actor importer = {.actor = "cmdb-bot", .request_id = "import-1"};
 
 /* --- Records ---------------------------------------------------------------------- */
 
@@ -152,7 +152,7 @@ static Valv__V1__Asset *find(const char *source, const char *external_id)
     Valv__V1__Asset *found = NULL;
 
     snprintf(filter, sizeof filter, "source = \"%s\"", source);
-    store_list_request req = {filter, "", VALV_PAGE_SIZE_MAX, NULL, false};
+    store_list_request req = {.filter = filter, .page_size = VALV_PAGE_SIZE_MAX};
     ck_assert_msg(store_list_assets(s, &req, &res, &err) == VALV_OK, "list: %s", err.message);
     for (size_t i = 0; i < res.n_assets && found == NULL; i++) {
         if (strcmp(res.assets[i]->external_id, external_id) == 0 &&
@@ -184,7 +184,7 @@ static size_t links_of(const char *id, const char *source, size_t *from_source)
 {
     store_link_list_result res;
     valv_error err;
-    ck_assert_msg(store_list_links(s, id, VALV_PAGE_SIZE_MAX, NULL, &res, &err) == VALV_OK,
+    ck_assert_msg(store_list_links(s, id, NULL, VALV_PAGE_SIZE_MAX, NULL, &res, &err) == VALV_OK,
                   "links of %s: %s", id, err.message);
     size_t n = res.n_links;
     *from_source = 0;
@@ -493,7 +493,7 @@ START_TEST(test_sync_deletes_missing)
     asset_free(kept);
 
     /* The delete names its reason in the audit log. */
-    store_audit_query q = {c_id, NULL, VALV__V1__AUDIT_ACTION__ACTION_DELETE, 0, 0, false, 0, NULL};
+    store_audit_query q = {.asset_id = c_id, .action = VALV__V1__AUDIT_ACTION__ACTION_DELETE};
     store_audit_result ar;
     valv_error err;
     ck_assert_int_eq(store_list_audit_events(s, &q, &ar, &err), VALV_OK);

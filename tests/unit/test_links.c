@@ -152,7 +152,7 @@ static void list_all(const char *id, char *out, size_t cap)
     do {
         store_link_list_result res;
         valv_error err;
-        ck_assert_msg(store_list_links(s, id, 2, token, &res, &err) == VALV_OK, "list: %s",
+        ck_assert_msg(store_list_links(s, id, NULL, 2, token, &res, &err) == VALV_OK, "list: %s",
                       err.message);
         ck_assert_uint_le(res.n_links, 2);
         for (size_t i = 0; i < res.n_links; i++) {
@@ -194,7 +194,7 @@ START_TEST(test_list_links)
     list_all("info-a", links, sizeof links);
     ck_assert_str_eq(links, "info-a>sys");
 
-    ck_assert_int_eq(store_list_links(s, "sys", 0, NULL, &res, &err), VALV_OK);
+    ck_assert_int_eq(store_list_links(s, "sys", NULL, 0, NULL, &res, &err), VALV_OK);
     ck_assert_uint_eq(res.n_links, 5);
     ck_assert_ptr_null(res.next_page_token);
     ck_assert_int_eq(res.links[0]->type, HOSTED_IN);
@@ -204,16 +204,16 @@ START_TEST(test_list_links)
     store_link_list_result_free(&res);
 
     /* A token pages through the links of its own asset only. */
-    ck_assert_int_eq(store_list_links(s, "sys", 1, NULL, &res, &err), VALV_OK);
+    ck_assert_int_eq(store_list_links(s, "sys", NULL, 1, NULL, &res, &err), VALV_OK);
     ck_assert_ptr_nonnull(res.next_page_token);
     store_link_list_result page2;
-    ck_assert_int_eq(store_list_links(s, "room", 1, res.next_page_token, &page2, &err),
+    ck_assert_int_eq(store_list_links(s, "room", NULL, 1, res.next_page_token, &page2, &err),
                      VALV_EINVAL);
     ck_assert_str_eq(err.violations[0].field, "page_token");
     store_link_list_result_free(&res);
 
-    ck_assert_int_eq(store_list_links(s, "nowhere", 0, NULL, &res, &err), VALV_ENOTFOUND);
-    ck_assert_int_eq(store_list_links(s, "sys", -1, NULL, &res, &err), VALV_EINVAL);
+    ck_assert_int_eq(store_list_links(s, "nowhere", NULL, 0, NULL, &res, &err), VALV_ENOTFOUND);
+    ck_assert_int_eq(store_list_links(s, "sys", NULL, -1, NULL, &res, &err), VALV_EINVAL);
     ck_assert_str_eq(err.violations[0].field, "page_size");
 }
 END_TEST

@@ -15,7 +15,7 @@
 #define APPROVED VALV__V1__REVIEW_STATE__APPROVED
 #define RETURNED VALV__V1__REVIEW_STATE__RETURNED
 
-static const store_actor chief = {"chief", "req-2"};
+static const store_actor chief = {.actor = "chief", .request_id = "req-2"};
 
 static Valv__V1__ReviewState state_of(const char *id)
 {
@@ -75,7 +75,7 @@ static void create_flagged(const char *id, const char *unit)
 /* The ids of the whole review queue (page size 2), joined by spaces. */
 static void queue_ids(const char *unit, char *out, size_t cap)
 {
-    store_queue_request req = {unit, 2, NULL};
+    store_queue_request req = {.owner_unit = unit, .page_size = 2};
     char *token = NULL;
     out[0] = '\0';
     do {
@@ -274,7 +274,7 @@ static void sleep_past(int64_t until)
 START_TEST(test_overdue_back_in_queue)
 {
     store_options opts = {.review_interval = 1};
-    store_list_request overdue = {"review.overdue = true", NULL, 0, NULL, false};
+    store_list_request overdue = {.filter = "review.overdue = true"};
     store_list_result res;
     char ids[256];
     valv_error err;
@@ -327,7 +327,7 @@ END_TEST
 
 START_TEST(test_queue_order_units_and_pages)
 {
-    store_queue_request req = {NULL, 0, NULL};
+    store_queue_request req = {0};
     store_list_result res;
     valv_error err;
     char ids[256];

@@ -16,7 +16,7 @@
 
 static char dir[64];
 static store *s; /* the store of the running test, opened by setup */
-static const store_actor alice = {"alice", "req-1"};
+static const store_actor alice = {.actor = "alice", .request_id = "req-1"};
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -157,7 +157,8 @@ static const char *source_of(const Valv__V1__Effective *e, const char *dimension
 static void list_ids(const char *filter, const char *order_by, bool show_deleted, char *out,
                      size_t cap)
 {
-    store_list_request req = {filter, order_by, 3, NULL, show_deleted};
+    store_list_request req = {
+        .filter = filter, .order_by = order_by, .page_size = 3, .show_deleted = show_deleted};
     char *token = NULL;
     out[0] = '\0';
     do {
@@ -710,7 +711,7 @@ END_TEST
 
 START_TEST(test_list_bad_order_by)
 {
-    store_list_request req = {NULL, "owner", 0, NULL, false};
+    store_list_request req = {.order_by = "owner"};
     store_list_result res;
     valv_error err;
 
@@ -762,7 +763,7 @@ END_TEST
 
 START_TEST(test_list_bad_filter)
 {
-    store_list_request req = {"kind = ", NULL, 0, NULL, false};
+    store_list_request req = {.filter = "kind = "};
     store_list_result res;
     valv_error err;
 
@@ -778,7 +779,7 @@ static const char *const stability_orders[] = {"", "display_name desc", "update_
 
 START_TEST(test_page_token_stability)
 {
-    store_list_request req = {NULL, stability_orders[_i], 10, NULL, false};
+    store_list_request req = {.order_by = stability_orders[_i], .page_size = 10};
     int seen[100] = {0}; /* by id number; ids are "pNN" */
     char *token = NULL;
     int page = 0;
@@ -828,7 +829,7 @@ END_TEST
 
 static char *first_page_token(const char *filter, int32_t page_size)
 {
-    store_list_request req = {filter, NULL, page_size, NULL, false};
+    store_list_request req = {.filter = filter, .page_size = page_size};
     store_list_result res;
     valv_error err;
     ck_assert_int_eq(store_list_assets(s, &req, &res, &err), VALV_OK);
@@ -841,7 +842,7 @@ static char *first_page_token(const char *filter, int32_t page_size)
 
 START_TEST(test_page_token_refused)
 {
-    store_list_request req = {NULL, NULL, 2, NULL, false};
+    store_list_request req = {.page_size = 2};
     store_list_result res;
     valv_error err;
 
@@ -881,7 +882,7 @@ END_TEST
 START_TEST(test_page_size)
 {
     Valv__V1__Asset a = minimal("Many", "it");
-    store_list_request req = {NULL, NULL, -1, NULL, false};
+    store_list_request req = {.page_size = -1};
     store_list_result res;
     valv_error err;
 

@@ -38,7 +38,7 @@ static int create_apply(writer_job *job, store_txn *txn, valv_error *err)
     a.display_name = j->display_name;
     a.owner_unit = (char *)j->owner_unit;
     Valv__V1__Asset *out = NULL;
-    store_actor who = {"test", NULL};
+    store_actor who = {.actor = "test"};
     int rc = store_create_asset(txn, &a, NULL, &who, &out, err);
     if (rc == VALV_OK) {
         snprintf(j->id, sizeof j->id, "%s", out->name + strlen("assets/"));
