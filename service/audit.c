@@ -4,6 +4,7 @@
 #include "audit.h"
 
 #include "limits.h"
+#include "policy.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/audit.pb-c.h"
@@ -33,7 +34,10 @@ void audit_list_events(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
+    store_actor viewer;
+    policy_actor(c, NULL, &viewer);
     store_audit_query q = {
+        .viewer = &viewer,
         .asset_id = id,
         .actor = req->actor,
         .action = req->action,

@@ -17,6 +17,7 @@
 
 #include "authz.h"
 #include "limits.h"
+#include "policy.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/import.pb-c.h"
@@ -238,7 +239,7 @@ void import_assets(call *c, const ProtobufCMessage *request)
         return;
     }
     x->call = c;
-    x->who.actor = call_actor(c);
+    policy_importer(c, NULL, &x->who); /* IMPORT is checked on the header's source */
     call_on_free(c, import_free, x);
     call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
 }

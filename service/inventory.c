@@ -12,6 +12,7 @@
 
 #include "limits.h"
 #include "page.h"
+#include "policy.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/inventory.pb-c.h"
@@ -128,6 +129,15 @@ void inventory_undelete_asset(call *c, const ProtobufCMessage *request)
 
 /* --- Reads ----------------------------------------------------------------------- */
 
+/* What a caller who may not see an asset is told: exactly what they would
+ * be told if it did not exist. */
+static const valv_error *not_found(const char *name, valv_error *err)
+{
+    valv_error_clear(err);
+    valv_error_set(err, VALV_ENOTFOUND, "asset %s not found", name);
+    return err;
+}
+
 void inventory_get_asset(call *c, const ProtobufCMessage *request)
 {
     const Valv__V1__GetAssetRequest *req = (const void *)request;
@@ -136,10 +146,10 @@ void inventory_get_asset(call *c, const ProtobufCMessage *request)
     const char *id = NULL;
     Valv__V1__Asset *asset = NULL;
     if (validate_asset_name(req->name, "name", &id, &err) == VALV_OK &&
-        store_get_asset(call_store(c), id, &asset, &err) == VALV_OK)
+        store_get_asset(call_store(c), id, &asset, &err) == VALV_OK && policy_visible(c, asset))
         call_reply(c, &asset->base);
     else
-        call_fail(c, &err);
+        call_fail(c, asset != NULL ? not_found(req->name, &err) : &err);
     free_asset(asset);
 }
 
@@ -170,6 +180,12 @@ void inventory_batch_get_assets(call *c, const ProtobufCMessage *request)
         goto done;
     if (store_batch_get_assets(call_store(c), ids, req->n_names, &assets, &err) != VALV_OK)
         goto done;
+    for (size_t i = 0; i < req->n_names; i++) {
+        if (!policy_visible(c, assets[i])) {
+            not_found(req->names[i], &err);
+            goto done;
+        }
+    }
 
     Valv__V1__BatchGetAssetsResponse resp;
     valv__v1__batch_get_assets_response__init(&resp);
@@ -193,12 +209,15 @@ void inventory_list_assets(call *c, const ProtobufCMessage *request)
     const Valv__V1__ListAssetsRequest *req = (const void *)request;
     valv_error err;
     valv_error_clear(&err);
+    store_actor viewer;
+    policy_actor(c, NULL, &viewer);
     store_list_request list = {
         .filter = req->filter,
         .order_by = req->order_by,
         .page_size = req->page_size,
         .page_token = req->page_token,
         .show_deleted = req->show_deleted,
+        .viewer = &viewer,
     };
     store_list_result result = {0};
     int rc = store_list_assets(call_store(c), &list, &result, &err);
@@ -285,10 +304,12 @@ void inventory_list_links(call *c, const ProtobufCMessage *request)
     const Valv__V1__ListLinksRequest *req = (const void *)request;
     valv_error err;
     valv_error_clear(&err);
+    store_actor viewer;
+    policy_actor(c, NULL, &viewer);
     const char *id = NULL;
     store_link_list_result result = {0};
     if (validate_asset_name(req->asset, "asset", &id, &err) != VALV_OK ||
-        store_list_links(call_store(c), id, NULL, req->page_size, req->page_token, &result, &err) != VALV_OK) {
+        store_list_links(call_store(c), id, &viewer, req->page_size, req->page_token, &result, &err) != VALV_OK) {
         call_fail(c, &err);
         return;
     }
@@ -310,6 +331,7 @@ void inventory_list_links(call *c, const ProtobufCMessage *request)
  * sending one asset per message. */
 typedef struct {
     const Valv__V1__ExportAssetsRequest *req; /* borrowed from the call */
+    store_actor viewer;                       /* who is exporting: what they may see */
     store_list_result page;
     size_t next;
     bool last_page;
@@ -358,6 +380,7 @@ static void export_pump(call *c, export_stream *x)
             .page_size = EXPORT_PAGE,
             .page_token = token,
             .show_deleted = x->req->show_deleted,
+            .viewer = &x->viewer,
         };
         int rc = store_list_assets(call_store(c), &list, &x->page, &err);
         free(token);
@@ -386,6 +409,7 @@ void inventory_export_assets(call *c, const ProtobufCMessage *request)
         return;
     }
     x->req = (const void *)request;
+    policy_actor(c, NULL, &x->viewer);
     call_on_free(c, export_free, x);
     export_pump(c, x);
 }

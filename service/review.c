@@ -4,6 +4,7 @@
 
 #include "limits.h"
 #include "page.h"
+#include "policy.h"
 #include "store.h"
 #include "validate.h"
 #include "valv/v1/review.pb-c.h"
@@ -74,10 +75,13 @@ void review_list_queue(call *c, const ProtobufCMessage *request)
     const Valv__V1__ListReviewQueueRequest *req = (const void *)request;
     valv_error err;
     valv_error_clear(&err);
+    store_actor viewer;
+    policy_actor(c, NULL, &viewer);
     store_queue_request q = {
         .owner_unit = req->owner_unit,
         .page_size = req->page_size,
         .page_token = req->page_token,
+        .viewer = &viewer,
     };
     store_list_result result = {0};
     int rc = store_list_review_queue(call_store(c), &q, &result, &err);

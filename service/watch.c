@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "filter.h"
+#include "policy.h"
 #include "valv/v1/audit.pb-c.h"
 
 typedef struct watcher watcher;
@@ -96,20 +97,29 @@ static void watcher_end(watcher *w, const valv_error *err)
     call_fail(w->call, err);
 }
 
-/* True when the event's asset matches the watcher's filter. */
-static bool event_matches(watcher *w, const Valv__V1__AuditEvent *ev)
+/* True when the watcher may see the asset an event names (by its name). */
+static bool asset_matches(watcher *w, const char *name, bool apply_filter)
 {
-    if (w->filter == NULL)
-        return true;
-    const char *id = ev->asset + sizeof "assets/" - 1;
+    const char *id = name + sizeof "assets/" - 1;
     Valv__V1__Asset *asset = NULL;
     valv_error err;
     valv_error_clear(&err);
     if (store_get_asset(w->hub->store, id, &asset, &err) != VALV_OK)
         return false;
-    bool match = filter_match(w->filter, asset, (long long)time(NULL));
+    bool match = policy_visible(w->call, asset) &&
+                 (!apply_filter || filter_match(w->filter, asset, (long long)time(NULL)));
     valv__v1__asset__free_unpacked(asset, NULL);
     return match;
+}
+
+/* True when the event is for this watcher: its asset (and the other end of
+ * a link) visible to the watcher's principal, and the asset matching the
+ * filter. */
+static bool event_matches(watcher *w, const Valv__V1__AuditEvent *ev)
+{
+    if (!asset_matches(w, ev->asset, w->filter != NULL))
+        return false;
+    return ev->related_asset[0] == '\0' || asset_matches(w, ev->related_asset, false);
 }
 
 static void pump(watcher *w);

@@ -4,6 +4,7 @@
 
 #include "google/protobuf/empty.pb-c.h"
 #include "limits.h"
+#include "policy.h"
 #include "validate.h"
 #include "writer.h"
 
@@ -68,8 +69,7 @@ void write_submit(call *c, const ProtobufCMessage *request, const char *id, cons
     w->op.request = request;
     w->op.id = id;
     w->op.other_id = other_id;
-    w->op.who.actor = call_actor(c);
-    w->op.who.request_id = request_id;
+    policy_actor(c, request_id, &w->op.who);
     writer_submit(call_writer(c), &w->job);
 }
 

@@ -401,8 +401,9 @@ static void assert_same_ids(char **names, size_t n, const char *const *expected,
         ck_assert_str_eq(names[i] + strlen("assets/"), expected[i]);
 }
 
-/* Lists every asset as viewer, page_size at a time, in order_by; returns
- * how many; names[] are borrowed from *all (free with asset_array_free). */
+/* Lists every asset as viewer, page_size (> 0) at a time, in order_by, into
+ * names (malloc'd copies: free with names_free); returns how many. Every
+ * page but the last is full. */
 static size_t list_all(const store_actor *viewer, const char *order_by, int32_t page_size,
                        char **names, size_t cap)
 {
@@ -416,7 +417,8 @@ static size_t list_all(const store_actor *viewer, const char *order_by, int32_t 
         req.page_token = token;
         ck_assert_msg(store_list_assets(s, &req, &res, &err) == VALV_OK, "list: %s",
                       err.message);
-        ck_assert_msg(res.n_assets > 0 || res.next_page_token == NULL, "an empty page");
+        ck_assert_msg(res.n_assets == (size_t)page_size || res.next_page_token == NULL,
+                      "a page of %zu before the last", res.n_assets);
         for (size_t i = 0; i < res.n_assets; i++) {
             ck_assert_uint_lt(n, cap);
             names[n++] = strdup(res.assets[i]->name);
@@ -458,10 +460,10 @@ START_TEST(test_list_leaves_hidden_out)
             names_free(names, n);
         }
     }
-    n = list_all(NULL, "", 0, names, 16);
+    n = list_all(NULL, "", 3, names, 16);
     assert_same_ids(names, n, everything, 8);
     names_free(names, n);
-    n = list_all(&dora, "", 0, names, 16);
+    n = list_all(&dora, "", 3, names, 16);
     assert_same_ids(names, n, everything, 8);
     names_free(names, n);
 }
@@ -700,7 +702,7 @@ START_TEST(test_null_hooks_allow_everything)
     ck_assert_int_eq(delete_as(&tool, "secret", NULL, &err), VALV_OK);
     ck_assert_int_eq(undelete_as(&tool, "secret", &err), VALV_OK);
 
-    size_t n = list_all(&tool, "", 0, names, 16);
+    size_t n = list_all(&tool, "", 4, names, 16);
     ck_assert_uint_eq(n, 9);
     names_free(names, n);
     ck_assert_int_eq(store_list_links(s, "sys", &tool, 0, NULL, &links, &err), VALV_OK);
