@@ -16,12 +16,30 @@
 /* Longer than any word of an enum (synnerligen-allvarlig). */
 #define WORD_TEXT_MAX 32
 
+/* The value of environment variable name, or NULL when it is unset or
+ * empty (an empty variable is how a shell user unsets one for a command). */
+static const char *env_value(const char *name)
+{
+    const char *value = getenv(name);
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
 void args_globals_init(args_globals *g)
 {
-    const char *env = getenv("VALV_ADDR");
-    g->addr = (env != NULL && env[0] != '\0') ? env : ARGS_DEFAULT_ADDR;
-    g->format = OUTPUT_TABLE;
-    g->timeout_ms = 0;
+    const char *addr = env_value("VALV_ADDR");
+    const char *tls = env_value("VALV_TLS");
+    *g = (args_globals){
+        .addr = addr != NULL ? addr : ARGS_DEFAULT_ADDR,
+        .format = OUTPUT_TABLE,
+        .timeout_ms = 0,
+        .tls = tls != NULL && strcmp(tls, "0") != 0,
+        .tls_ca = env_value("VALV_TLS_CA"),
+        .cert = env_value("VALV_CERT"),
+        .key = env_value("VALV_KEY"),
+        .token = env_value("VALV_TOKEN"),
+    };
+    if (g->token == NULL)
+        g->token_file = env_value("VALV_TOKEN_FILE");
 }
 
 args_parser args_parser_init(const args_command *command, args_globals *globals, int argc,
@@ -94,6 +112,26 @@ static int common_option(args_parser *p, int opt)
         return ARGS_EXIT_OK;
     case ARGS_OPT_TIMEOUT:
         return parse_timeout(p->command, optarg, &p->globals->timeout_ms);
+    case ARGS_OPT_TLS:
+        p->globals->tls = true;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_TLS_CA:
+        p->globals->tls_ca = optarg;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_CERT:
+        p->globals->cert = optarg;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_KEY:
+        p->globals->key = optarg;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_TOKEN:
+        p->globals->token = optarg;
+        p->globals->token_file = NULL;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_TOKEN_FILE:
+        p->globals->token_file = optarg;
+        p->globals->token = NULL;
+        return ARGS_EXIT_OK;
     case ':':
         return args_usage_error(p->command, "option '%s' needs a value",
                                 offending_option(p, buf, sizeof buf));
@@ -118,8 +156,10 @@ int args_next(args_parser *p)
         if (opt == -1)
             return ARGS_END;
         bool own_output = opt == 'o' && p->command->own_output_flag;
+        /* The common options are numbered from ARGS_OPT_ADDR up to the
+         * commands' own. */
         bool common = opt == 'h' || (opt == 'o' && !own_output) || opt == ':' || opt == '?' ||
-                      opt == ARGS_OPT_ADDR || opt == ARGS_OPT_TIMEOUT || opt == ARGS_OPT_VERSION;
+                      (opt >= ARGS_OPT_ADDR && opt < ARGS_OPT_FIRST_COMMAND_OPTION);
         if (!common)
             return opt;
         if (opt == 'h' || opt == ARGS_OPT_VERSION) {

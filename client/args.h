@@ -2,7 +2,7 @@
  *
  * Every command parses its flags with args_next, a getopt_long loop that
  * also takes the options every command accepts (--addr, -o/--output,
- * --timeout, --help) and reports usage errors the same way everywhere:
+ * --timeout, the TLS and identity flags, --help) and reports usage errors the same way everywhere:
  *
  *   valv: unknown option '--colour'
  *   run 'valv asset list --help'
@@ -28,7 +28,19 @@
     "  --addr HOST:PORT     valvd's address (default: $VALV_ADDR, else " ARGS_DEFAULT_ADDR ")\n" \
     "  -o, --output FORMAT  table (default), json (one object per line) or csv\n"       \
     "  --timeout SECONDS    how long to wait for each call (default 30)\n"             \
-    "  -h, --help           show this help\n"
+    "  -h, --help           show this help\n"                                          \
+    "TLS and identity (valvd without --dev); each flag overrides its variable:\n"      \
+    "  --tls-ca FILE        use TLS; valvd's certificate must verify against this CA\n" \
+    "                       (PEM; $VALV_TLS_CA)\n"                                      \
+    "  --tls                use TLS, trusting the system's CAs ($VALV_TLS=1)\n"          \
+    "  --cert FILE          use TLS and prove who you are with this client\n"           \
+    "                       certificate (PEM; $VALV_CERT); needs --key\n"                \
+    "  --key FILE           the client certificate's private key (PEM; $VALV_KEY)\n"    \
+    "  --token-file FILE    send the bearer token on FILE's first line ($VALV_TOKEN_FILE)\n" \
+    "  --token TOKEN        send this bearer token ($VALV_TOKEN); other users of this\n" \
+    "                       machine can read a command line (ps): prefer --token-file\n" \
+    "  Without --tls-ca, --tls or --cert valv talks plaintext, as to 'valvd --dev';\n"  \
+    "  a token is sent over plaintext only to a loopback address.\n"
 
 /* valv's exit statuses. */
 enum {
@@ -44,6 +56,12 @@ enum {
     ARGS_OPT_ADDR = 1000,
     ARGS_OPT_TIMEOUT,
     ARGS_OPT_VERSION,
+    ARGS_OPT_TLS,
+    ARGS_OPT_TLS_CA,
+    ARGS_OPT_CERT,
+    ARGS_OPT_KEY,
+    ARGS_OPT_TOKEN,
+    ARGS_OPT_TOKEN_FILE,
     ARGS_OPT_FIRST_COMMAND_OPTION /* commands number their own options from here */
 };
 
@@ -53,16 +71,32 @@ enum {
     {"output", required_argument, NULL, 'o'},                  \
     {"timeout", required_argument, NULL, ARGS_OPT_TIMEOUT},    \
     {"help", no_argument, NULL, 'h'},                         \
-    {"version", no_argument, NULL, ARGS_OPT_VERSION}
+    {"version", no_argument, NULL, ARGS_OPT_VERSION},          \
+    {"tls", no_argument, NULL, ARGS_OPT_TLS},                  \
+    {"tls-ca", required_argument, NULL, ARGS_OPT_TLS_CA},      \
+    {"cert", required_argument, NULL, ARGS_OPT_CERT},          \
+    {"key", required_argument, NULL, ARGS_OPT_KEY},            \
+    {"token", required_argument, NULL, ARGS_OPT_TOKEN},        \
+    {"token-file", required_argument, NULL, ARGS_OPT_TOKEN_FILE}
 
-/* The options that apply to the whole run, whichever command takes them. */
+/* The options that apply to the whole run, whichever command takes them.
+ * Each string is the flag's value, else its environment variable's, else
+ * NULL (addr: ARGS_DEFAULT_ADDR). */
 typedef struct {
-    const char *addr;      /* --addr, else $VALV_ADDR, else ARGS_DEFAULT_ADDR */
-    output_format format;  /* -o / --output */
-    int timeout_ms;        /* --timeout; 0 means the RPC default */
+    const char *addr;       /* --addr, $VALV_ADDR */
+    output_format format;   /* -o / --output */
+    int timeout_ms;         /* --timeout; 0 means the RPC default */
+    bool tls;               /* --tls, $VALV_TLS set and not "0" */
+    const char *tls_ca;     /* --tls-ca, $VALV_TLS_CA */
+    const char *cert;       /* --cert, $VALV_CERT */
+    const char *key;        /* --key, $VALV_KEY */
+    /* At most one of token and token_file is set: a flag replaces either
+     * variable, and $VALV_TOKEN wins over $VALV_TOKEN_FILE. */
+    const char *token;      /* --token, $VALV_TOKEN */
+    const char *token_file; /* --token-file, $VALV_TOKEN_FILE */
 } args_globals;
 
-/* Sets the defaults, reading $VALV_ADDR. */
+/* Sets the defaults, reading the environment variables above. */
 void args_globals_init(args_globals *g);
 
 /* A command as the user types it, for --help and error messages. */

@@ -4,6 +4,7 @@
  * share: one connection per run, error reporting and output.
  */
 #include <errno.h>
+#include <grpc/support/log.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -87,11 +88,52 @@ int cmd_run_group(cmd_session *s, const args_command *group, const cmd_entry *en
     return args_usage_error(group, "unknown command '%s'", name);
 }
 
+/* Longer than any token `valvd token new` makes, with room for a newline. */
+#define TOKEN_LINE_MAX 512
+
+/* Reads the bearer token on the first line of path into line. */
+static int read_token_file(const char *path, char line[TOKEN_LINE_MAX], valv_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return valv_error_set(err, VALV_EINVAL, "cannot read the token file %s: %s", path,
+                              strerror(errno));
+    bool got = fgets(line, TOKEN_LINE_MAX, f) != NULL;
+    fclose(f);
+    /* Editors and `echo` end the line; the token is what comes before. */
+    if (got)
+        line[strcspn(line, " \t\r\n")] = '\0';
+    if (!got || line[0] == '\0')
+        return valv_error_set(err, VALV_EINVAL,
+                              "the token file %s has no token on its first line; put there the "
+                              "first line 'valvd token new' printed",
+                              path);
+    return VALV_OK;
+}
+
 int cmd_connect(cmd_session *s, valv_error *err)
 {
+    char token_line[TOKEN_LINE_MAX];
+    const args_globals *g = &s->globals;
     if (s->conn != NULL)
         return VALV_OK;
-    return rpc_connect(s->globals.addr, &s->conn, err);
+    rpc_options options = {
+        .addr = g->addr,
+        .tls = g->tls,
+        .tls_ca_file = g->tls_ca,
+        .cert_file = g->cert,
+        .key_file = g->key,
+        .token = g->token,
+    };
+    int rc = VALV_OK;
+    if (g->token_file != NULL) {
+        rc = read_token_file(g->token_file, token_line, err);
+        options.token = token_line;
+    }
+    if (rc == VALV_OK)
+        rc = rpc_connect(&options, &s->conn, err);
+    explicit_bzero(token_line, sizeof token_line);
+    return rc;
 }
 
 int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
@@ -385,9 +427,19 @@ int cmd_print_explanation(const cmd_session *s, const Valv__V1__Asset *asset)
     return output_status(output_explanation(stdout, s->globals.format, asset));
 }
 
+/* gRPC logs a failed TLS handshake on stderr in its own words; valv's
+ * error message repeats them and says what to do, so gRPC's lines show only
+ * when asked for with GRPC_VERBOSITY. */
+static void discard_grpc_log(gpr_log_func_args *args)
+{
+    (void)args;
+}
+
 int main(int argc, char **argv)
 {
     cmd_session session = {.conn = NULL};
+    if (getenv("GRPC_VERBOSITY") == NULL)
+        gpr_set_log_function(discard_grpc_log);
     args_globals_init(&session.globals);
     int rc = cmd_run_group(&session, &valv_command, valv_commands, argc, argv);
     rpc_close(session.conn);

@@ -7,6 +7,7 @@
  */
 #include "rpc.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "google/rpc/error_details.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -25,31 +29,215 @@
 #define RPC_STATUS_DETAILS_KEY "grpc-status-details-bin"
 #define RPC_BAD_REQUEST_TYPE_URL "type.googleapis.com/google.rpc.BadRequest"
 
+#define RPC_AUTHORIZATION_KEY "authorization"
+#define RPC_BEARER_PREFIX "Bearer "
+/* Longer than any PEM file valv has a reason to read (a chain of a few
+ * certificates, or a key). */
+#define RPC_PEM_MAX (1024 * 1024)
+
 struct rpc_conn {
     grpc_channel *channel;
     char addr[256];
+    bool tls;
+    char tls_ca_file[256]; /* for messages; "" when the system's CAs are used */
+    char cert_file[256];   /* for messages; "" without a client certificate */
+    bool has_token;
+    grpc_metadata authorization; /* sent with every call when has_token */
 };
 
-int rpc_connect(const char *addr, rpc_conn **out, valv_error *err)
+/* True for an address that can only reach this machine. */
+static bool is_loopback(const char *addr)
 {
+    const char *colon = strrchr(addr, ':');
+    size_t host_len = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+    return (host_len >= 4 && strncmp(addr, "127.", 4) == 0) ||
+           (host_len == 9 && strncmp(addr, "localhost", 9) == 0) ||
+           (host_len == 5 && strncmp(addr, "[::1]", 5) == 0);
+}
+
+/* Reads the PEM file at path into *text_out (malloc'd, NUL-terminated;
+ * the caller frees). what names the file's role in the error: "--tls-ca". */
+static int read_pem(const char *path, const char *what, char **text_out, valv_error *err)
+{
+    int rc = VALV_OK;
+    char *text = NULL;
+    *text_out = NULL;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return valv_error_set(err, VALV_EINVAL, "cannot read %s %s: %s", what, path,
+                              strerror(errno));
+    text = malloc(RPC_PEM_MAX + 1);
+    if (text == NULL) {
+        rc = valv_error_set(err, VALV_EINTERNAL, "out of memory");
+        goto done;
+    }
+    size_t len = fread(text, 1, RPC_PEM_MAX + 1, f);
+    if (ferror(f)) {
+        rc = valv_error_set(err, VALV_EINVAL, "cannot read %s %s: %s", what, path,
+                            strerror(errno));
+        goto done;
+    }
+    if (len > RPC_PEM_MAX) {
+        rc = valv_error_set(err, VALV_EINVAL, "%s %s is over %d bytes: not a PEM file", what,
+                            path, RPC_PEM_MAX);
+        goto done;
+    }
+    text[len] = '\0';
+    if (strstr(text, "-----BEGIN ") == NULL) {
+        rc = valv_error_set(err, VALV_EINVAL, "%s %s is not a PEM file (no '-----BEGIN ' line)",
+                            what, path);
+        goto done;
+    }
+    *text_out = text;
+    text = NULL;
+done:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+/* Refuses the passphrase OpenSSL would otherwise ask for on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)arg;
+    return 0;
+}
+
+/* Checks that key_pem is the private key of the certificate in cert_pem.
+ * gRPC finds out only on the first call and then reports nothing a person
+ * could act on ("empty address list"). */
+static int check_key_pair(const rpc_options *options, const char *cert_pem, const char *key_pem,
+                          valv_error *err)
+{
+    int rc = VALV_OK;
+    BIO *cert_bio = BIO_new_mem_buf(cert_pem, -1);
+    BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
+    X509 *cert = cert_bio != NULL ? PEM_read_bio_X509(cert_bio, NULL, no_passphrase, NULL) : NULL;
+    EVP_PKEY *key =
+        key_bio != NULL ? PEM_read_bio_PrivateKey(key_bio, NULL, no_passphrase, NULL) : NULL;
+    if (cert == NULL)
+        rc = valv_error_set(err, VALV_EINVAL, "--cert %s holds no certificate that can be read",
+                            options->cert_file);
+    else if (key == NULL)
+        rc = valv_error_set(err, VALV_EINVAL,
+                            "--key %s holds no private key that can be read (a key protected by "
+                            "a passphrase is not supported)",
+                            options->key_file);
+    else if (X509_check_private_key(cert, key) != 1)
+        rc = valv_error_set(err, VALV_EINVAL, "--key %s is not the private key of --cert %s",
+                            options->key_file, options->cert_file);
+    ERR_clear_error();
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    BIO_free(key_bio);
+    BIO_free(cert_bio);
+    return rc;
+}
+
+/* The channel credentials the options ask for: TLS with the given CA and
+ * client certificate, or plaintext. */
+static int make_credentials(const rpc_options *options, grpc_channel_credentials **out,
+                            valv_error *err)
+{
+    int rc = VALV_OK;
+    char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
+    *out = NULL;
+
+    bool tls = options->tls || options->tls_ca_file != NULL || options->cert_file != NULL;
+    if (!tls) {
+        *out = grpc_insecure_credentials_create();
+        return VALV_OK;
+    }
+    if ((options->cert_file == NULL) != (options->key_file == NULL))
+        return valv_error_set(err, VALV_EINVAL,
+                              "a client certificate needs both --cert FILE and --key FILE");
+    if (options->tls_ca_file != NULL)
+        rc = read_pem(options->tls_ca_file, "--tls-ca", &ca_pem, err);
+    if (rc == VALV_OK && options->cert_file != NULL)
+        rc = read_pem(options->cert_file, "--cert", &cert_pem, err);
+    if (rc == VALV_OK && options->key_file != NULL)
+        rc = read_pem(options->key_file, "--key", &key_pem, err);
+    if (rc == VALV_OK && cert_pem != NULL)
+        rc = check_key_pair(options, cert_pem, key_pem, err);
+    if (rc != VALV_OK)
+        goto done;
+
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = key_pem, .cert_chain = cert_pem};
+    /* A NULL root certificate means the system's (gRPC's default roots). */
+    *out = grpc_ssl_credentials_create(ca_pem, cert_pem != NULL ? &pair : NULL, NULL, NULL);
+    if (*out == NULL)
+        rc = valv_error_set(err, VALV_EINVAL, "cannot set up TLS with these PEM files");
+done:
+    free(ca_pem);
+    free(cert_pem);
+    free(key_pem);
+    return rc;
+}
+
+int rpc_connect(const rpc_options *options, rpc_conn **out, valv_error *err)
+{
+    int rc = VALV_OK;
+    grpc_channel_credentials *creds = NULL;
+    char *bearer = NULL;
+
     *out = NULL;
     rpc_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return valv_error_set(err, VALV_EINTERNAL, "out of memory");
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
-
+    snprintf(c->addr, sizeof c->addr, "%s", options->addr);
+    snprintf(c->tls_ca_file, sizeof c->tls_ca_file, "%s",
+             options->tls_ca_file != NULL ? options->tls_ca_file : "");
+    snprintf(c->cert_file, sizeof c->cert_file, "%s",
+             options->cert_file != NULL ? options->cert_file : "");
     grpc_init();
+
+    rc = make_credentials(options, &creds, err);
+    if (rc != VALV_OK)
+        goto done;
+    c->tls = options->tls || options->tls_ca_file != NULL || options->cert_file != NULL;
+    if (options->token != NULL) {
+        if (!c->tls && !is_loopback(options->addr)) {
+            rc = valv_error_set(err, VALV_EINVAL,
+                                "refusing to send a bearer token to %s without TLS, where anyone "
+                                "on the way could read it: give --tls-ca FILE (or set VALV_TLS=1)",
+                                options->addr);
+            goto done;
+        }
+        if (asprintf(&bearer, RPC_BEARER_PREFIX "%s", options->token) < 0) {
+            bearer = NULL;
+            rc = valv_error_set(err, VALV_EINTERNAL, "out of memory");
+            goto done;
+        }
+        c->authorization.key = grpc_slice_from_static_string(RPC_AUTHORIZATION_KEY);
+        c->authorization.value = grpc_slice_from_copied_string(bearer);
+        c->has_token = true;
+    }
+
     grpc_arg arg = {
         .type = GRPC_ARG_INTEGER,
         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
         .value.integer = RPC_MAX_RECEIVE_MESSAGE,
     };
     grpc_channel_args args = {.num_args = 1, .args = &arg};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     /* Never fails: a bad target gives a channel whose calls fail with
      * UNAVAILABLE, which the first call reports with the address. */
-    c->channel = grpc_channel_create(addr, creds, &args);
-    grpc_channel_credentials_release(creds);
+    c->channel = grpc_channel_create(options->addr, creds, &args);
+
+done:
+    if (creds != NULL)
+        grpc_channel_credentials_release(creds);
+    if (bearer != NULL) {
+        /* The token is a secret: do not leave a copy in freed memory. */
+        explicit_bzero(bearer, strlen(bearer));
+        free(bearer);
+    }
+    if (rc != VALV_OK) {
+        rpc_close(c);
+        return rc;
+    }
     *out = c;
     return VALV_OK;
 }
@@ -58,9 +246,22 @@ void rpc_close(rpc_conn *c)
 {
     if (c == NULL)
         return;
-    grpc_channel_destroy(c->channel);
+    if (c->channel != NULL)
+        grpc_channel_destroy(c->channel);
+    if (c->has_token) {
+        grpc_slice_unref(c->authorization.key);
+        grpc_slice_unref(c->authorization.value);
+    }
     free(c);
     grpc_shutdown();
+}
+
+/* Fills a SEND_INITIAL_METADATA op: the bearer token, if any. */
+static void set_initial_metadata(rpc_conn *c, grpc_op *op)
+{
+    op->op = GRPC_OP_SEND_INITIAL_METADATA;
+    op->data.send_initial_metadata.count = c->has_token ? 1 : 0;
+    op->data.send_initial_metadata.metadata = c->has_token ? &c->authorization : NULL;
 }
 
 /* Copies the BadRequest field violations found in the google.rpc.Status of
@@ -93,6 +294,57 @@ static void add_violations_from_details(const grpc_slice *details, valv_error *e
     google__rpc__status__free_unpacked(status, NULL);
 }
 
+/* Says why a connection failed when gRPC's words show a reason the user can
+ * fix (a certificate, TLS on one side only), else that valvd cannot be
+ * reached. The C core gives a client nothing but the status message, so
+ * these are matched in detail, which is kept in the message as gRPC said it. */
+static int connection_error(const rpc_conn *c, const char *detail, valv_error *err)
+{
+    if (strcasestr(detail, "certificate verify failed") != NULL) {
+        if (c->tls_ca_file[0] == '\0')
+            return valv_error_set(err, VALV_EUNAVAILABLE,
+                                  "valvd at %s presented a certificate that does not verify "
+                                  "against the system's CAs (%s); give --tls-ca FILE, the CA "
+                                  "that signed it",
+                                  c->addr, detail);
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s presented a certificate that does not verify against "
+                              "CA %s (%s); is that the CA that signed valvd's --tls-cert?",
+                              c->addr, c->tls_ca_file, detail);
+    }
+    if (strcasestr(detail, "is not in peer certificate") != NULL)
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s presented a certificate that is not made out to that "
+                              "address (%s); connect by a name or IP address the certificate lists",
+                              c->addr, detail);
+    if (c->tls && strcasestr(detail, "wrong version number") != NULL)
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s does not speak TLS (%s); if it runs with --dev, drop "
+                              "--tls, --tls-ca and --cert",
+                              c->addr, detail);
+    bool closed = strcasestr(detail, "socket closed") != NULL ||
+                  strcasestr(detail, "connection reset") != NULL;
+    if (closed && !c->tls)
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s closed the connection (%s); if it serves TLS (runs "
+                              "without --dev), give --tls-ca FILE and --cert/--key or --token-file",
+                              c->addr, detail);
+    if (closed && c->cert_file[0] != '\0')
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s closed the connection during the TLS handshake (%s); "
+                              "it may not trust the client certificate %s (signed by another CA "
+                              "than its --client-ca?)",
+                              c->addr, detail, c->cert_file);
+    if (closed)
+        return valv_error_set(err, VALV_EUNAVAILABLE,
+                              "valvd at %s closed the connection during the TLS handshake (%s); "
+                              "it may require a client certificate: give --cert and --key",
+                              c->addr, detail);
+    return valv_error_set(err, VALV_EUNAVAILABLE,
+                          "cannot reach valvd at %s: %s; is it running? (set --addr or VALV_ADDR)",
+                          c->addr, detail);
+}
+
 /* Turns a non-OK call status into err. Transport failures get a message
  * that names the address, since the server never saw the request. */
 static int status_to_error(const rpc_conn *c, grpc_status_code status, const grpc_slice *message,
@@ -102,10 +354,9 @@ static int status_to_error(const rpc_conn *c, grpc_status_code status, const grp
     const char *text = (const char *)GRPC_SLICE_START_PTR(*message);
 
     if (status == GRPC_STATUS_UNAVAILABLE) {
-        return valv_error_set(err, VALV_EUNAVAILABLE,
-                              "cannot reach valvd at %s: %.*s; is it running? "
-                              "(set --addr or VALV_ADDR)",
-                              c->addr, len, text);
+        char detail[VALV_ERROR_MESSAGE_MAX];
+        snprintf(detail, sizeof detail, "%.*s", len, text);
+        return connection_error(c, detail, err);
     }
     if (status == GRPC_STATUS_DEADLINE_EXCEEDED) {
         return valv_error_set(err, VALV_EDEADLINE,
@@ -208,7 +459,7 @@ static int call_unary(rpc_conn *c, const char *method, const void *req, size_t r
     request = buffer_from_bytes(req, req_len);
 
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    set_initial_metadata(c, &ops[0]);
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = request;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -521,7 +772,7 @@ int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req
     int rc = long_call_create(&s->lc, c, method, timeout_ms, err);
     if (rc == VALV_OK) {
         memset(ops, 0, sizeof ops);
-        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+        set_initial_metadata(c, &ops[0]);
         ops[1].op = GRPC_OP_SEND_MESSAGE;
         ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
         ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
@@ -585,7 +836,7 @@ int rpc_upload_open(rpc_conn *c, const char *method, int timeout_ms, rpc_upload 
     if (rc == VALV_OK) {
         grpc_op op;
         memset(&op, 0, sizeof op);
-        op.op = GRPC_OP_SEND_INITIAL_METADATA;
+        set_initial_metadata(c, &op);
         rc = long_call_send(&up->lc, &op, 1, NULL, err);
     }
     if (rc == VALV_OK)

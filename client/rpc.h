@@ -1,25 +1,50 @@
 /* rpc.h - a small blocking gRPC client over the C core, for valv and tests.
  *
- * One rpc_conn is one channel (plaintext in development mode; TLS comes with
- * issue 6). Calls block until the reply or the timeout. Errors come back as
- * a valv_error whose code is the gRPC status code and whose message is the
- * server's; the google.rpc.BadRequest field violations of the
- * grpc-status-details-bin trailer, if any, become err->violations.
- * Transport failures are VALV_EUNAVAILABLE / VALV_EDEADLINE with a message
- * that names the address.
+ * One rpc_conn is one channel: plaintext (valvd --dev), or TLS when the
+ * options ask for it (see rpc_options). Calls block until the reply or the
+ * timeout. Errors come back as a valv_error whose code is the gRPC status
+ * code and whose message is the server's; the google.rpc.BadRequest field
+ * violations of the grpc-status-details-bin trailer, if any, become
+ * err->violations. Transport failures are VALV_EUNAVAILABLE /
+ * VALV_EDEADLINE with a message that names the address and, for TLS, what
+ * went wrong in the handshake (a server certificate that does not verify
+ * against the CA, a client certificate valvd refused, TLS against a
+ * plaintext server or the other way round).
  */
 #ifndef VALV_RPC_H
 #define VALV_RPC_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 
 #include "error.h"
 
 typedef struct rpc_conn rpc_conn; /* opaque */
 
-/* Calls grpc_init() (balanced by rpc_close). addr is "HOST:PORT".
- * The caller owns *out. */
-int rpc_connect(const char *addr, rpc_conn **out, valv_error *err);
+/* How to reach valvd and who to be. Only addr is required; the strings are
+ * borrowed for the duration of rpc_connect.
+ *
+ * The channel uses TLS when tls is set or tls_ca_file or cert_file is
+ * given, and is plaintext otherwise: nothing is guessed from the address,
+ * so what goes over the wire is what the caller asked for. */
+typedef struct {
+    const char *addr;        /* "HOST:PORT" */
+    bool tls;                /* TLS; valvd's certificate must verify against
+                                tls_ca_file, or without one the system's CAs */
+    const char *tls_ca_file; /* PEM: the CA(s) that sign valvd's certificate */
+    const char *cert_file;   /* PEM: a client certificate chain, for mutual TLS */
+    const char *key_file;    /* PEM: its private key; required with cert_file */
+    const char *token;       /* a bearer token, sent as "authorization: Bearer
+                                TOKEN" with every call */
+} rpc_options;
+
+/* Calls grpc_init() (balanced by rpc_close) and makes the channel. Reads
+ * the PEM files now, so a missing or unreadable one is reported here
+ * (VALV_EINVAL, naming the file). A token over plaintext is refused
+ * (VALV_EINVAL) unless addr is on loopback: anyone on the path could read
+ * it. The connection itself is made on the first call, whose error says
+ * why it failed. The caller owns *out. */
+int rpc_connect(const rpc_options *options, rpc_conn **out, valv_error *err);
 
 /* Closes the channel and frees c. NULL is fine. */
 void rpc_close(rpc_conn *c);

@@ -36,8 +36,14 @@
 /* Stops an event walk once a page is full; no valv_code has this value. */
 #define WALK_STOP (-1)
 
-/* Fields that change with every write, so they would only be noise. */
-static const char *const unaudited_fields[] = {"revision", "etag", "update_time", "update_by"};
+/* Fields that change with every write, or that the event itself already
+ * says (its time, actor and asset), so they would only be noise. Paths are
+ * full ("review.state_time"). delete_time and delete_by stay: on an
+ * undelete their before values say when, and by whom, it had been deleted. */
+static const char *const unaudited_fields[] = {
+    "name", "revision", "etag", "create_time", "create_by", "update_time", "update_by",
+    "review.state_time", "review.overdue",
+};
 
 /* --- The change being made ------------------------------------------------------ */
 
@@ -411,10 +417,10 @@ static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor 
 
 static bool unaudited(const char *prefix, const char *name)
 {
-    if (prefix[0] != '\0')
-        return false;
+    char path[FIELD_PATH_MAX];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
     for (size_t i = 0; i < sizeof unaudited_fields / sizeof unaudited_fields[0]; i++)
-        if (strcmp(name, unaudited_fields[i]) == 0)
+        if (strcmp(path, unaudited_fields[i]) == 0)
             return true;
     return false;
 }

@@ -464,7 +464,8 @@ int source_lookup(const store *s, MDB_txn *txn, const char *source, const char *
 }
 
 /* Refuses a's (source, external_id) when another live asset holds it. */
-static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error *err)
+static int check_source_free(store_txn *t, const Valv__V1__Asset *a, const store_actor *who,
+                             valv_error *err)
 {
     char holder[VALV_ASSET_ID_MAX + 1];
     bool found = false;
@@ -474,8 +475,19 @@ static int check_source_free(store_txn *t, const Valv__V1__Asset *a, valv_error 
     int rc = source_lookup(t->s, t->txn, a->source, a->external_id, holder, &found, err);
     if (rc != VALV_OK || !found || strcmp(holder, asset_id(a)) == 0)
         return rc;
-    return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by assets/%s",
-                          a->source, a->external_id, holder);
+    /* Name the asset holding the identity only to a caller who may see it. */
+    Valv__V1__Asset *other = NULL;
+    valv_error ignored;
+    valv_error_clear(&ignored);
+    bool visible = asset_load(t->s, t->txn, holder, &other, &ignored) == VALV_OK &&
+                   store_asset_visible(who, other);
+    if (other != NULL)
+        valv__v1__asset__free_unpacked(other, NULL);
+    if (visible)
+        return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by assets/%s",
+                              a->source, a->external_id, holder);
+    return valv_error_set(err, VALV_EEXIST, "source %s external_id %s is already used by another asset",
+                          a->source, a->external_id);
 }
 
 int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err)
@@ -968,7 +980,7 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
     if (rc == VALV_OK)
         rc = string_set(&a->update_by, actor_name(who), err);
     if (rc == VALV_OK)
-        rc = check_source_free(t, a, err);
+        rc = check_source_free(t, a, who, err);
     if (rc == VALV_OK)
         rc = change_write(t, NULL, a, &now, err);
     if (rc != VALV_OK)
@@ -1061,7 +1073,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
 
     rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UPDATE, who, NULL, &now, err);
     if (rc == VALV_OK)
-        rc = check_source_free(t, updated, err);
+        rc = check_source_free(t, updated, who, err);
     if (rc == VALV_OK)
         rc = timestamp_set(&updated->update_time, &now, err);
     if (rc == VALV_OK)
@@ -1157,7 +1169,7 @@ int store_undelete_asset(store_txn *t, const char *id, const char *etag,
         goto done;
     timestamp_clear(&restored->delete_time);
     string_clear(&restored->delete_by);
-    rc = check_source_free(t, restored, err);
+    rc = check_source_free(t, restored, who, err);
     if (rc == VALV_OK)
         rc = change_write(t, stored, restored, &now, err);
     if (rc != VALV_OK)

@@ -67,6 +67,12 @@ const char *harness_valvd(void)
     return path != NULL && path[0] != '\0' ? path : "./valvd";
 }
 
+static const char *dev_certs_script(void)
+{
+    const char *path = getenv("VALV_DEV_CERTS");
+    return path != NULL && path[0] != '\0' ? path : VALV_SOURCE_DIR "/deploy/dev-certs.sh";
+}
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -124,34 +130,58 @@ static int read_first_line(int fd, char *line, size_t cap, int timeout_ms)
     return 0;
 }
 
-static int make_data_dir(harness_server *srv)
+/* Makes a fresh directory NAME-XXXXXX under $TMPDIR (else /tmp) into path. */
+static int make_temp_dir(const char *name, char path[HARNESS_PATH_MAX])
 {
     const char *tmp = getenv("TMPDIR");
     if (tmp == NULL || tmp[0] == '\0')
         tmp = "/tmp";
-    snprintf(srv->data_dir, sizeof srv->data_dir, "%s/valv-e2e-XXXXXX", tmp);
-    if (mkdtemp(srv->data_dir) == NULL) {
+    snprintf(path, HARNESS_PATH_MAX, "%s/%s-XXXXXX", tmp, name);
+    if (mkdtemp(path) == NULL) {
         fprintf(stderr, "harness: cannot create a directory in %s: %s\n", tmp, strerror(errno));
-        srv->data_dir[0] = '\0';
+        path[0] = '\0';
         return -1;
     }
     return 0;
 }
 
-int harness_start(harness_server *srv, const char *const *extra_args)
+static int make_data_dir(harness_server *srv)
+{
+    return make_temp_dir("valv-e2e", srv->data_dir);
+}
+
+/* Starts `$VALVD MODE_ARGS... --listen 127.0.0.1:0 --data-dir DIR EXTRA...`
+ * and waits for its "listening on" line. With log_to_file valvd's stderr
+ * goes to srv->log_path, else to the test's stderr, so that valvd's log
+ * shows up with failures. */
+static int start_valvd(harness_server *srv, const char *const *mode_args,
+                       const char *const *extra_args, bool log_to_file)
 {
     const char *argv[ARGV_MAX];
     int n = 0;
     int pipe_fds[2] = {-1, -1};
+    int log_fd = -1;
     char line[FIRST_LINE_MAX];
+    int rc = -1;
 
     srv->pid = 0;
     srv->addr[0] = '\0';
     if (srv->data_dir[0] == '\0' && make_data_dir(srv) != 0)
         return -1;
+    srv->log_path[0] = '\0';
+    if (log_to_file) {
+        snprintf(srv->log_path, sizeof srv->log_path, "%s.log", srv->data_dir);
+        /* Appended to, so a restart on the same data keeps the earlier log. */
+        log_fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log_fd < 0) {
+            fprintf(stderr, "harness: cannot open %s: %s\n", srv->log_path, strerror(errno));
+            goto done;
+        }
+    }
 
     argv[n++] = harness_valvd();
-    argv[n++] = "--dev";
+    for (int i = 0; mode_args[i] != NULL && n < ARGV_MAX - 1; i++)
+        argv[n++] = mode_args[i];
     argv[n++] = "--listen";
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--data-dir";
@@ -162,15 +192,13 @@ int harness_start(harness_server *srv, const char *const *extra_args)
 
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
         fprintf(stderr, "harness: pipe: %s\n", strerror(errno));
-        return -1;
+        goto done;
     }
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "harness: fork: %s\n", strerror(errno));
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        return -1;
+        goto done;
     }
     if (pid == 0) {
         /* A test that fails exits without harness_stop: take valvd along
@@ -178,27 +206,76 @@ int harness_start(harness_server *srv, const char *const *extra_args)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(127); /* the test died before prctl took effect */
-        /* stderr stays the test's, so valvd's log shows up with failures. */
         dup2(pipe_fds[1], STDOUT_FILENO);
+        if (log_fd >= 0)
+            dup2(log_fd, STDERR_FILENO);
         execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "harness: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(pipe_fds[1]);
+    pipe_fds[1] = -1;
 
     if (read_first_line(pipe_fds[0], line, sizeof line, START_TIMEOUT_MS) != 0 ||
         strncmp(line, LISTEN_PREFIX, strlen(LISTEN_PREFIX)) != 0) {
-        fprintf(stderr, "harness: %s did not print '" LISTEN_PREFIX "ADDR' within %d ms\n",
-                argv[0], START_TIMEOUT_MS);
+        fprintf(stderr, "harness: %s did not print '" LISTEN_PREFIX "ADDR' within %d ms%s%s\n",
+                argv[0], START_TIMEOUT_MS, log_fd >= 0 ? "; its log: " : "",
+                log_fd >= 0 ? srv->log_path : "");
         kill(pid, SIGKILL);
         wait_exit(pid, STOP_TIMEOUT_MS);
-        close(pipe_fds[0]);
-        return -1;
+        goto done;
     }
     snprintf(srv->addr, sizeof srv->addr, "%s", line + strlen(LISTEN_PREFIX));
     srv->pid = pid;
     remember_stdout(pid, pipe_fds[0]);
-    return 0;
+    pipe_fds[0] = -1;
+    rc = 0;
+done:
+    if (log_fd >= 0)
+        close(log_fd);
+    for (int i = 0; i < 2; i++) {
+        if (pipe_fds[i] >= 0)
+            close(pipe_fds[i]);
+    }
+    return rc;
+}
+
+int harness_start(harness_server *srv, const char *const *extra_args)
+{
+    static const char *const dev_mode[] = {"--dev", NULL};
+    return start_valvd(srv, dev_mode, extra_args, false);
+}
+
+int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
+                      const char *const *extra_args)
+{
+    char cert[HARNESS_PATH_MAX + 16], key[HARNESS_PATH_MAX + 16], ca[HARNESS_PATH_MAX + 16];
+    snprintf(cert, sizeof cert, "%s/server.crt", certs_dir);
+    snprintf(key, sizeof key, "%s/server.key", certs_dir);
+    snprintf(ca, sizeof ca, "%s/ca.crt", certs_dir);
+    const char *const tls_mode[] = {"--tls-cert", cert,  "--tls-key",    key,
+                                    "--client-ca", ca,   "--principals", principals_file,
+                                    NULL};
+    return start_valvd(srv, tls_mode, extra_args, true);
+}
+
+char *harness_read_log(const harness_server *srv)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = srv->log_path[0] != '\0' ? fopen(srv->log_path, "r") : NULL;
+    if (f == NULL)
+        return strdup("");
+    FILE *copy = open_memstream(&text, &len);
+    if (copy != NULL) {
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+            fwrite(chunk, 1, n, copy);
+        fclose(copy);
+    }
+    fclose(f);
+    return text;
 }
 
 int harness_stop(harness_server *srv)
@@ -227,12 +304,20 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
     return remove(path);
 }
 
+void harness_remove_dir(const char *dir)
+{
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", dir, strerror(errno));
+}
+
 void harness_cleanup(harness_server *srv)
 {
+    if (srv->log_path[0] != '\0' && remove(srv->log_path) != 0 && errno != ENOENT)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", srv->log_path, strerror(errno));
+    srv->log_path[0] = '\0';
     if (srv->data_dir[0] == '\0')
         return;
-    if (nftw(srv->data_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-        fprintf(stderr, "harness: cannot remove %s: %s\n", srv->data_dir, strerror(errno));
+    harness_remove_dir(srv->data_dir);
     srv->data_dir[0] = '\0';
 }
 
@@ -432,5 +517,63 @@ done:
     if (env != environ)
         free(env);
     free(addr_entry);
+    return rc;
+}
+
+/* ---- certificates and tokens --------------------------------------------------- */
+
+int harness_make_certs(const char *const *clients, char dir[HARNESS_PATH_MAX])
+{
+    const char *argv[ARGV_MAX];
+    int n = 0;
+    char *out = NULL, *err = NULL;
+
+    if (make_temp_dir("valv-certs", dir) != 0)
+        return -1;
+    argv[n++] = dev_certs_script();
+    argv[n++] = dir;
+    for (int i = 0; clients != NULL && clients[i] != NULL && n < ARGV_MAX - 1; i++)
+        argv[n++] = clients[i];
+    argv[n] = NULL;
+    int code = harness_run(NULL, argv, NULL, &out, &err);
+    if (code != 0)
+        fprintf(stderr, "harness: %s %s failed (exit %d): %s\n", argv[0], dir, code,
+                err != NULL ? err : "");
+    free(out);
+    free(err);
+    if (code != 0) {
+        harness_remove_dir(dir);
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+int harness_token_new(char *token, size_t token_cap, char *identity, size_t identity_cap)
+{
+    const char *const argv[] = {harness_valvd(), "token", "new", NULL};
+    char *out = NULL;
+    int rc = -1;
+
+    int code = harness_run(NULL, argv, NULL, &out, NULL);
+    if (code != 0 || out == NULL) {
+        fprintf(stderr, "harness: %s token new failed (exit %d)\n", argv[0], code);
+        goto done;
+    }
+    /* Line 1: the token. Line 2: {"token": "sha256:HEX"}. */
+    size_t token_len = strcspn(out, "\n");
+    const char *hash = strstr(out + token_len, "sha256:");
+    size_t hash_len = hash != NULL ? strcspn(hash, "\"") : 0;
+    if (token_len == 0 || token_len >= token_cap || hash == NULL || hash_len >= identity_cap) {
+        fprintf(stderr, "harness: cannot read a token and its hash from: %s\n", out);
+        goto done;
+    }
+    memcpy(token, out, token_len);
+    token[token_len] = '\0';
+    memcpy(identity, hash, hash_len);
+    identity[hash_len] = '\0';
+    rc = 0;
+done:
+    free(out);
     return rc;
 }

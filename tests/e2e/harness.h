@@ -1,17 +1,24 @@
 /* harness.h - start a real valvd for end-to-end tests.
  *
  * The binaries come from the environment: $VALVD and $VALV (set by ctest),
- * falling back to ./valvd and ./valv.
+ * falling back to ./valvd and ./valv; deploy/dev-certs.sh from
+ * $VALV_DEV_CERTS, falling back to the source tree's.
  */
 #ifndef VALV_HARNESS_H
 #define VALV_HARNESS_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+#define HARNESS_PATH_MAX 256
 
 typedef struct {
     pid_t pid;
-    char addr[64];      /* "127.0.0.1:PORT", as valvd printed it */
-    char data_dir[256]; /* a fresh temporary directory, removed by harness_stop */
+    char addr[64];                    /* "127.0.0.1:PORT", as valvd printed it */
+    char data_dir[HARNESS_PATH_MAX];  /* a fresh temporary directory, removed by
+                                         harness_cleanup */
+    char log_path[HARNESS_PATH_MAX + 8]; /* valvd's stderr when harness_start_tls
+                                            started it ("DATA_DIR.log"), else "" */
 } harness_server;
 
 /* Starts `$VALVD --dev --listen 127.0.0.1:0 --data-dir TMP EXTRA...` and
@@ -21,11 +28,42 @@ typedef struct {
  * (restart on the same data). */
 int harness_start(harness_server *srv, const char *const *extra_args);
 
+/* Starts valvd as harness_start does, but serving TLS with mutual TLS and
+ * principals instead of --dev:
+ *   $VALVD --listen 127.0.0.1:0 --data-dir TMP --tls-cert CERTS/server.crt
+ *          --tls-key CERTS/server.key --client-ca CERTS/ca.crt
+ *          --principals PRINCIPALS_FILE EXTRA...
+ * certs_dir is one harness_make_certs made. valvd's stderr goes to
+ * srv->log_path (read it with harness_read_log). */
+int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
+                      const char *const *extra_args);
+
+/* What valvd has logged so far, malloc'd (the caller frees); "" when there
+ * is no log file. NULL only when out of memory. */
+char *harness_read_log(const harness_server *srv);
+
+/* Runs deploy/dev-certs.sh into a fresh temporary directory, whose path is
+ * written to dir: a CA (ca.crt), server.crt/.key for localhost and
+ * 127.0.0.1, and CLIENT.crt/.key for each of clients (NULL-terminated; NULL
+ * or empty: the script's defaults), whose SAN is CLIENT.clients.valv.test.
+ * Takes a second or so: make them once per test program, before the tests.
+ * Returns 0, or -1 with a message on stderr. Remove with harness_remove_dir. */
+int harness_make_certs(const char *const *clients, char dir[HARNESS_PATH_MAX]);
+
+/* Runs `$VALVD token new`: token receives the bearer token (its first
+ * line), identity the text the principals file stores for it
+ * ("sha256:HEX", from the second). Returns 0, or -1 with a message on
+ * stderr. */
+int harness_token_new(char *token, size_t token_cap, char *identity, size_t identity_cap);
+
+/* Removes dir and everything in it. */
+void harness_remove_dir(const char *dir);
+
 /* Sends SIGTERM, waits (up to 10 s, then SIGKILL) and returns valvd's exit
  * status (0 for a clean exit), -1 if it had to be killed. Keeps data_dir. */
 int harness_stop(harness_server *srv);
 
-/* Removes srv->data_dir and everything in it. */
+/* Removes srv->data_dir and everything in it, and the log file. */
 void harness_cleanup(harness_server *srv);
 
 /* Runs argv (argv[0] found via PATH or as a path) with stdin_text (NULL: no

@@ -48,24 +48,35 @@ static void free_output(void)
     out = err = NULL;
 }
 
-/* Runs valv with the arguments up to NULL against server (NULL: none, so
- * VALV_ADDR stays as inherited) and returns its exit code; out and err
- * hold what it printed. */
-static int run_valv(const harness_server *server, const char *arg, ...)
+/* Runs valv with the global flags in prefix (NULL-terminated; may be
+ * NULL), then arg and the rest of ap up to NULL, against server (NULL: none,
+ * so VALV_ADDR stays as inherited), with stdin_text as its input (NULL:
+ * none). Returns its exit code; out and err hold what it printed. */
+static int run_valv_va(const harness_server *server, const char *const *prefix,
+                       const char *stdin_text, const char *arg, va_list ap)
 {
     const char *argv[ARGS_MAX];
     int n = 0;
     argv[n++] = harness_valv();
-    va_list ap;
-    va_start(ap, arg);
+    for (int i = 0; prefix != NULL && prefix[i] != NULL && n < ARGS_MAX - 1; i++)
+        argv[n++] = prefix[i];
     for (const char *a = arg; a != NULL && n < ARGS_MAX - 1; a = va_arg(ap, const char *))
         argv[n++] = a;
-    va_end(ap);
     argv[n] = NULL;
 
     free_output();
-    int code = harness_run(server, argv, NULL, &out, &err);
+    int code = harness_run(server, argv, stdin_text, &out, &err);
     ck_assert_msg(code >= 0, "could not run %s", argv[0]);
+    return code;
+}
+
+/* Runs valv with the arguments up to NULL against server (see run_valv_va). */
+static int run_valv(const harness_server *server, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int code = run_valv_va(server, NULL, NULL, arg, ap);
+    va_end(ap);
     return code;
 }
 
@@ -1239,18 +1250,10 @@ static void write_temp(char *path, size_t cap, const char *suffix, const char *t
 /* Runs valv with stdin_text as its standard input. */
 static int run_valv_input(const char *stdin_text, const char *arg, ...)
 {
-    const char *argv[ARGS_MAX];
-    int n = 0;
-    argv[n++] = harness_valv();
     va_list ap;
     va_start(ap, arg);
-    for (const char *a = arg; a != NULL && n < ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    int code = run_valv_va(&srv, NULL, stdin_text, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
-    free_output();
-    int code = harness_run(&srv, argv, stdin_text, &out, &err);
-    ck_assert_msg(code >= 0, "could not run %s", argv[0]);
     return code;
 }
 
@@ -1562,6 +1565,503 @@ START_TEST(import_and_export_usage_errors)
 }
 END_TEST
 
+/* ---- security: TLS, identities, roles, need to know ------------------------------ */
+
+/* Made once, in main, before the tests fork: certificates from one CA for
+ * valvd and the principals below, from another CA for a client valvd does
+ * not trust, and the importer's bearer token. */
+static const char *const clients[] = {"lena", "anna", "bertil", "chef", "revisor", "okand", NULL};
+static char certs[HARNESS_PATH_MAX];       /* "" when they could not be made */
+static char other_certs[HARNESS_PATH_MAX]; /* another CA, and lena signed by it */
+static char importer_token_file[HARNESS_PATH_MAX + 32];
+static char importer_token[64];
+static char importer_hash[80];
+static char principals_path[HARNESS_PATH_MAX + 32]; /* the running test's principals file */
+
+/* Every principal of the security tests. okand has a certificate from the
+ * right CA but is not in the file. */
+#define PRINCIPALS_FORMAT                                                                        \
+    "{\"principals\": [\n"                                                                       \
+    " {\"id\": \"lena\", \"roles\": [\"reader\"],\n"                                              \
+    "  \"identities\": [{\"cert\": \"lena.clients.valv.test\"}]},\n"                              \
+    " {\"id\": \"anna\", \"roles\": [\"owner\"], \"units\": [\"fastighetsnamnden\"],\n"           \
+    "  \"identities\": [{\"cert\": \"anna.clients.valv.test\"}]},\n"                              \
+    " {\"id\": \"bertil\", \"roles\": [\"owner\"], \"units\": [\"socialnamnden\"],\n"             \
+    "  \"identities\": [{\"cert\": \"bertil.clients.valv.test\"}]},\n"                            \
+    " {\"id\": \"chef\", \"roles\": [\"security_chief\"],\n"                                      \
+    "  \"identities\": [{\"cert\": \"chef.clients.valv.test\"}]},\n"                              \
+    " {\"id\": \"revisor\", \"roles\": [\"auditor\"],\n"                                          \
+    "  \"identities\": [{\"cert\": \"revisor.clients.valv.test\"}]},\n"                           \
+    " {\"id\": \"cmdb-nightly\", \"roles\": [\"importer\"], \"sources\": [\"servicenow\"],\n"      \
+    "  \"identities\": [{\"token\": \"%s\"}]}%s\n"                                                \
+    "]}\n"
+
+/* Writes the principals file: everyone above, then extra (more principals,
+ * each starting with ",", or ""). */
+static void write_principals(const char *extra)
+{
+    FILE *f = fopen(principals_path, "w");
+    ck_assert_msg(f != NULL, "%s: %s", principals_path, strerror(errno));
+    fprintf(f, PRINCIPALS_FORMAT, importer_hash, extra);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void start_tls_server(void)
+{
+    ck_assert_msg(certs[0] != '\0', "no certificates: see the harness message before the tests");
+    snprintf(principals_path, sizeof principals_path, "%s/principals-%d.json", certs,
+             (int)getpid());
+    write_principals("");
+    memset(&srv, 0, sizeof srv);
+    ck_assert_msg(harness_start_tls(&srv, certs, principals_path, NULL) == 0,
+                  "valvd did not start with TLS");
+}
+
+static void stop_tls_server(void)
+{
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    harness_cleanup(&srv);
+    unlink(principals_path);
+}
+
+/* The global flags that make valv call as someone. */
+typedef struct {
+    char ca[HARNESS_PATH_MAX + 32];
+    char cert[HARNESS_PATH_MAX + 32];
+    char key[HARNESS_PATH_MAX + 32];
+    const char *argv[8]; /* NULL-terminated */
+} identity;
+
+/* TLS that trusts the CA of dir, and no identity. */
+static void as_nobody(identity *id, const char *dir)
+{
+    snprintf(id->ca, sizeof id->ca, "%s/ca.crt", dir);
+    int n = 0;
+    id->argv[n++] = "--tls-ca";
+    id->argv[n++] = id->ca;
+    id->argv[n] = NULL;
+}
+
+/* The client certificate dir/client.crt (and the CA of certs). */
+static void as_client_of(identity *id, const char *dir, const char *client)
+{
+    as_nobody(id, certs);
+    snprintf(id->cert, sizeof id->cert, "%s/%s.crt", dir, client);
+    snprintf(id->key, sizeof id->key, "%s/%s.key", dir, client);
+    int n = 2;
+    id->argv[n++] = "--cert";
+    id->argv[n++] = id->cert;
+    id->argv[n++] = "--key";
+    id->argv[n++] = id->key;
+    id->argv[n] = NULL;
+}
+
+static void as_client(identity *id, const char *client)
+{
+    as_client_of(id, certs, client);
+}
+
+/* The bearer token on the first line of token_file. */
+static void as_token_file(identity *id, const char *token_file)
+{
+    as_nobody(id, certs);
+    int n = 2;
+    id->argv[n++] = "--token-file";
+    id->argv[n++] = token_file;
+    id->argv[n] = NULL;
+}
+
+/* Runs valv as who against srv. */
+static int run_valv_as(const identity *who, const char *stdin_text, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int code = run_valv_va(&srv, who->argv, stdin_text, arg, ap);
+    va_end(ap);
+    return code;
+}
+
+#define valv_as(who, ...) run_valv_as(who, NULL, __VA_ARGS__, NULL)
+#define valv_as_input(who, text, ...) run_valv_as(who, text, __VA_ARGS__, NULL)
+
+/* Asserts that the last valv failed (exit 1) with status code, and that its
+ * message has expected in it. */
+static void assert_failed(int code, const char *status, const char *expected)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "valv: %s: ", status);
+    ck_assert_msg(code == 1, "exit %d, not 1; stdout: %s; stderr: %s", code, out, err);
+    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "not '%s...': %s", prefix, err);
+    assert_has(err, expected);
+}
+
+/* Waits until valvd has logged needle at least times times. */
+static void wait_for_log(const char *needle, int times)
+{
+    int found = 0;
+    for (int waited = 0; waited < BACKGROUND_WAIT_MS; waited += 20) {
+        char *log = harness_read_log(&srv);
+        found = 0;
+        for (const char *at = log; (at = strstr(at, needle)) != NULL; at += strlen(needle))
+            found++;
+        free(log);
+        if (found >= times)
+            return;
+        pause_ms(20);
+    }
+    ck_abort_msg("valvd logged '%s' %d times, not %d, within %d ms", needle, found, times,
+                 BACKGROUND_WAIT_MS);
+}
+
+/* Creates an asset as who; fails the test otherwise. */
+static void create_as(const identity *who, const char *kind, const char *id, const char *unit)
+{
+    int code = valv_as(who, "asset", "create", "--kind", kind, "--display-name", id,
+                       "--owner-unit", unit, "--id", id);
+    ck_assert_msg(code == 0, "%s: %s", id, err);
+}
+
+START_TEST(tls_failures_say_what_to_fix)
+{
+    identity lena, wrong_ca, untrusted_client, mismatched_key;
+    start_tls_server();
+
+    /* Health needs no identity, but TLS all the same. */
+    identity nobody;
+    as_nobody(&nobody, certs);
+    ck_assert_int_eq(valv_as(&nobody, "health"), 0);
+    ck_assert_str_eq(out, "SERVING\n");
+
+    assert_failed(valv("health"), "UNAVAILABLE", "closed the connection");
+    assert_has(err, "--tls-ca");
+
+    as_nobody(&wrong_ca, other_certs);
+    assert_failed(valv_as(&wrong_ca, "health"), "UNAVAILABLE",
+                  "presented a certificate that does not verify against CA ");
+    assert_has(err, wrong_ca.ca);
+    assert_has(err, srv.addr);
+
+    as_client_of(&untrusted_client, other_certs, "lena");
+    assert_failed(valv_as(&untrusted_client, "asset", "list"), "UNAVAILABLE",
+                  "it may not trust the client certificate ");
+    assert_has(err, untrusted_client.cert);
+
+    as_client(&mismatched_key, "lena");
+    snprintf(mismatched_key.key, sizeof mismatched_key.key, "%s/anna.key", certs);
+    assert_failed(valv_as(&mismatched_key, "asset", "list"), "INVALID_ARGUMENT",
+                  "is not the private key of --cert ");
+
+    /* The same flags from the environment. */
+    as_client(&lena, "lena");
+    setenv("VALV_TLS_CA", lena.ca, 1);
+    setenv("VALV_CERT", lena.cert, 1);
+    setenv("VALV_KEY", lena.key, 1);
+    ck_assert_int_eq(valv("asset", "list"), 0);
+    unsetenv("VALV_CERT");
+    unsetenv("VALV_KEY");
+    stop_tls_server();
+
+    /* TLS against plaintext --dev. */
+    start_server();
+    assert_failed(valv("health"), "UNAVAILABLE", "does not speak TLS");
+    unsetenv("VALV_TLS_CA");
+    ck_assert_int_eq(valv("health"), 0);
+    stop_server();
+}
+END_TEST
+
+START_TEST(an_unknown_caller_is_unauthenticated)
+{
+    identity nobody, okand, bad_token;
+    char bad_token_file[HARNESS_PATH_MAX + 32];
+    start_tls_server();
+
+    as_nobody(&nobody, certs);
+    assert_failed(valv_as(&nobody, "asset", "list"), "UNAUTHENTICATED", "no known identity");
+
+    /* A certificate from the right CA that the principals file does not name. */
+    as_client(&okand, "okand");
+    assert_failed(valv_as(&okand, "asset", "list"), "UNAUTHENTICATED", "no known identity");
+
+    snprintf(bad_token_file, sizeof bad_token_file, "%s/bad-%d.token", certs, (int)getpid());
+    FILE *f = fopen(bad_token_file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not-a-token-anyone-was-given\n", f);
+    fclose(f);
+    as_token_file(&bad_token, bad_token_file);
+    assert_failed(valv_as(&bad_token, "asset", "list"), "UNAUTHENTICATED", "no known identity");
+    unlink(bad_token_file);
+
+    /* A token is not sent in plaintext off this machine (the address is a
+     * documentation one: valv refuses before connecting). */
+    assert_failed(run_valv(NULL, "--addr", "192.0.2.1:443", "--token", importer_token, "health",
+                           NULL),
+                  "INVALID_ARGUMENT", "refusing to send a bearer token");
+    stop_tls_server();
+}
+END_TEST
+
+#define IMPORT_CSV                                                                               \
+    "external_id,kind,display_name,owner_unit\n"                                                \
+    "sys-1,it-system,Ekonomisystem,kommunstyrelsen\n"
+
+START_TEST(an_importer_imports_its_own_source_only)
+{
+    identity importer;
+    start_tls_server();
+    as_token_file(&importer, importer_token_file);
+
+    ck_assert_int_eq(valv_as_input(&importer, IMPORT_CSV, "import", "-", "--source", "servicenow"),
+                     0);
+    ck_assert_str_eq(out, "created 1, updated 0, unchanged 0, deleted 0, failed 0\n");
+
+    assert_failed(valv_as_input(&importer, IMPORT_CSV, "import", "-", "--source", "cmdb"),
+                  "PERMISSION_DENIED", "may not import for source 'cmdb'");
+    assert_has(err, "cmdb-nightly");
+
+    assert_failed(valv_as(&importer, "asset", "list"), "PERMISSION_DENIED",
+                  "may not read assets");
+
+    /* The token from the environment, and on the command line. */
+    as_nobody(&importer, certs);
+    setenv("VALV_TOKEN", importer_token, 1);
+    ck_assert_int_eq(valv_as_input(&importer, IMPORT_CSV, "import", "-", "--source", "servicenow"),
+                     0);
+    ck_assert_str_eq(out, "created 0, updated 0, unchanged 1, deleted 0, failed 0\n");
+    unsetenv("VALV_TOKEN");
+    ck_assert_int_eq(valv_as_input(&importer, IMPORT_CSV, "--token", importer_token, "import", "-",
+                                   "--source", "servicenow"),
+                     0);
+    stop_tls_server();
+}
+END_TEST
+
+START_TEST(a_reader_reads_but_may_not_write)
+{
+    identity lena, anna;
+    start_tls_server();
+    as_client(&lena, "lena");
+    as_client(&anna, "anna");
+    create_as(&anna, "facility", "stadshuset", "fastighetsnamnden");
+
+    ck_assert_int_eq(valv_as(&lena, "asset", "list", "-o", "json"), 0);
+    assert_has(out, "\"name\":\"assets/stadshuset\"");
+    ck_assert_int_eq(valv_as(&lena, "asset", "get", "stadshuset"), 0);
+
+    assert_failed(valv_as(&lena, "asset", "create", "--kind", "facility", "--display-name",
+                          "Garage", "--owner-unit", "fastighetsnamnden"),
+                  "PERMISSION_DENIED", "principal 'lena' may not create assets");
+    assert_failed(valv_as(&lena, "asset", "update", "stadshuset", "--description", "x"),
+                  "PERMISSION_DENIED", "may not update assets");
+    assert_failed(valv_as(&lena, "review", "queue"), "PERMISSION_DENIED", "may not review");
+    assert_failed(valv_as(&lena, "audit", "list"), "PERMISSION_DENIED",
+                  "may not read or verify the audit log");
+    stop_tls_server();
+}
+END_TEST
+
+START_TEST(an_owner_writes_in_own_units_only)
+{
+    identity anna, bertil, revisor;
+    start_tls_server();
+    as_client(&anna, "anna");
+    as_client(&bertil, "bertil");
+    as_client(&revisor, "revisor");
+
+    create_as(&anna, "facility", "stadshuset", "fastighetsnamnden");
+    ck_assert_int_eq(valv_as(&anna, "classify", "stadshuset", "K1", "T2"), 0);
+    assert_failed(valv_as(&anna, "asset", "create", "--kind", "it-system", "--display-name",
+                          "Procapita", "--owner-unit", "socialnamnden"),
+                  "PERMISSION_DENIED", "may not create assets of unit 'socialnamnden'");
+
+    /* Moving an asset to a unit anna does not own would give it away. */
+    assert_failed(valv_as(&anna, "asset", "update", "stadshuset", "--owner-unit",
+                          "socialnamnden"),
+                  "PERMISSION_DENIED", "of unit 'socialnamnden'");
+    ck_assert_int_eq(valv_as(&anna, "asset", "get", "stadshuset"), 0);
+    assert_detail("owner_unit", "fastighetsnamnden");
+
+    create_as(&bertil, "it-system", "procapita", "socialnamnden");
+    assert_failed(valv_as(&anna, "classify", "procapita", "K3"), "PERMISSION_DENIED",
+                  "of unit 'socialnamnden'");
+    assert_failed(valv_as(&anna, "asset", "delete", "procapita"), "PERMISSION_DENIED",
+                  "of unit 'socialnamnden'");
+
+    /* The audit log names who did each change. */
+    ck_assert_int_eq(valv_as(&revisor, "audit", "list", "-o", "json", "--actor", "anna"), 0);
+    ck_assert_int_eq(count_lines(out), 2); /* create and classify */
+    ck_assert_int_eq(valv_as(&revisor, "audit", "list", "-o", "json", "--actor", "bertil"), 0);
+    ck_assert_int_eq(count_lines(out), 1);
+    stop_tls_server();
+}
+END_TEST
+
+START_TEST(the_chief_reviews_and_the_auditor_reads_the_log)
+{
+    identity anna, chef, revisor;
+    start_tls_server();
+    as_client(&anna, "anna");
+    as_client(&chef, "chef");
+    as_client(&revisor, "revisor");
+
+    create_as(&anna, "facility", "stadshuset", "fastighetsnamnden");
+    ck_assert_int_eq(valv_as(&anna, "protect", "stadshuset", "--protected-object"), 0);
+
+    ck_assert_int_eq(valv_as(&chef, "review", "queue", "-o", "json"), 0);
+    ck_assert_int_eq(count_lines(out), 1);
+    char *etag = json_field(out, "etag");
+    assert_failed(valv_as(&anna, "review", "approve", "stadshuset", "--etag", etag, "--comment",
+                          "ok"),
+                  "PERMISSION_DENIED", "may not review assets");
+    ck_assert_int_eq(valv_as(&chef, "review", "approve", "stadshuset", "--etag", etag,
+                             "--comment", "Skyddsobjekt enligt beslut 2025-3"),
+                     0);
+    free(etag);
+    assert_detail("review.state", "APPROVED");
+    assert_detail("review.reviewer", "chef");
+    ck_assert_int_eq(valv_as(&chef, "review", "queue", "-o", "json"), 0);
+    ck_assert_str_eq(out, "");
+
+    ck_assert_int_eq(valv_as(&revisor, "audit", "list"), 0);
+    char *row = line_starting("3 ");
+    ck_assert_msg(strstr(row, " chef ") != NULL && strstr(row, " APPROVE ") != NULL,
+                  "not chef's approval: %s", row);
+    free(row);
+    ck_assert_int_eq(valv_as(&revisor, "audit", "verify"), 0);
+    assert_failed(valv_as(&revisor, "asset", "update", "stadshuset", "--description", "x"),
+                  "PERMISSION_DENIED", "may not update assets");
+    stop_tls_server();
+}
+END_TEST
+
+START_TEST(sighup_reloads_principals_and_a_broken_file_keeps_them)
+{
+    char token[64], hash[80], token_file[HARNESS_PATH_MAX + 32], extra[256];
+    identity nils, lena;
+    start_tls_server();
+    as_client(&lena, "lena");
+    ck_assert_int_eq(harness_token_new(token, sizeof token, hash, sizeof hash), 0);
+    snprintf(token_file, sizeof token_file, "%s/nils-%d.token", certs, (int)getpid());
+    FILE *f = fopen(token_file, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", token);
+    fclose(f);
+    as_token_file(&nils, token_file);
+    assert_failed(valv_as(&nils, "asset", "list"), "UNAUTHENTICATED", "no known identity");
+
+    snprintf(extra, sizeof extra,
+             ",\n {\"id\": \"nils\", \"roles\": [\"reader\"], "
+             "\"identities\": [{\"token\": \"%s\"}]}",
+             hash);
+    write_principals(extra);
+    kill(srv.pid, SIGHUP);
+    wait_for_log("event=reloaded", 1);
+    ck_assert_int_eq(valv_as(&nils, "asset", "list"), 0);
+
+    /* A broken file is refused, and the set in force stays. */
+    f = fopen(principals_path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"principals\": [{\"id\": \"nils\", \"roles\": [\"superuser\"]}\n", f);
+    fclose(f);
+    kill(srv.pid, SIGHUP);
+    wait_for_log("event=reload_failed", 1);
+    char *log = harness_read_log(&srv);
+    assert_has(log, "kept=previous");
+    free(log);
+    ck_assert_int_eq(valv_as(&nils, "asset", "list"), 0);
+    ck_assert_int_eq(valv_as(&lena, "asset", "list"), 0);
+
+    /* Taking nils out revokes the token. */
+    write_principals("");
+    kill(srv.pid, SIGHUP);
+    wait_for_log("event=reloaded", 2);
+    assert_failed(valv_as(&nils, "asset", "list"), "UNAUTHENTICATED", "no known identity");
+    ck_assert_int_eq(valv_as(&lena, "asset", "list"), 0);
+    unlink(token_file);
+    stop_tls_server();
+}
+END_TEST
+
+/* Whether the last `asset list -o json` shows assets/id. */
+static bool listed(const char *id)
+{
+    char needle[96];
+    snprintf(needle, sizeof needle, "\"name\":\"assets/%s\"", id);
+    return strstr(out, needle) != NULL;
+}
+
+START_TEST(restricted_assets_are_invisible_without_need_to_know)
+{
+    identity lena, anna, bertil, chef;
+    start_tls_server();
+    as_client(&lena, "lena");
+    as_client(&anna, "anna");
+    as_client(&bertil, "bertil");
+    as_client(&chef, "chef");
+
+    /* personakter (anna's unit) is processed by procapita (bertil's). */
+    create_as(&anna, "information", "personakter", "fastighetsnamnden");
+    create_as(&bertil, "it-system", "procapita", "socialnamnden");
+    create_as(&anna, "facility", "stadshuset", "fastighetsnamnden");
+    ck_assert_int_eq(valv_as(&anna, "link", "personakter", "processed-by", "procapita"), 0);
+    ck_assert_int_eq(valv_as(&anna, "protect", "personakter", "--security-class", "restricted"),
+                     0);
+
+    /* For lena, a reader who is not cleared, neither exists: procapita
+     * is RESTRICTED too, by what it processes. */
+    assert_failed(valv_as(&lena, "asset", "get", "personakter"), "NOT_FOUND", "personakter");
+    assert_failed(valv_as(&lena, "asset", "get", "procapita"), "NOT_FOUND", "procapita");
+    ck_assert_int_eq(valv_as(&lena, "asset", "list", "-o", "json", "--all"), 0);
+    ck_assert_msg(listed("stadshuset") && !listed("personakter") && !listed("procapita"),
+                  "lena's list: %s", out);
+
+    /* Each owner sees the asset of their own unit; the chief sees both. */
+    ck_assert_int_eq(valv_as(&anna, "asset", "get", "personakter"), 0);
+    ck_assert_int_eq(valv_as(&anna, "asset", "list", "-o", "json", "--all"), 0);
+    ck_assert_msg(listed("personakter") && !listed("procapita"), "anna's list: %s", out);
+    ck_assert_int_eq(valv_as(&bertil, "asset", "get", "procapita"), 0);
+    assert_failed(valv_as(&bertil, "asset", "get", "personakter"), "NOT_FOUND", "personakter");
+    ck_assert_int_eq(valv_as(&chef, "asset", "list", "-o", "json", "--all"), 0);
+    ck_assert_msg(listed("personakter") && listed("procapita") && listed("stadshuset"),
+                  "the chief's list: %s", out);
+    ck_assert_int_eq(valv_as(&chef, "asset", "get", "procapita"), 0);
+    stop_tls_server();
+}
+END_TEST
+
+/* Makes the certificates and the importer's token for the security tests.
+ * Returns false (and says why) when they cannot be made; those tests then
+ * fail, the others run. */
+static bool make_security_material(void)
+{
+    static const char *const other_clients[] = {"lena", NULL};
+    if (harness_make_certs(clients, certs) != 0)
+        return false;
+    if (harness_make_certs(other_clients, other_certs) != 0 ||
+        harness_token_new(importer_token, sizeof importer_token, importer_hash,
+                          sizeof importer_hash) != 0) {
+        harness_remove_dir(certs);
+        certs[0] = '\0';
+        return false;
+    }
+    snprintf(importer_token_file, sizeof importer_token_file, "%s/importer.token", certs);
+    FILE *f = fopen(importer_token_file, "w");
+    if (f == NULL || fprintf(f, "%s\n", importer_token) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "test_cli: cannot write %s\n", importer_token_file);
+        certs[0] = '\0';
+        return false;
+    }
+    return true;
+}
+
+static void remove_security_material(void)
+{
+    if (certs[0] != '\0')
+        harness_remove_dir(certs);
+    if (other_certs[0] != '\0')
+        harness_remove_dir(other_certs);
+}
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -1621,6 +2121,19 @@ static Suite *cli_suite(void)
     tcase_add_checked_fixture(tc, NULL, free_output);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("security");
+    tcase_set_timeout(tc, TEST_TIMEOUT_S);
+    tcase_add_test(tc, tls_failures_say_what_to_fix);
+    tcase_add_test(tc, an_unknown_caller_is_unauthenticated);
+    tcase_add_test(tc, an_importer_imports_its_own_source_only);
+    tcase_add_test(tc, a_reader_reads_but_may_not_write);
+    tcase_add_test(tc, an_owner_writes_in_own_units_only);
+    tcase_add_test(tc, the_chief_reviews_and_the_auditor_reads_the_log);
+    tcase_add_test(tc, sighup_reloads_principals_and_a_broken_file_keeps_them);
+    tcase_add_test(tc, restricted_assets_are_invisible_without_need_to_know);
+    tcase_add_checked_fixture(tc, NULL, free_output);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("help");
     tcase_set_timeout(tc, TEST_TIMEOUT_S); /* some thirty runs of valv, slow under ASan */
     tcase_add_test(tc, every_command_has_help_with_an_example);
@@ -1631,9 +2144,12 @@ static Suite *cli_suite(void)
 
 int main(void)
 {
+    /* Before the tests fork, so each test uses the same; no gRPC here. */
+    make_security_material();
     SRunner *sr = srunner_create(cli_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failures = srunner_ntests_failed(sr);
     srunner_free(sr);
+    remove_security_material();
     return failures ? 1 : 0;
 }

@@ -27,7 +27,8 @@ static void start(void)
     ck_assert_int_eq(harness_start(&srv, NULL), 0);
     valv_error err;
     valv_error_clear(&err);
-    ck_assert_msg(rpc_connect(srv.addr, &conn, &err) == VALV_OK, "connect: %s", err.message);
+    rpc_options options = {.addr = srv.addr};
+    ck_assert_msg(rpc_connect(&options, &conn, &err) == VALV_OK, "connect: %s", err.message);
 }
 
 static void stop(void)
@@ -572,7 +573,7 @@ static void *create_many(void *arg)
     rpc_conn *own = NULL;
     valv_error err;
     valv_error_clear(&err);
-    if (rpc_connect(srv.addr, &own, &err) != VALV_OK)
+    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err) != VALV_OK)
         return NULL;
     for (int i = 0; i < 25; i++) {
         char name[48];
@@ -619,7 +620,7 @@ START_TEST(test_concurrent_writes_all_land_and_survive_restart)
     ck_assert_int_eq(harness_start(&srv, NULL), 0);
     valv_error err;
     valv_error_clear(&err);
-    ck_assert_int_eq(rpc_connect(srv.addr, &conn, &err), VALV_OK);
+    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err), VALV_OK);
     Valv__V1__ListAssetsResponse *page = NULL;
     ck_assert_int_eq(list("owner_unit = it", 1000, NULL, false, &page, &err), VALV_OK);
     ck_assert_int_eq(page->n_assets, THREADS * 25);
@@ -879,7 +880,7 @@ static void *create_n(void *arg)
     rpc_conn *own = NULL;
     valv_error err;
     valv_error_clear(&err);
-    if (rpc_connect(srv.addr, &own, &err) != VALV_OK)
+    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err) != VALV_OK)
         return NULL;
     for (int i = 0; i < b->n; i++) {
         char name[32];
