@@ -33,6 +33,7 @@ typedef struct {
     size_t max_db_size;
     int grace_ms;
     int64_t review_interval; /* seconds */
+    int watch_stall;         /* seconds */
     const char *tls_cert;    /* PEM files */
     const char *tls_key;
     const char *client_ca;
@@ -61,6 +62,7 @@ static void usage(FILE *out)
             "  --max-db-size MIB     largest the database may grow, in MiB (default 65536)\n"
             "  --review-interval DAYS  days from an approval to the next review (default 365)\n"
             "  --grace SECONDS       on SIGTERM, how long calls in flight may run (default 10)\n"
+            "  --watch-stall SECONDS cut off a WatchChanges client that takes no message this long (default 30)\n"
             "  --help                show this help\n"
             "  --version             show the version\n"
             "\n"
@@ -109,6 +111,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"max-db-size", required_argument, NULL, 'm'},
         {"grace", required_argument, NULL, 'g'},
         {"review-interval", required_argument, NULL, 'r'},
+        {"watch-stall", required_argument, NULL, 'w'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
         {"client-ca", required_argument, NULL, 'a'},
@@ -120,7 +123,8 @@ static int parse_options(int argc, char **argv, options *o)
     };
     *o = (options){.listen = LISTEN_DEFAULT, .data_dir = DATA_DIR_DEFAULT, .threads = 2,
                    .max_db_size = STORE_MAP_SIZE_MAX_DEFAULT, .grace_ms = GRACE_MS_DEFAULT,
-                   .review_interval = STORE_REVIEW_INTERVAL_DEFAULT};
+                   .review_interval = STORE_REVIEW_INTERVAL_DEFAULT,
+                   .watch_stall = WATCH_STALL_SECONDS_DEFAULT};
     long v;
     int ch;
     opterr = 0;
@@ -156,6 +160,13 @@ static int parse_options(int argc, char **argv, options *o)
                 return EXIT_USAGE;
             }
             o->review_interval = (int64_t)v * 24 * 3600;
+            break;
+        case 'w':
+            if (!parse_number(optarg, 1, 3600, &v)) {
+                fprintf(stderr, "valvd: --watch-stall takes seconds from 1 to 3600, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o->watch_stall = (int)v;
             break;
         case 'c': o->tls_cert = optarg; break;
         case 'k': o->tls_key = optarg; break;
@@ -294,7 +305,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "valvd: cannot open the data directory %s: %s\n", opts.data_dir, err.message);
         goto done;
     }
-    if (writer_start(st, 0, &wr, &err) != VALV_OK || watch_hub_create(st, &hub, &err) != VALV_OK) {
+    if (writer_start(st, 0, &wr, &err) != VALV_OK || watch_hub_create(st, opts.watch_stall, &hub, &err) != VALV_OK) {
         fprintf(stderr, "valvd: %s\n", err.message);
         goto done;
     }

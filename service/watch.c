@@ -20,6 +20,7 @@ typedef struct watcher watcher;
 
 struct watch_hub {
     store *store;
+    int stall_seconds;
     pthread_mutex_t lock;
     watcher *head;
     int count;
@@ -42,12 +43,13 @@ struct watcher {
     watcher *prev, *next_watcher;
 };
 
-int watch_hub_create(store *s, watch_hub **out, valv_error *err)
+int watch_hub_create(store *s, int stall_seconds, watch_hub **out, valv_error *err)
 {
     watch_hub *hub = calloc(1, sizeof *hub);
     if (hub == NULL)
         return valv_error_set(err, VALV_EINTERNAL, "out of memory");
     hub->store = s;
+    hub->stall_seconds = stall_seconds;
     pthread_mutex_init(&hub->lock, NULL);
     *out = hub;
     return VALV_OK;
@@ -219,7 +221,7 @@ void watch_hub_committed(void *arg, int64_t revision)
     pthread_mutex_lock(&hub->lock);
     for (watcher *w = hub->head; w != NULL; w = w->next_watcher) {
         pthread_mutex_lock(&w->lock);
-        bool stuck = w->sending && now.tv_sec - w->send_start.tv_sec >= WATCH_STALL_SECONDS;
+        bool stuck = w->sending && now.tv_sec - w->send_start.tv_sec >= hub->stall_seconds;
         bool idle = !w->sending;
         pthread_mutex_unlock(&w->lock);
         if (stuck) {
@@ -228,7 +230,7 @@ void watch_hub_committed(void *arg, int64_t revision)
             valv_error_set(&err, VALV_EFULL,
                            "the watch fell behind: no message taken for %d seconds; "
                            "resume from the last revision you received",
-                           WATCH_STALL_SECONDS);
+                           hub->stall_seconds);
             call_cancel(w->call, &err);
         } else if (idle) {
             call_kick(w->call, on_kick, w);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -1068,6 +1069,80 @@ START_TEST(test_audit_events_and_verify)
 }
 END_TEST
 
+
+/* Updates assets/busy's description n times through its own connection, so
+ * that replies never wait behind the stalled watch's flow control. */
+static void update_busy(int n, int round)
+{
+    rpc_conn *own = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err), VALV_OK);
+    static char text[8001];
+    for (int i = 0; i < n; i++) {
+        memset(text, 'a' + (i + round) % 26, sizeof text - 1); /* a big event: 8 KB before and after */
+        Valv__V1__Asset patch;
+        valv__v1__asset__init(&patch);
+        patch.name = "assets/busy";
+        patch.description = text;
+        char *paths[] = {"description"};
+        Google__Protobuf__FieldMask mask;
+        google__protobuf__field_mask__init(&mask);
+        mask.n_paths = 1;
+        mask.paths = paths;
+        Valv__V1__UpdateAssetRequest req;
+        valv__v1__update_asset_request__init(&req);
+        req.asset = &patch;
+        req.update_mask = &mask;
+        Valv__V1__Asset *out = NULL;
+        ck_assert_int_eq(rpc_unary(own, INV "UpdateAsset", &req.base, &valv__v1__asset__descriptor,
+                                   (ProtobufCMessage **)&out, 10000, &err), VALV_OK);
+        valv__v1__asset__free_unpacked(out, NULL);
+    }
+    rpc_close(own);
+}
+
+START_TEST(test_watch_that_stops_reading_is_cut_off)
+{
+    const char *args[] = {"--watch-stall", "1", NULL};
+    memset(&srv, 0, sizeof srv);
+    ck_assert_int_eq(harness_start(&srv, args), 0);
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err), VALV_OK);
+    free_asset(create("busy", VALV__V1__ASSET_KIND__IT_SYSTEM, "Busy", "it")); /* revision 1 */
+
+    /* A watch that takes nothing while some 25 MB of events pile up: more
+     * than HTTP/2 flow control lets the client's transport buffer. */
+    rpc_stream *st = watch_open(1, NULL);
+    update_busy(1500, 0);
+    sleep(2);
+    update_busy(1, 1); /* a commit after the stall limit: the server looks and cuts it off */
+
+    /* The client finally reads: what was sent, then RESOURCE_EXHAUSTED. */
+    int received = 0, rc;
+    ProtobufCMessage *msg = NULL;
+    while ((rc = rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err)) == VALV_OK &&
+           msg != NULL) {
+        received++;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    ck_assert_msg(rc == VALV_EFULL, "the watch ended with %s: %s", valv_code_name(rc), err.message);
+    ck_assert_ptr_nonnull(strstr(err.message, "resume"));
+    ck_assert_int_lt(received, 1501);
+    rpc_stream_close(st);
+
+    /* The server is fine, and a new watch resumes from the last revision received. */
+    st = watch_open(1 + received, NULL);
+    ck_assert_int_eq(rpc_stream_next(st, &valv__v1__watch_changes_response__descriptor, &msg, &err), VALV_OK);
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_int_eq(((Valv__V1__WatchChangesResponse *)msg)->event->revision, 2 + received);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    rpc_stream_close(st);
+    stop();
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("e2e");
@@ -1092,6 +1167,7 @@ static Suite *e2e_suite(void)
     tcase_add_test(tc, test_watch_resumes_without_loss_during_writes);
     tcase_add_test(tc, test_watch_filter_and_bad_requests);
     tcase_add_test(tc, test_audit_events_and_verify);
+    tcase_add_test(tc, test_watch_that_stops_reading_is_cut_off);
     suite_add_tcase(s, tc);
     return s;
 }
