@@ -264,7 +264,7 @@ int args_parse_kind(const args_command *command, const char *text, Valv__V1__Ass
         {"it-system", VALV__V1__ASSET_KIND__IT_SYSTEM},
         {"facility", VALV__V1__ASSET_KIND__FACILITY},
     };
-    int value;
+    int value = 0; /* set whenever rc is ARGS_EXIT_OK; initialised for the optimiser */
     int rc = parse_enum_word(command, "--kind", "information, it-system or facility", words,
                              N_WORDS(words), text, &value);
     if (rc == ARGS_EXIT_OK)
@@ -293,7 +293,7 @@ int args_parse_level(const args_command *command, const char *flag, const char *
         {"allvarlig", VALV__V1__LEVEL__SERIOUS},
         {"synnerligen-allvarlig", VALV__V1__LEVEL__VERY_SERIOUS},
     };
-    int value;
+    int value = 0; /* set whenever rc is ARGS_EXIT_OK; initialised for the optimiser */
     int rc = parse_enum_word(command, flag,
                              "a level 0-4 or its name: negligible, moderate, significant, "
                              "serious, very-serious (försumbar, måttlig, betydande, allvarlig, "
@@ -319,7 +319,7 @@ int args_parse_security_class(const args_command *command, const char *flag, con
         {"hemlig", VALV__V1__SECURITY_CLASS__SECRET},
         {"kvalificerat-hemlig", VALV__V1__SECURITY_CLASS__TOP_SECRET},
     };
-    int value;
+    int value = 0; /* set whenever rc is ARGS_EXIT_OK; initialised for the optimiser */
     int rc = parse_enum_word(command, flag,
                              "not-classified, restricted, confidential, secret or top-secret "
                              "(ingen, begränsat-hemlig, konfidentiell, hemlig, "
@@ -339,7 +339,7 @@ int args_parse_link_type(const args_command *command, const char *text, Valv__V1
         {"depends-on", VALV__V1__LINK_TYPE__DEPENDS_ON},
         {"part-of", VALV__V1__LINK_TYPE__PART_OF},
     };
-    int value;
+    int value = 0; /* set whenever rc is ARGS_EXIT_OK; initialised for the optimiser */
     int rc = parse_enum_word(command, "TYPE",
                              "processed-by, stored-in, hosted-in, depends-on or part-of", words,
                              N_WORDS(words), text, &value);
@@ -362,7 +362,7 @@ int args_parse_audit_action(const args_command *command, const char *text,
         {"return", VALV__V1__AUDIT_ACTION__ACTION_RETURN},
         {"inherit", VALV__V1__AUDIT_ACTION__ACTION_INHERIT},
     };
-    int value;
+    int value = 0; /* set whenever rc is ARGS_EXIT_OK; initialised for the optimiser */
     int rc = parse_enum_word(command, "--action",
                              "create, update, delete, undelete, link, unlink, approve, return "
                              "or inherit",

@@ -29,7 +29,11 @@
     "  -o, --output FORMAT  table (default), json (one object per line) or csv\n"       \
     "  --timeout SECONDS    how long to wait for each call (default 30)\n"             \
     "  -h, --help           show this help\n"                                          \
-    "TLS and identity (valvd without --dev); each flag overrides its variable:\n"      \
+    "  --version            print valv's version\n"                                    \
+    "\n"                                                                               \
+    "TLS and identity, for valvd without --dev. Without --tls-ca, --tls or --cert\n"   \
+    "valv talks plaintext, as to 'valvd --dev', and sends a token only to a loopback\n" \
+    "address. Each flag overrides its environment variable:\n"                         \
     "  --tls-ca FILE        use TLS; valvd's certificate must verify against this CA\n" \
     "                       (PEM; $VALV_TLS_CA)\n"                                      \
     "  --tls                use TLS, trusting the system's CAs ($VALV_TLS=1)\n"          \
@@ -38,9 +42,7 @@
     "  --key FILE           the client certificate's private key (PEM; $VALV_KEY)\n"    \
     "  --token-file FILE    send the bearer token on FILE's first line ($VALV_TOKEN_FILE)\n" \
     "  --token TOKEN        send this bearer token ($VALV_TOKEN); other users of this\n" \
-    "                       machine can read a command line (ps): prefer --token-file\n" \
-    "  Without --tls-ca, --tls or --cert valv talks plaintext, as to 'valvd --dev';\n"  \
-    "  a token is sent over plaintext only to a loopback address.\n"
+    "                       machine can read a command line (ps): prefer --token-file\n"
 
 /* valv's exit statuses. */
 enum {

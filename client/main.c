@@ -38,7 +38,6 @@ static const args_command valv_command = {
         "  export     write the inventory as a file that import reads back\n"
         "  health     check that valvd is serving\n"
         "\n" ARGS_GLOBAL_FLAGS_HELP
-        "  --version            print valv's version\n"
         "\n"
         "Exit status: 0 success, 1 the call failed (the error is on stderr),\n"
         "2 the command line was wrong.\n"
@@ -47,6 +46,9 @@ static const args_command valv_command = {
         "  valv health\n"
         "  valv classify personakter K3 R2 T2\n"
         "  valv --addr 127.0.0.1:50051 asset list -o json --filter 'kind = IT_SYSTEM'\n"
+        "  valv --addr valv.example.se:8443 --tls-ca ca.crt --cert anna.crt --key anna.key \\\n"
+        "       asset list\n"
+        "  VALV_TLS_CA=ca.crt VALV_TOKEN_FILE=~/.config/valv/token valv asset list\n"
         "\n"
         "Run 'valv COMMAND --help' for the flags of a command.\n",
 };

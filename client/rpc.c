@@ -562,8 +562,9 @@ int rpc_unary_raw(rpc_conn *c, const char *method, const void *req, size_t req_l
  *            close in one batch (receiving the initial metadata too); an
  *            upload sends its metadata, then one message per batch.
  *   message  receive one message: a stream's next one, an upload's reply
- *            (with the close and the initial metadata)
- *   status   receive the status: posted at once, completes when the call ends
+ *            (with the close)
+ *   status   receive the status (an upload's initial metadata too): posted
+ *            at once, completes when the call ends
  *
  * Only the thread that uses the call plucks, so the flags need no lock;
  * rpc_stream_cancel touches nothing but the call. */
@@ -640,15 +641,24 @@ static bool long_call_wait(long_call *lc, bool *pending)
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
-static int long_call_post_status(long_call *lc, valv_error *err)
+/* Posts the status batch. With receive_initial_md it also receives the
+ * initial metadata, for a call whose send batches do not: gRPC 1.51 may
+ * never deliver the status of a call that ends (the server refusing an
+ * upload early) before the client asked for the initial metadata. */
+static int long_call_post_status(long_call *lc, bool receive_initial_md, valv_error *err)
 {
-    grpc_op op;
-    memset(&op, 0, sizeof op);
-    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    op.data.recv_status_on_client.trailing_metadata = &lc->trailing_md;
-    op.data.recv_status_on_client.status = &lc->status;
-    op.data.recv_status_on_client.status_details = &lc->status_message;
-    return long_call_start_batch(lc, &op, 1, &lc->status_pending, err);
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (receive_initial_md) {
+        ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[n++].data.recv_initial_metadata.recv_initial_metadata = &lc->initial_md;
+    }
+    ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[n].data.recv_status_on_client.trailing_metadata = &lc->trailing_md;
+    ops[n].data.recv_status_on_client.status = &lc->status;
+    ops[n++].data.recv_status_on_client.status_details = &lc->status_message;
+    return long_call_start_batch(lc, ops, n, &lc->status_pending, err);
 }
 
 /* Posts one send batch of ops; message (may be NULL), packed, goes with
@@ -780,7 +790,7 @@ int rpc_stream_open(rpc_conn *c, const char *method, const ProtobufCMessage *req
         rc = long_call_send(&s->lc, ops, 4, req, err);
     }
     if (rc == VALV_OK)
-        rc = long_call_post_status(&s->lc, err);
+        rc = long_call_post_status(&s->lc, false, err);
     if (rc != VALV_OK) {
         rpc_stream_close(s);
         return rc;
@@ -840,7 +850,7 @@ int rpc_upload_open(rpc_conn *c, const char *method, int timeout_ms, rpc_upload 
         rc = long_call_send(&up->lc, &op, 1, NULL, err);
     }
     if (rc == VALV_OK)
-        rc = long_call_post_status(&up->lc, err);
+        rc = long_call_post_status(&up->lc, true, err);
     if (rc != VALV_OK) {
         rpc_upload_close(up);
         return rc;
@@ -877,14 +887,12 @@ int rpc_upload_finish(rpc_upload *up, const ProtobufCMessageDescriptor *resp_des
     valv_error_clear(&reply_err);
     long_call_send_done(lc);
     if (!lc->send_failed && !lc->ended) {
-        grpc_op ops[3];
+        grpc_op ops[2];
         memset(ops, 0, sizeof ops);
         ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-        ops[1].op = GRPC_OP_RECV_INITIAL_METADATA;
-        ops[1].data.recv_initial_metadata.recv_initial_metadata = &lc->initial_md;
-        ops[2].op = GRPC_OP_RECV_MESSAGE;
-        ops[2].data.recv_message.recv_message = &lc->received;
-        reply_rc = long_call_receive(lc, ops, 3, resp_desc, &reply, &reply_err);
+        ops[1].op = GRPC_OP_RECV_MESSAGE;
+        ops[1].data.recv_message.recv_message = &lc->received;
+        reply_rc = long_call_receive(lc, ops, 2, resp_desc, &reply, &reply_err);
     }
     /* The status comes first: a failed call sends no reply, and says why. */
     int rc = long_call_end(lc, err);
