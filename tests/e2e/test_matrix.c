@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/import.pb-c.h"
+#include "valv/v1/audit.pb-c.h"
 #include "valv/v1/inventory.pb-c.h"
 
 enum { READER, OWNER, CHIEF, IMPORTER, AUDITOR, ADMIN, NOBODY, N_CALLERS };
@@ -167,6 +168,162 @@ START_TEST(test_every_rpc_as_every_role)
 }
 END_TEST
 
+
+/* --- Need to know, on every read path a reader has ------------------------------- */
+
+static rpc_conn *connect_as(const harness_server *srv, int k)
+{
+    char ca[HARNESS_PATH_MAX + 16];
+    snprintf(ca, sizeof ca, "%s/ca.crt", certs);
+    rpc_options opts = {.addr = srv->addr, .tls_ca_file = ca, .token = tokens[k]};
+    rpc_conn *conn = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_msg(rpc_connect(&opts, &conn, &err) == VALV_OK, "connect: %s", err.message);
+    return conn;
+}
+
+static void must(int rc, const valv_error *err, const char *what)
+{
+    ck_assert_msg(rc == VALV_OK, "%s: %s %s", what, valv_code_name(rc), err->message);
+}
+
+static void owner_creates(rpc_conn *owner, const char *id, Valv__V1__AssetKind kind)
+{
+    Valv__V1__Asset a;
+    valv__v1__asset__init(&a);
+    a.kind = kind;
+    a.display_name = (char *)id;
+    a.owner_unit = "kultur";
+    Valv__V1__CreateAssetRequest req;
+    valv__v1__create_asset_request__init(&req);
+    req.asset = &a;
+    req.asset_id = (char *)id;
+    ProtobufCMessage *out = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    must(rpc_unary(owner, "/valv.v1.Inventory/CreateAsset", &req.base, &valv__v1__asset__descriptor, &out, 5000, &err),
+         &err, id);
+    protobuf_c_message_free_unpacked(out, NULL);
+}
+
+/* Counts the names that stream messages of desc carry (assets, or events'
+ * assets) equal to name, until the stream ends or its deadline passes. */
+static int count_in_stream(rpc_conn *conn, const char *method, const ProtobufCMessage *req,
+                           const ProtobufCMessageDescriptor *desc, const char *name, int *total)
+{
+    rpc_stream *st = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    must(rpc_stream_open(conn, method, req, 2000, &st, &err), &err, method);
+    int hits = 0;
+    ProtobufCMessage *msg = NULL;
+    *total = 0;
+    while (rpc_stream_next(st, desc, &msg, &err) == VALV_OK && msg != NULL) {
+        const char *got = desc == &valv__v1__asset__descriptor
+                              ? ((Valv__V1__Asset *)msg)->name
+                              : ((Valv__V1__WatchChangesResponse *)msg)->event->asset;
+        hits += strcmp(got, name) == 0;
+        (*total)++;
+        protobuf_c_message_free_unpacked(msg, NULL);
+    }
+    rpc_stream_close(st);
+    return hits;
+}
+
+START_TEST(test_restricted_assets_do_not_exist_for_the_uncleared)
+{
+    write_principals();
+    harness_server srv;
+    memset(&srv, 0, sizeof srv);
+    ck_assert_int_eq(harness_start_tls(&srv, certs, principals_path, NULL), 0);
+    rpc_conn *owner = connect_as(&srv, OWNER), *reader = connect_as(&srv, READER);
+    valv_error err;
+    valv_error_clear(&err);
+
+    /* Revision 1: an ordinary asset. Then information classified
+     * RESTRICTED, and a system that processes it (which inherits it). */
+    owner_creates(owner, "open", VALV__V1__ASSET_KIND__IT_SYSTEM);
+    owner_creates(owner, "secret-info", VALV__V1__ASSET_KIND__INFORMATION);
+    owner_creates(owner, "secret-sys", VALV__V1__ASSET_KIND__IT_SYSTEM);
+    Valv__V1__SecurityProtection sp;
+    valv__v1__security_protection__init(&sp);
+    sp.security_class = VALV__V1__SECURITY_CLASS__RESTRICTED;
+    Valv__V1__Asset patch;
+    valv__v1__asset__init(&patch);
+    patch.name = "assets/secret-info";
+    patch.security = &sp;
+    char *paths[] = {"security.security_class"};
+    Google__Protobuf__FieldMask mask;
+    google__protobuf__field_mask__init(&mask);
+    mask.n_paths = 1;
+    mask.paths = paths;
+    Valv__V1__UpdateAssetRequest up;
+    valv__v1__update_asset_request__init(&up);
+    up.asset = &patch;
+    up.update_mask = &mask;
+    ProtobufCMessage *out = NULL;
+    must(rpc_unary(owner, "/valv.v1.Inventory/UpdateAsset", &up.base, &valv__v1__asset__descriptor, &out, 5000, &err),
+         &err, "classify");
+    protobuf_c_message_free_unpacked(out, NULL);
+    Valv__V1__Link link;
+    valv__v1__link__init(&link);
+    link.from_asset = "assets/secret-info";
+    link.to_asset = "assets/secret-sys";
+    link.type = VALV__V1__LINK_TYPE__PROCESSED_BY;
+    Valv__V1__CreateLinkRequest lreq;
+    valv__v1__create_link_request__init(&lreq);
+    lreq.link = &link;
+    must(rpc_unary(owner, "/valv.v1.Inventory/CreateLink", &lreq.base, &valv__v1__link__descriptor, &out, 5000, &err),
+         &err, "link");
+    protobuf_c_message_free_unpacked(out, NULL);
+
+    /* Get: NOT_FOUND, worded as for an asset that does not exist. */
+    const char *hidden[] = {"assets/secret-info", "assets/secret-sys"};
+    for (int i = 0; i < 2; i++) {
+        Valv__V1__GetAssetRequest g;
+        valv__v1__get_asset_request__init(&g);
+        g.name = (char *)hidden[i];
+        ck_assert_int_eq(rpc_unary(reader, "/valv.v1.Inventory/GetAsset", &g.base, &valv__v1__asset__descriptor,
+                                   &out, 5000, &err), VALV_ENOTFOUND);
+        ck_assert_ptr_nonnull(strstr(err.message, "not found"));
+        ck_assert_int_eq(rpc_unary(owner, "/valv.v1.Inventory/GetAsset", &g.base, &valv__v1__asset__descriptor,
+                                   &out, 5000, &err), VALV_OK); /* the unit's owner sees it */
+        protobuf_c_message_free_unpacked(out, NULL);
+    }
+    /* Links: of the hidden system, NOT_FOUND; the link is not there to see. */
+    Valv__V1__ListLinksRequest ll;
+    valv__v1__list_links_request__init(&ll);
+    ll.asset = "assets/secret-sys";
+    ck_assert_int_eq(rpc_unary(reader, "/valv.v1.Inventory/ListLinks", &ll.base,
+                               &valv__v1__list_links_response__descriptor, &out, 5000, &err), VALV_ENOTFOUND);
+    /* Export: only the open asset. */
+    Valv__V1__ExportAssetsRequest ex;
+    valv__v1__export_assets_request__init(&ex);
+    int total = 0;
+    ck_assert_int_eq(count_in_stream(reader, "/valv.v1.Inventory/ExportAssets", &ex.base,
+                                     &valv__v1__asset__descriptor, "assets/open", &total), 1);
+    ck_assert_int_eq(total, 1);
+    ck_assert_int_eq(count_in_stream(owner, "/valv.v1.Inventory/ExportAssets", &ex.base,
+                                     &valv__v1__asset__descriptor, "assets/open", &total), 1);
+    ck_assert_int_eq(total, 3);
+    /* The change feed, replayed from the start: nothing about the hidden ones. */
+    Valv__V1__WatchChangesRequest w;
+    valv__v1__watch_changes_request__init(&w);
+    w.start_revision = 1; /* after the open asset's creation */
+    ck_assert_int_eq(count_in_stream(reader, "/valv.v1.Inventory/WatchChanges", &w.base,
+                                     &valv__v1__watch_changes_response__descriptor, "assets/secret-sys", &total), 0);
+    ck_assert_int_eq(total, 0);
+    ck_assert_int_gt(count_in_stream(owner, "/valv.v1.Inventory/WatchChanges", &w.base,
+                                     &valv__v1__watch_changes_response__descriptor, "assets/secret-sys", &total), 0);
+
+    rpc_close(owner);
+    rpc_close(reader);
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    harness_cleanup(&srv);
+}
+END_TEST
+
 int main(void)
 {
     /* Certificates are made once, before Check forks the test. */
@@ -176,6 +333,7 @@ int main(void)
     TCase *tc = tcase_create("roles");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_every_rpc_as_every_role);
+    tcase_add_test(tc, test_restricted_assets_do_not_exist_for_the_uncleared);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
