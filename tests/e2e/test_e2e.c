@@ -563,22 +563,25 @@ END_TEST
 
 /* --- Concurrency, shutdown, persistence --------------------------------------------------------- */
 
+/* A thread that creates n IT systems in unit "it" through its own
+ * connection, counting those that succeed. */
 typedef struct {
-    int index;
+    int index; /* names the thread's assets: "Bulk INDEX-I" */
+    int n;
     int ok;
-} writer_thread;
+} bulk_writer;
 
-static void *create_many(void *arg)
+static void *create_n(void *arg)
 {
-    writer_thread *t = arg;
+    bulk_writer *b = arg;
     rpc_conn *own = NULL;
     valv_error err;
     valv_error_clear(&err);
     if (rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err) != VALV_OK)
         return NULL;
-    for (int i = 0; i < 25; i++) {
+    for (int i = 0; i < b->n; i++) {
         char name[48];
-        snprintf(name, sizeof name, "Concurrent %d-%d", t->index, i);
+        snprintf(name, sizeof name, "Bulk %d-%d", b->index, i);
         Valv__V1__Asset a;
         valv__v1__asset__init(&a);
         a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
@@ -591,7 +594,7 @@ static void *create_many(void *arg)
         valv_error_clear(&err);
         if (rpc_unary(own, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor,
                       (ProtobufCMessage **)&out, 10000, &err) == VALV_OK) {
-            t->ok++;
+            b->ok++;
             valv__v1__asset__free_unpacked(out, NULL);
         }
     }
@@ -604,10 +607,10 @@ START_TEST(test_concurrent_writes_all_land_and_survive_restart)
     start();
     enum { THREADS = 16 };
     pthread_t threads[THREADS];
-    writer_thread state[THREADS];
+    bulk_writer state[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        state[i] = (writer_thread){i, 0};
-        pthread_create(&threads[i], NULL, create_many, &state[i]);
+        state[i] = (bulk_writer){.index = i, .n = 25};
+        pthread_create(&threads[i], NULL, create_n, &state[i]);
     }
     for (int i = 0; i < THREADS; i++) {
         pthread_join(threads[i], NULL);
@@ -869,42 +872,6 @@ END_TEST
 
 /* --- Audit trail and change feed ------------------------------------------------------------ */
 
-typedef struct {
-    int n;
-    int done;
-} bulk_writer;
-
-/* Creates n assets through its own connection while a watch runs. */
-static void *create_n(void *arg)
-{
-    bulk_writer *b = arg;
-    rpc_conn *own = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err) != VALV_OK)
-        return NULL;
-    for (int i = 0; i < b->n; i++) {
-        char name[32];
-        snprintf(name, sizeof name, "Watched %d", i);
-        Valv__V1__Asset a;
-        valv__v1__asset__init(&a);
-        a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
-        a.display_name = name;
-        a.owner_unit = "it";
-        Valv__V1__CreateAssetRequest req;
-        valv__v1__create_asset_request__init(&req);
-        req.asset = &a;
-        Valv__V1__Asset *out = NULL;
-        if (rpc_unary(own, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor,
-                      (ProtobufCMessage **)&out, 10000, &err) == VALV_OK) {
-            b->done++;
-            valv__v1__asset__free_unpacked(out, NULL);
-        }
-    }
-    rpc_close(own);
-    return NULL;
-}
-
 static rpc_stream *watch_open(int64_t after, const char *filter)
 {
     Valv__V1__WatchChangesRequest req;
@@ -950,7 +917,7 @@ START_TEST(test_watch_resumes_without_loss_during_writes)
     static int seen[N + 2];
     memset(seen, 0, sizeof seen);
     free_asset(create("first", VALV__V1__ASSET_KIND__IT_SYSTEM, "First", "it")); /* revision 1 */
-    bulk_writer b = {N, 0};
+    bulk_writer b = {.n = N};
     pthread_t t;
     pthread_create(&t, NULL, create_n, &b); /* revisions 2 .. N+1 */
     /* Three watches, each cut off after 50 events and resumed from the last
@@ -959,7 +926,7 @@ START_TEST(test_watch_resumes_without_loss_during_writes)
     for (int round = 0; round < 3; round++)
         last = watch_read(watch_open(last, NULL), last, 50, seen, N + 2);
     pthread_join(t, NULL);
-    ck_assert_int_eq(b.done, N);
+    ck_assert_int_eq(b.ok, N);
     ck_assert_int_eq(last, N + 1);
     for (int rev = 2; rev <= N + 1; rev++)
         ck_assert_msg(seen[rev] == 1, "revision %d seen %d times", rev, seen[rev]);
