@@ -186,6 +186,26 @@ int args_operands(const args_parser *p, int min, int max, const char *what)
     return ARGS_EXIT_OK;
 }
 
+int args_paging_option(const args_command *command, int opt, const char *text,
+                       args_paging *paging)
+{
+    long page_size = 0;
+    int rc = ARGS_EXIT_OK;
+    switch (opt) {
+    case ARGS_OPT_PAGE_SIZE:
+        rc = args_parse_int(command, "--page-size", text, 1, VALV_PAGE_SIZE_MAX, &page_size);
+        paging->page_size = (int32_t)page_size;
+        return rc;
+    case ARGS_OPT_PAGE_TOKEN:
+        paging->page_token = text;
+        return rc;
+    case ARGS_OPT_ALL:
+        paging->all = true;
+        return rc;
+    }
+    return ARGS_EXIT_USAGE;
+}
+
 int args_parse_int(const args_command *command, const char *flag, const char *text, long min,
                    long max, long *out)
 {

@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "output.h"
 #include "valv/v1/asset.pb-c.h"
@@ -55,6 +56,12 @@ enum {
 enum {
     ARGS_END = -1,  /* no more options; operands start at optind */
     ARGS_STOP = -2, /* help printed or usage error: exit with parser->exit_code */
+    /* The paging flags (ARGS_PAGING_OPTIONS): shared by the list commands,
+     * but handed to them like their own options, so outside the global
+     * flags' range below. */
+    ARGS_OPT_PAGE_SIZE = 900,
+    ARGS_OPT_PAGE_TOKEN,
+    ARGS_OPT_ALL,
     ARGS_OPT_ADDR = 1000,
     ARGS_OPT_TIMEOUT,
     ARGS_OPT_VERSION,
@@ -148,6 +155,27 @@ int args_usage_error(const args_command *command, const char *fmt, ...)
  * ARGS_EXIT_OK or a usage error. */
 int args_parse_int(const args_command *command, const char *flag, const char *text, long min,
                    long max, long *out);
+
+/* The flags every list command takes: --page-size N, --page-token T, --all.
+ * Put ARGS_PAGING_OPTIONS in the command's option table and hand its
+ * options to args_paging_option. */
+#define ARGS_PAGING_OPTIONS                                         \
+    {"page-size", required_argument, NULL, ARGS_OPT_PAGE_SIZE},     \
+    {"page-token", required_argument, NULL, ARGS_OPT_PAGE_TOKEN},   \
+    {"all", no_argument, NULL, ARGS_OPT_ALL}
+
+typedef struct {
+    int32_t page_size;      /* 0: the server's default */
+    const char *page_token; /* borrowed from argv; NULL: the first page */
+    bool all;               /* follow next_page_token to the end */
+} args_paging;
+
+/* When opt is a paging flag (with its argument text), records it in paging
+ * and returns ARGS_EXIT_OK or a usage error; otherwise returns
+ * ARGS_EXIT_USAGE without a message, for options the caller does not know
+ * either (args_next never returns those). */
+int args_paging_option(const args_command *command, int opt, const char *text,
+                       args_paging *paging);
 
 /* The enum parsers below take the words as users write them: any case, '-'
  * and '_' alike, and the Swedish letters å, ä and ö with or without their

@@ -27,9 +27,6 @@ enum {
     OPT_REASON,
     OPT_FILTER,
     OPT_ORDER_BY,
-    OPT_PAGE_SIZE,
-    OPT_PAGE_TOKEN,
-    OPT_ALL,
     OPT_SHOW_DELETED,
     OPT_FORCE
 };
@@ -404,17 +401,14 @@ static int asset_list(cmd_session *s, int argc, char **argv)
     static const struct option options[] = {
         {"filter", required_argument, NULL, OPT_FILTER},
         {"order-by", required_argument, NULL, OPT_ORDER_BY},
-        {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-        {"page-token", required_argument, NULL, OPT_PAGE_TOKEN},
-        {"all", no_argument, NULL, OPT_ALL},
+        ARGS_PAGING_OPTIONS,
         {"show-deleted", no_argument, NULL, OPT_SHOW_DELETED},
         ARGS_COMMON_OPTIONS,
         {0},
     };
     Valv__V1__ListAssetsRequest req = VALV__V1__LIST_ASSETS_REQUEST__INIT;
     cmd_pages pages;
-    bool all = false;
-    long page_size = 0;
+    args_paging paging = {0};
     int rc = ARGS_EXIT_OK;
 
     args_parser p = args_parser_init(&list_command, &s->globals, argc, argv, options);
@@ -429,16 +423,8 @@ static int asset_list(cmd_session *s, int argc, char **argv)
         case OPT_ORDER_BY:
             req.order_by = optarg;
             break;
-        case OPT_PAGE_SIZE:
-            rc = args_parse_int(&list_command, "--page-size", optarg, 1, VALV_PAGE_SIZE_MAX,
-                                &page_size);
-            req.page_size = (int32_t)page_size;
-            break;
-        case OPT_PAGE_TOKEN:
-            req.page_token = optarg;
-            break;
-        case OPT_ALL:
-            all = true;
+        default:
+            rc = args_paging_option(&list_command, opt, optarg, &paging);
             break;
         case OPT_SHOW_DELETED:
             req.show_deleted = true;
@@ -450,8 +436,11 @@ static int asset_list(cmd_session *s, int argc, char **argv)
     if (rc != ARGS_EXIT_OK)
         return rc;
 
+    req.page_size = paging.page_size;
+    if (paging.page_token != NULL)
+        req.page_token = (char *)paging.page_token;
     rc = cmd_list_pages(s, METHOD_PREFIX "ListAssets", &req.base, &req.page_token,
-                        &valv__v1__list_assets_response__descriptor, all, &pages);
+                        &valv__v1__list_assets_response__descriptor, paging.all, &pages);
     if (rc == ARGS_EXIT_OK)
         rc = cmd_print_asset_list(s, (Valv__V1__Asset *const *)pages.items, pages.n_items);
     if (rc == ARGS_EXIT_OK && pages.next_page_token[0] != '\0')
@@ -563,17 +552,14 @@ static int asset_update(cmd_session *s, int argc, char **argv)
         goto done;
     if ((rc = args_single_asset(&p, &name)) != ARGS_EXIT_OK)
         goto done;
-    if (paths.n == 0) {
-        rc = args_usage_error(cmd, "nothing to update: give at least one field flag, "
-                                   "e.g. --display-name or --attr KEY=VALUE");
-        goto done;
-    }
     if ((rc = attr_flags_attach(&attrs, &asset)) != ARGS_EXIT_OK)
         goto done;
     asset.name = name;
     asset.n_labels = labels.n;
     asset.labels = labels.items;
-    rc = cmd_update_asset(s, &asset, &paths, request_id);
+    rc = cmd_update_asset(s, cmd, &asset, &paths, request_id,
+                          "nothing to update: give at least one field flag, "
+                          "e.g. --display-name or --attr KEY=VALUE");
 done:
     args_list_free_items(&paths);
     attr_flags_free(&attrs);

@@ -23,9 +23,6 @@ enum {
     OPT_SINCE,
     OPT_UNTIL,
     OPT_NEWEST_FIRST,
-    OPT_PAGE_SIZE,
-    OPT_PAGE_TOKEN,
-    OPT_ALL,
     OPT_FROM,
     OPT_FILTER
 };
@@ -173,9 +170,7 @@ static int audit_list(cmd_session *s, int argc, char **argv)
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
         {"newest-first", no_argument, NULL, OPT_NEWEST_FIRST},
-        {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-        {"page-token", required_argument, NULL, OPT_PAGE_TOKEN},
-        {"all", no_argument, NULL, OPT_ALL},
+        ARGS_PAGING_OPTIONS,
         ARGS_COMMON_OPTIONS,
         {0},
     };
@@ -185,8 +180,7 @@ static int audit_list(cmd_session *s, int argc, char **argv)
     list_flags flags = {0};
     cmd_pages pages = {.next_page_token = ""};
     char *asset = NULL;
-    bool all = false;
-    long page_size = 0;
+    args_paging paging = {0};
     int rc = ARGS_EXIT_OK;
 
     args_parser p = args_parser_init(&list_command, &s->globals, argc, argv, options);
@@ -219,16 +213,8 @@ static int audit_list(cmd_session *s, int argc, char **argv)
         case OPT_NEWEST_FIRST:
             req.newest_first = true;
             break;
-        case OPT_PAGE_SIZE:
-            rc = args_parse_int(&list_command, "--page-size", optarg, 1, VALV_PAGE_SIZE_MAX,
-                                &page_size);
-            req.page_size = (int32_t)page_size;
-            break;
-        case OPT_PAGE_TOKEN:
-            req.page_token = optarg;
-            break;
-        case OPT_ALL:
-            all = true;
+        default:
+            rc = args_paging_option(&list_command, opt, optarg, &paging);
             break;
         }
     }
@@ -250,8 +236,11 @@ static int audit_list(cmd_session *s, int argc, char **argv)
     if (rc != ARGS_EXIT_OK)
         goto done;
 
+    req.page_size = paging.page_size;
+    if (paging.page_token != NULL)
+        req.page_token = (char *)paging.page_token;
     rc = cmd_list_pages(s, AUDIT_METHOD_PREFIX "ListAuditEvents", &req.base, &req.page_token,
-                        &valv__v1__list_audit_events_response__descriptor, all, &pages);
+                        &valv__v1__list_audit_events_response__descriptor, paging.all, &pages);
     if (rc == ARGS_EXIT_OK &&
         output_audit_list(stdout, s->globals.format, (Valv__V1__AuditEvent *const *)pages.items,
                           pages.n_items) != 0) {

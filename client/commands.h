@@ -47,9 +47,11 @@ int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
 int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *req);
 
 /* Sends UpdateAsset for patch (patch->name set; patch->etag optional) with
- * paths as the update mask, and prints the updated asset. */
-int cmd_update_asset(cmd_session *s, Valv__V1__Asset *patch, const args_list *paths,
-                     const char *request_id);
+ * paths as the update mask, and prints the updated asset. An empty mask is
+ * the user's mistake: a usage error of cmd saying nothing_to_change. */
+int cmd_update_asset(cmd_session *s, const args_command *cmd, Valv__V1__Asset *patch,
+                     const args_list *paths, const char *request_id,
+                     const char *nothing_to_change);
 
 /* Called with each message of a stream (borrowed). Returns ARGS_EXIT_OK to
  * go on, any other exit status to stop the stream and return that status. */

@@ -9,12 +9,7 @@
 
 #define METHOD_PREFIX "/valv.v1.Inventory/"
 
-enum {
-    OPT_REQUEST_ID = ARGS_OPT_FIRST_COMMAND_OPTION,
-    OPT_PAGE_SIZE,
-    OPT_PAGE_TOKEN,
-    OPT_ALL
-};
+enum { OPT_REQUEST_ID = ARGS_OPT_FIRST_COMMAND_OPTION };
 
 /* The link types, for the help texts. */
 #define LINK_TYPES_HELP                                                             \
@@ -166,16 +161,13 @@ int cmd_unlink(cmd_session *s, int argc, char **argv)
 int cmd_links(cmd_session *s, int argc, char **argv)
 {
     static const struct option options[] = {
-        {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-        {"page-token", required_argument, NULL, OPT_PAGE_TOKEN},
-        {"all", no_argument, NULL, OPT_ALL},
+        ARGS_PAGING_OPTIONS,
         ARGS_COMMON_OPTIONS,
         {0},
     };
     Valv__V1__ListLinksRequest req = VALV__V1__LIST_LINKS_REQUEST__INIT;
     cmd_pages pages;
-    bool all = false;
-    long page_size = 0;
+    args_paging paging = {0};
     char *name = NULL;
     int rc = ARGS_EXIT_OK;
 
@@ -185,16 +177,8 @@ int cmd_links(cmd_session *s, int argc, char **argv)
         switch (opt) {
         case ARGS_STOP:
             return p.exit_code;
-        case OPT_PAGE_SIZE:
-            rc = args_parse_int(&links_command, "--page-size", optarg, 1, VALV_PAGE_SIZE_MAX,
-                                &page_size);
-            req.page_size = (int32_t)page_size;
-            break;
-        case OPT_PAGE_TOKEN:
-            req.page_token = optarg;
-            break;
-        case OPT_ALL:
-            all = true;
+        default:
+            rc = args_paging_option(&links_command, opt, optarg, &paging);
             break;
         }
     }
@@ -204,8 +188,11 @@ int cmd_links(cmd_session *s, int argc, char **argv)
         return rc;
 
     req.asset = name;
+    req.page_size = paging.page_size;
+    if (paging.page_token != NULL)
+        req.page_token = (char *)paging.page_token;
     rc = cmd_list_pages(s, METHOD_PREFIX "ListLinks", &req.base, &req.page_token,
-                        &valv__v1__list_links_response__descriptor, all, &pages);
+                        &valv__v1__list_links_response__descriptor, paging.all, &pages);
     if (rc == ARGS_EXIT_OK)
         rc = cmd_print_link_list(s, (Valv__V1__Link *const *)pages.items, pages.n_items);
     if (rc == ARGS_EXIT_OK && pages.next_page_token[0] != '\0') {

@@ -281,9 +281,12 @@ int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *r
     return rc;
 }
 
-int cmd_update_asset(cmd_session *s, Valv__V1__Asset *patch, const args_list *paths,
-                     const char *request_id)
+int cmd_update_asset(cmd_session *s, const args_command *cmd, Valv__V1__Asset *patch,
+                     const args_list *paths, const char *request_id,
+                     const char *nothing_to_change)
 {
+    if (paths->n == 0)
+        return args_usage_error(cmd, "%s", nothing_to_change);
     Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
     mask.n_paths = paths->n;

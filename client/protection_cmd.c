@@ -107,15 +107,6 @@ static const args_command explain_command = {
         "  valv explain sr-kungsholmen\n",
 };
 
-/* Sends the update, once the command line named something to change. */
-static int send_update(cmd_session *s, const args_command *cmd, Valv__V1__Asset *patch,
-                       const args_list *paths, const char *request_id, const char *flags)
-{
-    if (paths->n == 0)
-        return args_usage_error(cmd, "nothing to change: give %s", flags);
-    return cmd_update_asset(s, patch, paths, request_id);
-}
-
 /* Sets dimension d of c to level and adds its path to the mask. */
 static int set_level(Valv__V1__Classification *c, args_dimension d, Valv__V1__Level level,
                      args_list *paths)
@@ -200,8 +191,9 @@ int cmd_classify(cmd_session *s, int argc, char **argv)
         goto done;
     asset.name = name;
     asset.classification = &classification;
-    rc = send_update(s, cmd, &asset, &paths, request_id,
-                     "levels (K3 R2 T2 S1, or --confidentiality L ...) or --rationale");
+    rc = cmd_update_asset(s, cmd, &asset, &paths, request_id,
+                          "nothing to change: give levels (K3 R2 T2 S1, or "
+                          "--confidentiality L ...) or --rationale");
 done:
     args_list_free_items(&paths);
     free(name);
@@ -273,9 +265,9 @@ int cmd_protect(cmd_session *s, int argc, char **argv)
         goto done;
     asset.name = name;
     asset.security = &security;
-    rc = send_update(s, cmd, &asset, &paths, request_id,
-                     "--security-class, --[no-]security-sensitive, --[no-]protected-object "
-                     "or --decision-ref");
+    rc = cmd_update_asset(s, cmd, &asset, &paths, request_id,
+                          "nothing to change: give --security-class, --[no-]security-sensitive, "
+                          "--[no-]protected-object or --decision-ref");
 done:
     args_list_free_items(&paths);
     free(name);

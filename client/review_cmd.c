@@ -11,9 +11,6 @@
 
 enum {
     OPT_OWNER_UNIT = ARGS_OPT_FIRST_COMMAND_OPTION,
-    OPT_PAGE_SIZE,
-    OPT_PAGE_TOKEN,
-    OPT_ALL,
     OPT_ETAG,
     OPT_COMMENT,
     OPT_REQUEST_ID
@@ -103,16 +100,13 @@ static int review_queue(cmd_session *s, int argc, char **argv)
 {
     static const struct option options[] = {
         {"owner-unit", required_argument, NULL, OPT_OWNER_UNIT},
-        {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-        {"page-token", required_argument, NULL, OPT_PAGE_TOKEN},
-        {"all", no_argument, NULL, OPT_ALL},
+        ARGS_PAGING_OPTIONS,
         ARGS_COMMON_OPTIONS,
         {0},
     };
     Valv__V1__ListReviewQueueRequest req = VALV__V1__LIST_REVIEW_QUEUE_REQUEST__INIT;
     cmd_pages pages;
-    bool all = false;
-    long page_size = 0;
+    args_paging paging = {0};
     int rc = ARGS_EXIT_OK;
 
     args_parser p = args_parser_init(&queue_command, &s->globals, argc, argv, options);
@@ -124,16 +118,8 @@ static int review_queue(cmd_session *s, int argc, char **argv)
         case OPT_OWNER_UNIT:
             req.owner_unit = optarg;
             break;
-        case OPT_PAGE_SIZE:
-            rc = args_parse_int(&queue_command, "--page-size", optarg, 1, VALV_PAGE_SIZE_MAX,
-                                &page_size);
-            req.page_size = (int32_t)page_size;
-            break;
-        case OPT_PAGE_TOKEN:
-            req.page_token = optarg;
-            break;
-        case OPT_ALL:
-            all = true;
+        default:
+            rc = args_paging_option(&queue_command, opt, optarg, &paging);
             break;
         }
     }
@@ -142,8 +128,11 @@ static int review_queue(cmd_session *s, int argc, char **argv)
     if (rc != ARGS_EXIT_OK)
         return rc;
 
+    req.page_size = paging.page_size;
+    if (paging.page_token != NULL)
+        req.page_token = (char *)paging.page_token;
     rc = cmd_list_pages(s, METHOD_PREFIX "ListReviewQueue", &req.base, &req.page_token,
-                        &valv__v1__list_review_queue_response__descriptor, all, &pages);
+                        &valv__v1__list_review_queue_response__descriptor, paging.all, &pages);
     if (rc == ARGS_EXIT_OK)
         rc = cmd_print_asset_list(s, (Valv__V1__Asset *const *)pages.items, pages.n_items);
     if (rc == ARGS_EXIT_OK && pages.next_page_token[0] != '\0') {
