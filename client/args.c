@@ -186,6 +186,19 @@ int args_operands(const args_parser *p, int min, int max, const char *what)
     return ARGS_EXIT_OK;
 }
 
+int args_parse_common(const args_command *command, args_globals *globals, int argc, char **argv,
+                      int min, int max, const char *what, args_parser *p)
+{
+    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
+    *p = args_parser_init(command, globals, argc, argv, options);
+    /* With no option of the command's own, args_next takes every option in
+     * one call and returns only ARGS_END or ARGS_STOP. */
+    if (args_next(p) == ARGS_STOP)
+        return ARGS_STOP;
+    p->exit_code = args_operands(p, min, max, what);
+    return p->exit_code == ARGS_EXIT_OK ? ARGS_END : ARGS_STOP;
+}
+
 int args_paging_option(const args_command *command, int opt, const char *text,
                        args_paging *paging)
 {

@@ -146,6 +146,15 @@ int args_next(args_parser *p);
  * after printing the usage error, ARGS_EXIT_USAGE. */
 int args_operands(const args_parser *p, int min, int max, const char *what);
 
+/* The whole parse of a command whose only options are the common ones:
+ * sets *p to a parser over argv (borrowed, reordered), takes the options
+ * and checks that between min and max operands follow, as args_operands
+ * does. Returns ARGS_END to go on (the operands are argv[optind..argc)), or
+ * ARGS_STOP when the command is done: --help or --version was shown, or a
+ * usage error printed; exit with p->exit_code. */
+int args_parse_common(const args_command *command, args_globals *globals, int argc, char **argv,
+                      int min, int max, const char *what, args_parser *p);
+
 /* Prints "valv: REASON" and "run 'COMMAND --help'" to stderr. Returns
  * ARGS_EXIT_USAGE. */
 int args_usage_error(const args_command *command, const char *fmt, ...)

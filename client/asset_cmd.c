@@ -325,18 +325,12 @@ done:
 
 static int asset_get(cmd_session *s, int argc, char **argv)
 {
-    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
     args_list names = {0};
     int rc = ARGS_EXIT_OK;
+    args_parser p;
 
-    args_parser p = args_parser_init(&get_command, &s->globals, argc, argv, options);
-    int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
-        if (opt == ARGS_STOP)
-            return p.exit_code;
-    }
-    if ((rc = args_operands(&p, 1, -1, "NAME")) != ARGS_EXIT_OK)
-        return rc;
+    if (args_parse_common(&get_command, &s->globals, argc, argv, 1, -1, "NAME", &p) == ARGS_STOP)
+        return p.exit_code;
     for (int i = optind; i < argc && rc == ARGS_EXIT_OK; i++) {
         char *name = args_asset_name(argv[i]);
         if (name == NULL) {

@@ -1,10 +1,8 @@
 /* audit_cmd.c - valv audit (list, verify) and valv watch: the audit log of
  * every change, read afterwards or followed as it grows. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "commands.h"
 #include "limits.h"
@@ -241,12 +239,10 @@ static int audit_list(cmd_session *s, int argc, char **argv)
         req.page_token = (char *)paging.page_token;
     rc = cmd_list_pages(s, AUDIT_METHOD_PREFIX "ListAuditEvents", &req.base, &req.page_token,
                         &valv__v1__list_audit_events_response__descriptor, paging.all, &pages);
-    if (rc == ARGS_EXIT_OK &&
-        output_audit_list(stdout, s->globals.format, (Valv__V1__AuditEvent *const *)pages.items,
-                          pages.n_items) != 0) {
-        fprintf(stderr, "valv: cannot write the output: %s\n", strerror(errno));
-        rc = ARGS_EXIT_FAILED;
-    }
+    if (rc == ARGS_EXIT_OK)
+        rc = cmd_output_status(stdout, output_audit_list(stdout, s->globals.format,
+                                                         (Valv__V1__AuditEvent *const *)pages.items,
+                                                         pages.n_items));
     if (rc == ARGS_EXIT_OK && pages.next_page_token[0] != '\0')
         print_next_page_hint(&req, &flags, pages.next_page_token);
 done:
@@ -259,20 +255,14 @@ done:
 
 static int audit_verify(cmd_session *s, int argc, char **argv)
 {
-    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
     Valv__V1__VerifyAuditLogRequest req = VALV__V1__VERIFY_AUDIT_LOG_REQUEST__INIT;
     Valv__V1__VerifyAuditLogResponse *resp = NULL;
     char text[VALV_ERROR_MESSAGE_MAX + 128];
+    args_parser p;
 
-    args_parser p = args_parser_init(&verify_command, &s->globals, argc, argv, options);
-    int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
-        if (opt == ARGS_STOP)
-            return p.exit_code;
-    }
-    int rc = args_operands(&p, 0, 0, "");
-    if (rc == ARGS_EXIT_OK)
-        rc = cmd_call(s, AUDIT_METHOD_PREFIX "VerifyAuditLog", &req.base,
+    if (args_parse_common(&verify_command, &s->globals, argc, argv, 0, 0, "", &p) == ARGS_STOP)
+        return p.exit_code;
+    int rc = cmd_call(s, AUDIT_METHOD_PREFIX "VerifyAuditLog", &req.base,
                       &valv__v1__verify_audit_log_response__descriptor,
                       (ProtobufCMessage **)&resp);
     if (rc != ARGS_EXIT_OK)
@@ -286,14 +276,10 @@ static int audit_verify(cmd_session *s, int argc, char **argv)
                  resp->first_bad_revision, resp->problem);
     else /* a problem with the log as a whole, such as its last revision */
         snprintf(text, sizeof text, "audit log DAMAGED: %s", resp->problem);
-    if (s->globals.format == OUTPUT_JSON) {
-        if (output_message_json(stdout, &resp->base) != 0 || fflush(stdout) != 0) {
-            fprintf(stderr, "valv: cannot write the output: %s\n", strerror(errno));
-            rc = ARGS_EXIT_FAILED;
-        }
-    } else {
+    if (s->globals.format == OUTPUT_JSON)
+        rc = cmd_output_status(stdout, output_message_json(stdout, &resp->base));
+    else
         rc = cmd_print_value(s, "result", text);
-    }
     if (rc == ARGS_EXIT_OK && !resp->ok)
         rc = ARGS_EXIT_FAILED;
     valv__v1__verify_audit_log_response__free_unpacked(resp, NULL);
@@ -313,10 +299,9 @@ static int print_change(const cmd_session *s, const ProtobufCMessage *message, v
     if (resp->event == NULL)
         return ARGS_EXIT_OK;
     /* Flushed line by line: whoever reads the pipe sees each change now. */
-    if (output_audit_event(stdout, s->globals.format, resp->event) != 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "valv: cannot write the output: %s\n", strerror(errno));
-        return ARGS_EXIT_FAILED;
-    }
+    int rc = cmd_output_status(stdout, output_audit_event(stdout, s->globals.format, resp->event));
+    if (rc != ARGS_EXIT_OK)
+        return rc;
     w->last_revision = resp->event->revision;
     return ARGS_EXIT_OK;
 }
@@ -363,10 +348,9 @@ int cmd_watch(cmd_session *s, int argc, char **argv)
         return rc;
 
     watch_state w = {.last_revision = req.start_revision};
-    if (output_audit_stream_start(stdout, s->globals.format) != 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "valv: cannot write the output: %s\n", strerror(errno));
-        return ARGS_EXIT_FAILED;
-    }
+    rc = cmd_output_status(stdout, output_audit_stream_start(stdout, s->globals.format));
+    if (rc != ARGS_EXIT_OK)
+        return rc;
     valv_code end_code;
     rc = cmd_follow_stream(s, WATCH_METHOD, &req.base,
                            &valv__v1__watch_changes_response__descriptor, print_change, &w,

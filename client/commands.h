@@ -102,6 +102,12 @@ void cmd_pages_free(cmd_pages *pages);
 void cmd_print_next_page_hint(const char *command, const char *const *words, size_t n_words,
                               const char *token);
 
+/* Turns what an output function returned (0, or -1 when a write failed)
+ * into an exit status: flushes out, so that a failed write shows now, and
+ * on failure says on stderr why the output could not be written. Returns
+ * ARGS_EXIT_OK or ARGS_EXIT_FAILED. */
+int cmd_output_status(FILE *out, int output_rc);
+
 /* Print in the session's format; return ARGS_EXIT_OK, or ARGS_EXIT_FAILED
  * after saying why the output could not be written. */
 int cmd_print_asset(const cmd_session *s, const Valv__V1__Asset *asset);
@@ -124,5 +130,7 @@ int cmd_audit(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
 int cmd_watch(cmd_session *s, int argc, char **argv);    /* audit_cmd.c */
 int cmd_import(cmd_session *s, int argc, char **argv);   /* import_cmd.c */
 int cmd_export(cmd_session *s, int argc, char **argv);   /* export_cmd.c */
+int cmd_report(cmd_session *s, int argc, char **argv);   /* report_cmd.c */
+int cmd_admin(cmd_session *s, int argc, char **argv);    /* admin_cmd.c */
 
 #endif

@@ -9,17 +9,15 @@
  * stream cannot say them up front, so the assets are parked in a spool
  * (a temporary file) until the stream ends: memory holds only the keys.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "commands.h"
+#include "outfile.h"
 #include "spool.h"
 #include "valv/v1/import.pb-c.h"
 #include "valv/v1/inventory.pb-c.h"
@@ -63,8 +61,8 @@ static const args_command export_command = {
         "                         csv when --output-file ends in .csv, else jsonl\n"
         "  --filter FILTER        only the assets that match, as in 'valv asset list'\n"
         "  --show-deleted         include deleted assets\n"
-        "  --output-file FILE     write to FILE (replaced only when the export is\n"
-        "                         complete) instead of standard output\n"
+        "  --output-file FILE     write to FILE instead of standard output ('-'); FILE\n"
+        "                         is replaced only once the export is complete\n"
         "  --delimiter CHAR       ',' (default) or ';' between CSV cells\n"
         "  --excel                CSV for Excel with Swedish settings: ';', CRLF line\n"
         "                         ends and a byte order mark, so that å, ä, ö show\n"
@@ -90,7 +88,7 @@ typedef struct {
     char delimiter;
     bool delimiter_given;
     bool excel;
-    const char *output_file; /* NULL: standard output */
+    const char *output_file; /* "-": standard output */
     bool stopped;            /* --help or --version was shown: nothing to do */
     Valv__V1__ExportAssetsRequest req;
 } export_options;
@@ -334,64 +332,6 @@ static int read_stream(cmd_session *s, export_run *run)
     return ARGS_EXIT_OK;
 }
 
-/* ---- Output file ---------------------------------------------------------------- */
-
-/* Opens a temporary file next to path (so that rename can replace path),
- * with the permissions a new file gets. *tmp_path is malloc'd. */
-static int open_temporary(const char *path, char **tmp_path, FILE **out)
-{
-    *out = NULL;
-    if (asprintf(tmp_path, "%s.XXXXXX", path) < 0) {
-        *tmp_path = NULL;
-        fputs("valv: out of memory\n", stderr);
-        return ARGS_EXIT_FAILED;
-    }
-    int fd = mkstemp(*tmp_path);
-    if (fd < 0) {
-        fprintf(stderr, "valv: cannot write %s: %s\n", path, strerror(errno));
-        return ARGS_EXIT_FAILED;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    *out = fdopen(fd, "w");
-    if (*out == NULL) {
-        fprintf(stderr, "valv: cannot write %s: %s\n", path, strerror(errno));
-        close(fd);
-        unlink(*tmp_path);
-        return ARGS_EXIT_FAILED;
-    }
-    return ARGS_EXIT_OK;
-}
-
-/* Ends the output: flushes standard output, or closes the temporary file
- * and moves it over the output file when the export succeeded (else
- * removes it). */
-static int finish_output(const export_run *run, const char *tmp_path, int rc)
-{
-    const char *shown = run->opts->output_file != NULL ? run->opts->output_file : "the output";
-    bool failed_write = ferror(run->out) != 0;
-    if (run->opts->output_file != NULL)
-        failed_write |= fclose(run->out) != 0;
-    else
-        failed_write |= fflush(run->out) != 0;
-    if (rc == ARGS_EXIT_OK && failed_write) {
-        fprintf(stderr, "valv: cannot write %s: %s\n", shown, strerror(errno));
-        rc = ARGS_EXIT_FAILED;
-    }
-    if (tmp_path == NULL)
-        return rc;
-    if (rc == ARGS_EXIT_OK && rename(tmp_path, run->opts->output_file) != 0) {
-        fprintf(stderr, "valv: cannot write %s: %s\n", shown, strerror(errno));
-        rc = ARGS_EXIT_FAILED;
-    }
-    if (rc != ARGS_EXIT_OK)
-        unlink(tmp_path);
-    else
-        fprintf(stderr, "valv: wrote %lld assets to %s\n", run->n_assets, shown);
-    return rc;
-}
-
 /* ---- The command ----------------------------------------------------------------- */
 
 static bool ends_with_csv(const char *path)
@@ -462,7 +402,7 @@ static int parse_export_args(cmd_session *s, int argc, char **argv, export_optio
     }
     if (!o->format_given)
         o->format = o->excel || o->delimiter_given ||
-                            (o->output_file != NULL && ends_with_csv(o->output_file))
+                            ends_with_csv(o->output_file)
                         ? EXPORT_CSV
                         : EXPORT_JSONL;
     if (o->format != EXPORT_CSV && (o->excel || o->delimiter_given))
@@ -478,23 +418,32 @@ static int parse_export_args(cmd_session *s, int argc, char **argv, export_optio
 
 int cmd_export(cmd_session *s, int argc, char **argv)
 {
-    export_options opts = {.format = EXPORT_JSONL, .delimiter = ','};
+    export_options opts = {.format = EXPORT_JSONL, .delimiter = ',', .output_file = "-"};
     valv__v1__export_assets_request__init(&opts.req);
-    export_run run = {.opts = &opts, .out = stdout};
-    char *tmp_path = NULL;
+    export_run run = {.opts = &opts};
+    outfile file;
+    valv_error err;
 
+    valv_error_clear(&err);
     int rc = parse_export_args(s, argc, argv, &opts);
     if (rc != ARGS_EXIT_OK || opts.stopped)
         return rc;
-    if (opts.output_file != NULL)
-        rc = open_temporary(opts.output_file, &tmp_path, &run.out);
-    if (rc == ARGS_EXIT_OK)
-        rc = read_stream(s, &run);
+    /* Opened first, so that a file that cannot be written costs no stream. */
+    if (outfile_open(opts.output_file, 0, &file, &err) != VALV_OK) {
+        rc = ARGS_EXIT_FAILED;
+        goto done;
+    }
+    run.out = file.f;
+    rc = read_stream(s, &run);
     if (rc == ARGS_EXIT_OK && opts.format == EXPORT_CSV)
         rc = write_csv(&run);
-    if (run.out != NULL)
-        rc = finish_output(&run, tmp_path, rc);
-    free(tmp_path);
+    if (outfile_close(&file, rc == ARGS_EXIT_OK, &err) != VALV_OK)
+        rc = ARGS_EXIT_FAILED;
+    else if (rc == ARGS_EXIT_OK && strcmp(opts.output_file, "-") != 0)
+        fprintf(stderr, "valv: wrote %lld assets to %s\n", run.n_assets, opts.output_file);
+done:
+    if (err.code != VALV_OK)
+        fprintf(stderr, "valv: %s\n", err.message);
     spool_close(run.assets);
     for (size_t k = 0; k < run.n_keys; k++)
         free(run.keys[k]);

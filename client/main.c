@@ -36,7 +36,9 @@ static const args_command valv_command = {
         "  watch      print changes as they happen\n"
         "  import     create and update assets from a CSV or JSON Lines file\n"
         "  export     write the inventory as a file that import reads back\n"
+        "  report     the security picture per unit, as a table or an HTML page\n"
         "  health     check that valvd is serving\n"
+        "  admin      server information and backups (admin role)\n"
         "\n" ARGS_GLOBAL_FLAGS_HELP
         "\n"
         "Exit status: 0 success, 1 the call failed (the error is on stderr),\n"
@@ -67,21 +69,17 @@ static const cmd_entry valv_commands[] = {
     {"watch", cmd_watch},
     {"import", cmd_import},
     {"export", cmd_export},
+    {"report", cmd_report},
+    {"admin", cmd_admin},
     {NULL, NULL},
 };
 
 int cmd_run_group(cmd_session *s, const args_command *group, const cmd_entry *entries, int argc,
                   char **argv)
 {
-    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
-    args_parser p = args_parser_init(group, &s->globals, argc, argv, options);
-    int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
-        if (opt == ARGS_STOP)
-            return p.exit_code;
-    }
-    if (optind >= argc)
-        return args_usage_error(group, "missing COMMAND");
+    args_parser p;
+    if (args_parse_common(group, &s->globals, argc, argv, 1, -1, "COMMAND", &p) == ARGS_STOP)
+        return p.exit_code;
     const char *name = argv[optind];
     for (const cmd_entry *e = entries; e->name != NULL; e++) {
         if (strcmp(e->name, name) == 0)
@@ -398,10 +396,9 @@ void cmd_print_next_page_hint(const char *command, const char *const *words, siz
     fputc('\n', stderr);
 }
 
-/* Turns an output function's result into an exit status. */
-static int output_status(int output_rc)
+int cmd_output_status(FILE *out, int output_rc)
 {
-    if (output_rc == 0 && fflush(stdout) == 0)
+    if (output_rc == 0 && fflush(out) == 0)
         return ARGS_EXIT_OK;
     fprintf(stderr, "valv: cannot write the output: %s\n", strerror(errno));
     return ARGS_EXIT_FAILED;
@@ -409,27 +406,28 @@ static int output_status(int output_rc)
 
 int cmd_print_asset(const cmd_session *s, const Valv__V1__Asset *asset)
 {
-    return output_status(output_asset(stdout, s->globals.format, asset));
+    return cmd_output_status(stdout, output_asset(stdout, s->globals.format, asset));
 }
 
 int cmd_print_asset_list(const cmd_session *s, Valv__V1__Asset *const *assets, size_t n_assets)
 {
-    return output_status(output_asset_list(stdout, s->globals.format, assets, n_assets));
+    return cmd_output_status(stdout,
+                             output_asset_list(stdout, s->globals.format, assets, n_assets));
 }
 
 int cmd_print_value(const cmd_session *s, const char *name, const char *value)
 {
-    return output_status(output_value(stdout, s->globals.format, name, value));
+    return cmd_output_status(stdout, output_value(stdout, s->globals.format, name, value));
 }
 
 int cmd_print_link_list(const cmd_session *s, Valv__V1__Link *const *links, size_t n_links)
 {
-    return output_status(output_link_list(stdout, s->globals.format, links, n_links));
+    return cmd_output_status(stdout, output_link_list(stdout, s->globals.format, links, n_links));
 }
 
 int cmd_print_explanation(const cmd_session *s, const Valv__V1__Asset *asset)
 {
-    return output_status(output_explanation(stdout, s->globals.format, asset));
+    return cmd_output_status(stdout, output_explanation(stdout, s->globals.format, asset));
 }
 
 /* gRPC logs a failed TLS handshake on stderr in its own words; valv's

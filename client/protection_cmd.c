@@ -278,18 +278,15 @@ done:
 
 int cmd_explain(cmd_session *s, int argc, char **argv)
 {
-    static const struct option options[] = {ARGS_COMMON_OPTIONS, {0}};
     Valv__V1__GetAssetRequest req = VALV__V1__GET_ASSET_REQUEST__INIT;
     Valv__V1__Asset *asset = NULL;
     char *name = NULL;
+    args_parser p;
 
-    args_parser p = args_parser_init(&explain_command, &s->globals, argc, argv, options);
-    int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
-        if (opt == ARGS_STOP)
-            return p.exit_code;
-    }
-    int rc = args_single_asset(&p, &name);
+    if (args_parse_common(&explain_command, &s->globals, argc, argv, 1, 1, "NAME", &p) ==
+        ARGS_STOP)
+        return p.exit_code;
+    int rc = args_asset_operand(&p, 0, &name);
     if (rc != ARGS_EXIT_OK)
         return rc;
     req.name = name;

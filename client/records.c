@@ -562,6 +562,18 @@ static int add_json_labels(Valv__V1__ImportRecord *record, json_t *array, valv_e
     return 0;
 }
 
+/* jansson's message quotes the input near the error and may cut a
+ * character in two: it ends before the first byte that is not UTF-8, so
+ * that the message can travel as text. */
+static const char *json_error_text(json_error_t *e)
+{
+    size_t len = strlen(e->text);
+    while (len > 0 && !validate_utf8(e->text, len))
+        len--;
+    e->text[len] = '\0';
+    return e->text;
+}
+
 static int add_json_links(Valv__V1__ImportRecord *record, json_t *array, valv_error *err)
 {
     char excerpt[VALIDATE_EXCERPT_SIZE];
@@ -578,7 +590,7 @@ static int add_json_links(Valv__V1__ImportRecord *record, json_t *array, valv_er
             return valv_error_set(err, VALV_EINVAL,
                                   "links[%zu]: %s; a link is {\"type\", \"to_external_id\" or "
                                   "\"to_asset\"}",
-                                  i, json_err.text);
+                                  i, json_error_text(&json_err));
         if (parse_enum(&valv__v1__link_type__descriptor, type_text, &type) != 0)
             return valv_error_set(err, VALV_EINVAL,
                                   "links[%zu].type: '%s' is not a link type; use " LINK_TYPES, i,
@@ -628,10 +640,10 @@ static int record_from_json(const char *text, size_t len, Valv__V1__ImportRecord
     json_error_t json_err;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &json_err);
     if (root == NULL && json_err.column > 0)
-        return valv_error_set(err, VALV_EINVAL, "not valid JSON: %s (column %d)", json_err.text,
-                              json_err.column);
+        return valv_error_set(err, VALV_EINVAL, "not valid JSON: %s (column %d)",
+                              json_error_text(&json_err), json_err.column);
     if (root == NULL)
-        return valv_error_set(err, VALV_EINVAL, "not valid JSON: %s", json_err.text);
+        return valv_error_set(err, VALV_EINVAL, "not valid JSON: %s", json_error_text(&json_err));
     int rc = 0;
     if (!json_is_object(root)) {
         rc = valv_error_set(err, VALV_EINVAL, "expected a JSON object {...} on every line");

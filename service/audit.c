@@ -3,6 +3,8 @@
  * change. */
 #include "audit.h"
 
+#include <stdint.h>
+
 #include "limits.h"
 #include "policy.h"
 #include "store.h"
@@ -11,9 +13,22 @@
 
 #define ACTOR_MAX 256
 
-static int64_t timestamp_ns(const Google__Protobuf__Timestamp *t)
+/* The latest time nanoseconds since 1970 fit an int64_t for: in 2262. */
+#define TIMESTAMP_SECONDS_MAX (INT64_MAX / 1000000000LL - 1)
+
+/* A request's time as nanoseconds since 1970 (0: not given). A time before
+ * 1970 or past 2262 is a violation of field, not a wrapped number. */
+static int64_t timestamp_ns(const Google__Protobuf__Timestamp *t, const char *field,
+                            valv_error *err)
 {
-    return t == NULL ? 0 : t->seconds * 1000000000LL + t->nanos;
+    if (t == NULL)
+        return 0;
+    if (t->seconds < 0 || t->seconds > TIMESTAMP_SECONDS_MAX || t->nanos < 0 ||
+        t->nanos > 999999999) {
+        valv_error_violation(err, field, "must be a time from 1970 to 2262");
+        return 0;
+    }
+    return t->seconds * 1000000000LL + t->nanos;
 }
 
 void audit_list_events(call *c, const ProtobufCMessage *request)
@@ -27,8 +42,9 @@ void audit_list_events(call *c, const ProtobufCMessage *request)
     validate_text(req->actor, ACTOR_MAX, "actor", &err);
     if (req->action < 0 || req->action > VALV__V1__AUDIT_ACTION__ACTION_INHERIT)
         valv_error_violation(&err, "action", "unknown action %d", (int)req->action);
-    int64_t start = timestamp_ns(req->start_time), end = timestamp_ns(req->end_time);
-    if (start < 0 || end < 0 || (end != 0 && end <= start))
+    int64_t start = timestamp_ns(req->start_time, "start_time", &err);
+    int64_t end = timestamp_ns(req->end_time, "end_time", &err);
+    if (end != 0 && end <= start)
         valv_error_violation(&err, "end_time", "must be after start_time");
     if (err.code != VALV_OK) {
         call_fail(c, &err);

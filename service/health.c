@@ -1,20 +1,26 @@
 /* health.c - grpc.health.v1.Health, so probes (grpc_health_probe,
  * Kubernetes) can ask whether valvd serves. Known services: "" (the whole
- * server), valv.v1.Inventory and grpc.health.v1.Health. */
+ * server) and every service of the method table. */
 #include "health.h"
 
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "methods.h"
 
-static const char *const known_services[] = {"", "valv.v1.Inventory", "valv.v1.Review",
-                                             "valv.v1.Audit", "grpc.health.v1.Health"};
-
+/* True for "" and for a service with a row in the method table, whose
+ * paths are "/SERVICE/METHOD": the table is the one list of what valvd
+ * serves. */
 static bool is_known(const char *service)
 {
-    for (size_t i = 0; i < sizeof known_services / sizeof known_services[0]; i++)
-        if (strcmp(service, known_services[i]) == 0)
+    size_t len = strlen(service);
+    if (len == 0)
+        return true;
+    for (size_t i = 0; i < method_count; i++) {
+        const char *path = method_table[i].path;
+        if (strncmp(path + 1, service, len) == 0 && path[1 + len] == '/')
             return true;
+    }
     return false;
 }
 
@@ -24,7 +30,9 @@ void health_check(call *c, const ProtobufCMessage *request)
     if (!is_known(req->service)) {
         valv_error err;
         valv_error_clear(&err);
-        valv_error_set(&err, VALV_ENOTFOUND, "unknown service '%s'; valvd serves valv.v1.Inventory",
+        valv_error_set(&err, VALV_ENOTFOUND,
+                       "unknown service '%s'; valvd serves valv.v1.Inventory, valv.v1.Review, "
+                       "valv.v1.Audit, valv.v1.Admin and the health and reflection services",
                        req->service);
         call_fail(c, &err);
         return;

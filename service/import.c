@@ -1,15 +1,17 @@
 /* import.c - valv.v1.Inventory/ImportAssets: a header, then batches of
  * records, applied through the writer as they arrive.
  *
- * One message is in flight at a time: the next is received only after the
- * previous batch has committed, so a long stream holds one batch in memory
- * and gRPC's flow control slows a client that sends faster than the store
- * writes. An atomic import is the exception: its records are kept (at most
+ * While the writer applies a batch, the next message is received and
+ * decoded, so that the two overlap; it then waits for the writer, and no
+ * further message is received until it has its turn. A long stream holds
+ * at most two batches in memory, and gRPC's flow control slows a client
+ * that sends faster than the store writes. An atomic import is the exception: its records are kept (at most
  * STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the end, all or
  * nothing. The rules of an import are store/'s (store.h, "Imports").
  */
 #include "import.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +31,21 @@ typedef struct {
     writer_job job; /* first: the writer hands back &job */
     call *call;
     store_import *imp;
-    store_actor who;
-    char request_id[VALV_REQUEST_ID_MAX + 1]; /* the header's, kept for who */
+    store_actor who; /* request_id: the call's, which the header may set */
     bool atomic;
     int64_t next_index; /* stream position of the next record */
 
     import_step step;
     Valv__V1__ImportAssetsRequest *batch; /* the batch being applied (STEP_BATCH) */
+
+    /* The receiving worker thread and the writer thread meet here. What
+     * arrives while a batch is with the writer waits for it to finish. */
+    pthread_mutex_t lock;
+    bool writing;                           /* a batch is with the writer */
+    Valv__V1__ImportAssetsRequest *waiting; /* the next batch, received meanwhile */
+    bool ended;                             /* the client finished sending meanwhile */
+    bool broken;                            /* the stream failed meanwhile: */
+    valv_error broken_err;                  /* why */
 
     /* Atomic imports: every batch message, kept until the end. */
     Valv__V1__ImportAssetsRequest **held;
@@ -47,6 +57,9 @@ static void import_free(void *arg)
     import_stream *x = arg;
     if (x->batch != NULL)
         protobuf_c_message_free_unpacked(&x->batch->base, NULL);
+    if (x->waiting != NULL)
+        protobuf_c_message_free_unpacked(&x->waiting->base, NULL);
+    pthread_mutex_destroy(&x->lock);
     for (size_t i = 0; i < x->n_held; i++)
         protobuf_c_message_free_unpacked(&x->held[i]->base, NULL);
     free(x->held);
@@ -96,6 +109,23 @@ static int import_apply(writer_job *job, store_txn *txn, valv_error *err)
 }
 
 static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg);
+static void import_done(writer_job *job, int rc, const valv_error *err);
+
+static void submit(import_stream *x, import_step step)
+{
+    x->step = step;
+    x->job.apply = import_apply;
+    x->job.done = import_done;
+    writer_submit(call_writer(x->call), &x->job);
+}
+
+/* Hands req to the writer and receives the next message meanwhile. */
+static void submit_batch(import_stream *x, Valv__V1__ImportAssetsRequest *req)
+{
+    x->batch = req;
+    submit(x, STEP_BATCH);
+    call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
+}
 
 static void import_done(writer_job *job, int rc, const valv_error *err)
 {
@@ -105,25 +135,30 @@ static void import_done(writer_job *job, int rc, const valv_error *err)
         return;
     }
     store_import_commit_batch(x->imp);
-    if (x->step == STEP_BATCH) {
-        x->next_index += (int64_t)x->batch->batch->n_records;
-        protobuf_c_message_free_unpacked(&x->batch->base, NULL);
-        x->batch = NULL;
-        call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
+    if (x->step == STEP_FINISH) {
+        Valv__V1__ImportAssetsResponse resp;
+        valv__v1__import_assets_response__init(&resp);
+        store_import_result(x->imp, &resp);
+        call_reply(x->call, &resp.base);
         return;
     }
-    Valv__V1__ImportAssetsResponse resp;
-    valv__v1__import_assets_response__init(&resp);
-    store_import_result(x->imp, &resp);
-    call_reply(x->call, &resp.base);
-}
+    x->next_index += (int64_t)x->batch->batch->n_records;
+    protobuf_c_message_free_unpacked(&x->batch->base, NULL);
+    x->batch = NULL;
 
-static void submit(import_stream *x, import_step step)
-{
-    x->step = step;
-    x->job.apply = import_apply;
-    x->job.done = import_done;
-    writer_submit(call_writer(x->call), &x->job);
+    pthread_mutex_lock(&x->lock);
+    Valv__V1__ImportAssetsRequest *next = x->waiting;
+    bool ended = x->ended, broken = x->broken;
+    x->waiting = NULL;
+    if (next == NULL && !ended && !broken)
+        x->writing = false; /* the next message, when it comes, goes straight in */
+    pthread_mutex_unlock(&x->lock);
+    if (next != NULL)
+        submit_batch(x, next);
+    else if (broken)
+        call_fail(x->call, &x->broken_err);
+    else if (ended)
+        submit(x, STEP_FINISH);
 }
 
 /* Keeps an atomic import's batch until the end. Returns false (and ends
@@ -166,8 +201,8 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
                authz_check(call_principal(x->call), AUTHZ_IMPORT, h->source, &err) != VALV_OK) {
         call_fail(x->call, &err);
     } else {
-        snprintf(x->request_id, sizeof x->request_id, "%s", h->request_id);
-        x->who.request_id = x->request_id;
+        call_set_request_id(x->call, h->request_id);
+        x->who.request_id = call_request_id(x->call);
         store_import_options opts = {
             .source = h->source,
             .sync = h->mode == VALV__V1__IMPORT_MODE__SYNC,
@@ -187,6 +222,20 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
 static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg)
 {
     import_stream *x = arg;
+    if (err != NULL || msg == NULL) {
+        /* The stream is over. A batch still with the writer goes first. */
+        pthread_mutex_lock(&x->lock);
+        bool writing = x->writing;
+        if (writing && err != NULL) {
+            x->broken = true;
+            x->broken_err = *err;
+        } else if (writing) {
+            x->ended = true;
+        }
+        pthread_mutex_unlock(&x->lock);
+        if (writing)
+            return;
+    }
     if (err != NULL) {
         call_fail(c, err);
         return;
@@ -226,8 +275,15 @@ static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, vo
             call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
         return;
     }
-    x->batch = req;
-    submit(x, STEP_BATCH);
+    pthread_mutex_lock(&x->lock);
+    bool writing = x->writing;
+    if (writing)
+        x->waiting = req;
+    else
+        x->writing = true;
+    pthread_mutex_unlock(&x->lock);
+    if (!writing)
+        submit_batch(x, req);
 }
 
 void import_assets(call *c, const ProtobufCMessage *request)
@@ -239,6 +295,7 @@ void import_assets(call *c, const ProtobufCMessage *request)
         return;
     }
     x->call = c;
+    pthread_mutex_init(&x->lock, NULL);
     policy_importer(c, NULL, &x->who); /* IMPORT is checked on the header's source */
     call_on_free(c, import_free, x);
     call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);

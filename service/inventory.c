@@ -47,7 +47,7 @@ void inventory_create_asset(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, NULL, NULL, req->request_id, write_create);
+    write_submit(c, request, NULL, NULL, write_create);
 }
 
 static int write_update(store_txn *txn, write_op *op, valv_error *err)
@@ -76,7 +76,7 @@ void inventory_update_asset(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, id, NULL, req->request_id, write_update);
+    write_submit(c, request, id, NULL, write_update);
 }
 
 static int write_delete(store_txn *txn, write_op *op, valv_error *err)
@@ -101,7 +101,7 @@ void inventory_delete_asset(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, id, NULL, req->request_id, write_delete);
+    write_submit(c, request, id, NULL, write_delete);
 }
 
 static int write_undelete(store_txn *txn, write_op *op, valv_error *err)
@@ -124,7 +124,7 @@ void inventory_undelete_asset(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, id, NULL, req->request_id, write_undelete);
+    write_submit(c, request, id, NULL, write_undelete);
 }
 
 /* --- Reads ----------------------------------------------------------------------- */
@@ -275,7 +275,7 @@ void inventory_create_link(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, from_id, to_id, req->request_id, write_create_link);
+    write_submit(c, request, from_id, to_id, write_create_link);
 }
 
 static int write_delete_link(store_txn *txn, write_op *op, valv_error *err)
@@ -296,7 +296,7 @@ void inventory_delete_link(call *c, const ProtobufCMessage *request)
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, from_id, to_id, req->request_id, write_delete_link);
+    write_submit(c, request, from_id, to_id, write_delete_link);
 }
 
 void inventory_list_links(call *c, const ProtobufCMessage *request)

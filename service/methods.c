@@ -2,11 +2,15 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "health.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
+#include "reflection.h"
+#include "admin.h"
 #include "audit.h"
 #include "import.h"
 #include "inventory.h"
 #include "review.h"
 #include "watch.h"
+#include "valv/v1/admin.pb-c.h"
 #include "valv/v1/audit.pb-c.h"
 #include "valv/v1/import.pb-c.h"
 #include "valv/v1/inventory.pb-c.h"
@@ -15,8 +19,10 @@
 #define INVENTORY "/valv.v1.Inventory/"
 #define REVIEW "/valv.v1.Review/"
 #define AUDIT "/valv.v1.Audit/"
-#define AUDIT "/valv.v1.Audit/"
+#define ADMIN "/valv.v1.Admin/"
 #define HEALTH "/grpc.health.v1.Health/"
+#define REFLECTION_V1 "/grpc.reflection.v1.ServerReflection/"
+#define REFLECTION_V1ALPHA "/grpc.reflection.v1alpha.ServerReflection/"
 
 const method method_table[] = {
     {INVENTORY "CreateAsset", METHOD_UNARY, &valv__v1__create_asset_request__descriptor, inventory_create_asset, METHOD_AUTHENTICATED, AUTHZ_CREATE},
@@ -37,8 +43,17 @@ const method method_table[] = {
     {REVIEW "ReturnAsset", METHOD_UNARY, &valv__v1__return_asset_request__descriptor, review_return_asset, METHOD_AUTHENTICATED, AUTHZ_REVIEW},
     {AUDIT "ListAuditEvents", METHOD_UNARY, &valv__v1__list_audit_events_request__descriptor, audit_list_events, METHOD_AUTHENTICATED, AUTHZ_AUDIT_READ},
     {AUDIT "VerifyAuditLog", METHOD_UNARY, &valv__v1__verify_audit_log_request__descriptor, audit_verify_log, METHOD_AUTHENTICATED, AUTHZ_AUDIT_READ},
+    {ADMIN "GetSummary", METHOD_UNARY, &valv__v1__get_summary_request__descriptor, admin_get_summary, METHOD_AUTHENTICATED, AUTHZ_READ},
+    {ADMIN "GetServerInfo", METHOD_UNARY, &valv__v1__get_server_info_request__descriptor, admin_get_server_info, METHOD_AUTHENTICATED, AUTHZ_ADMIN},
+    {ADMIN "Backup", METHOD_SERVER_STREAMING, &valv__v1__backup_request__descriptor, admin_backup, METHOD_AUTHENTICATED, AUTHZ_ADMIN},
     {HEALTH "Check", METHOD_UNARY, &grpc__health__v1__health_check_request__descriptor, health_check, METHOD_OPEN, AUTHZ_READ},
     {HEALTH "Watch", METHOD_SERVER_STREAMING, &grpc__health__v1__health_check_request__descriptor, health_watch, METHOD_OPEN, AUTHZ_READ},
+    /* Reflection shows the API's shape (the .proto files, public in the
+     * repository), never data, so it is open like health: grpcurl list and
+     * describe work without credentials, as their users expect. v1alpha's
+     * messages are v1's, wire for wire: one descriptor and handler serve both. */
+    {REFLECTION_V1 "ServerReflectionInfo", METHOD_BIDI_STREAMING, &grpc__reflection__v1__server_reflection_request__descriptor, reflection_info, METHOD_OPEN, AUTHZ_READ},
+    {REFLECTION_V1ALPHA "ServerReflectionInfo", METHOD_BIDI_STREAMING, &grpc__reflection__v1__server_reflection_request__descriptor, reflection_info, METHOD_OPEN, AUTHZ_READ},
 };
 
 const size_t method_count = sizeof method_table / sizeof method_table[0];

@@ -53,7 +53,7 @@ static void submit_decision(call *c, const ProtobufCMessage *request, const revi
         call_fail(c, &err);
         return;
     }
-    write_submit(c, request, id, NULL, d->request_id, fn);
+    write_submit(c, request, id, NULL, fn);
 }
 
 void review_approve_asset(call *c, const ProtobufCMessage *request)

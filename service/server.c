@@ -20,6 +20,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "limits.h"
 #include "log.h"
 #include "methods.h"
+#include "metrics.h"
 #include "status.h"
 
 #define SERVER_REQUESTS_PER_METHOD 16
@@ -41,6 +43,8 @@
 #define AUTHORIZATION_KEY "authorization"
 #define BEARER_PREFIX "bearer "
 #define TOKEN_MAX 512
+#define REQUEST_ID_RANDOM_BYTES 8 /* a generated request id: 16 hex digits, as store/ makes them */
+#define REQUEST_ID_POOL_BYTES 4096
 
 typedef enum {
     TAG_NEW_CALL,     /* a registered method's call arrived */
@@ -79,6 +83,7 @@ struct call {
     ProtobufCMessage *request;
     struct timespec start;
     const principal *principal;   /* borrowed from principal_set */
+    char request_id[VALV_REQUEST_ID_MAX + 1]; /* see call_request_id */
     principals *principal_set;    /* the set in force when the call came; NULL in dev mode */
 
     call_tag tag_new, tag_sent, tag_finished, tag_closed, tag_kick, tag_received;
@@ -118,6 +123,9 @@ struct server {
     store *store;
     writer *writer;
     struct watch_hub *watches;
+    metrics *metrics; /* NULL: metrics off */
+    const char *data_dir;
+    struct timespec start_time, start_monotonic; /* for call_server_started */
     principals_holder *principals;
     bool dev;
     int n_workers;
@@ -138,6 +146,37 @@ static const char *call_method_path(const call *c)
     return c->unknown ? "(unknown)" : method_table[c->method_index].path;
 }
 
+/* For the log: NULL until the caller is known. */
+static const char *call_principal_id(const call *c)
+{
+    return c->principal != NULL ? c->principal->id : NULL;
+}
+
+/* Every call gets an id at birth, so that even a call refused before its
+ * request is read has one in the log. It stays empty only if the random
+ * generator fails; a write then gets store/'s own. */
+static void request_id_generate(char out[VALV_REQUEST_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    /* Random bytes drawn a block at a time, per thread: a RAND_bytes for
+     * every call cost a tenth of a GetAsset's CPU. */
+    static _Thread_local unsigned char pool[REQUEST_ID_POOL_BYTES];
+    static _Thread_local size_t pool_used = REQUEST_ID_POOL_BYTES;
+    out[0] = '\0';
+    if (pool_used + REQUEST_ID_RANDOM_BYTES > sizeof pool) {
+        if (RAND_bytes(pool, sizeof pool) != 1)
+            return;
+        pool_used = 0;
+    }
+    const unsigned char *random = pool + pool_used;
+    pool_used += REQUEST_ID_RANDOM_BYTES;
+    for (size_t i = 0; i < REQUEST_ID_RANDOM_BYTES; i++) {
+        out[2 * i] = hex[random[i] >> 4];
+        out[2 * i + 1] = hex[random[i] & 0xf];
+    }
+    out[2 * REQUEST_ID_RANDOM_BYTES] = '\0';
+}
+
 /* --- Call objects ----------------------------------------------------------- */
 
 static call *call_new(server *srv, worker *w, bool unknown, size_t method_index)
@@ -149,6 +188,7 @@ static call *call_new(server *srv, worker *w, bool unknown, size_t method_index)
     c->worker = w;
     c->unknown = unknown;
     c->method_index = method_index;
+    request_id_generate(c->request_id);
     grpc_metadata_array_init(&c->request_md);
     if (unknown)
         grpc_call_details_init(&c->details);
@@ -212,7 +252,8 @@ static void call_start_batch(call *c, const grpc_op *ops, size_t n, call_tag *ta
 {
     grpc_call_error e = grpc_call_start_batch(c->gc, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
-        log_error("event=batch_refused method=%s error=%d", call_method_path(c), (int)e);
+        log_event(LOG_ERROR, "batch_refused", LOG_STR("method", call_method_path(c)),
+                  LOG_INT("error", e), LOG_END);
         call_unref(c);
     }
 }
@@ -289,7 +330,10 @@ static void call_finish(call *c, const ProtobufCMessage *reply, const valv_error
     clock_gettime(CLOCK_MONOTONIC, &now);
     int64_t us = (int64_t)(now.tv_sec - c->start.tv_sec) * 1000000 +
                  (now.tv_nsec - c->start.tv_nsec) / 1000;
-    log_request(call_method_path(c), code, us);
+    log_event(LOG_INFO, "request", LOG_STR("method", call_method_path(c)),
+              LOG_STR("principal", call_principal_id(c)), LOG_STR("status", valv_code_name(code)),
+              LOG_INT("duration_us", us), LOG_STR("request_id", c->request_id), LOG_END);
+    metrics_call_ended(c->srv->metrics, c->unknown ? method_count : c->method_index, code, us);
 
     call_start_batch(c, ops, n, &c->tag_finished);
 }
@@ -409,6 +453,19 @@ struct watch_hub *call_watch_hub(call *c)
     return c->srv->watches;
 }
 
+const char *call_data_dir(call *c)
+{
+    return c->srv->data_dir;
+}
+
+void call_server_started(call *c, struct timespec *start_time, int64_t *uptime_seconds)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    *start_time = c->srv->start_time;
+    *uptime_seconds = (int64_t)(now.tv_sec - c->srv->start_monotonic.tv_sec);
+}
+
 const char *call_actor(call *c)
 {
     return c->principal != NULL ? c->principal->id : "";
@@ -417,6 +474,29 @@ const char *call_actor(call *c)
 const principal *call_principal(call *c)
 {
     return c->principal;
+}
+
+const char *call_request_id(call *c)
+{
+    return c->request_id;
+}
+
+void call_set_request_id(call *c, const char *id)
+{
+    if (id != NULL && id[0] != '\0' && strlen(id) <= VALV_REQUEST_ID_MAX)
+        snprintf(c->request_id, sizeof c->request_id, "%s", id);
+}
+
+/* Takes the request's own request_id, when its message has one: a string
+ * field of that name, found through the descriptor, so that every method
+ * whose request carries one is covered. Its content is the handler's to
+ * check (write_check_fields). */
+static void call_adopt_request_id(call *c)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(c->request->descriptor, "request_id");
+    if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED)
+        call_set_request_id(c, *(const char *const *)((const char *)c->request + f->offset));
 }
 
 /* The bearer token of the call's authorization metadata, if any, copied
@@ -521,7 +601,8 @@ static void post_request(worker *w, size_t method_index)
         method_streams_requests(m->kind) ? NULL : &c->payload,
         w->cq, w->cq, &c->tag_new);
     if (e != GRPC_CALL_OK) {
-        log_error("event=request_call_failed method=%s error=%d", m->path, (int)e);
+        log_event(LOG_ERROR, "request_call_failed", LOG_STR("method", m->path), LOG_INT("error", e),
+                  LOG_END);
         call_free(c);
     }
 }
@@ -534,7 +615,8 @@ static void post_unknown_request(worker *w)
     grpc_call_error e = grpc_server_request_call(w->srv->gs, &c->gc, &c->details, &c->request_md,
                                                  w->cq, w->cq, &c->tag_new);
     if (e != GRPC_CALL_OK) {
-        log_error("event=request_call_failed method=unknown error=%d", (int)e);
+        log_event(LOG_ERROR, "request_call_failed", LOG_STR("method", "(unknown)"), LOG_INT("error", e),
+                  LOG_END);
         call_free(c);
     }
 }
@@ -566,7 +648,8 @@ static int decode_message(const ProtobufCMessageDescriptor *desc, grpc_byte_buff
     return VALV_OK;
 }
 
-/* Decodes the request payload; on failure ends the call and returns false. */
+/* Decodes the request payload and takes its request id; on failure ends
+ * the call and returns false. */
 static bool call_decode(call *c)
 {
     valv_error err;
@@ -575,6 +658,7 @@ static bool call_decode(call *c)
         call_fail(c, &err);
         return false;
     }
+    call_adopt_request_id(c);
     return true;
 }
 
@@ -622,6 +706,7 @@ static void on_received(call *c, bool ok)
 static void call_begin(call *c)
 {
     clock_gettime(CLOCK_MONOTONIC, &c->start);
+    metrics_call_started(c->srv->metrics);
     atomic_store(&c->refs, 2); /* the final batch, and RECV_CLOSE below */
     grpc_op close_op;
     memset(&close_op, 0, sizeof close_op);
@@ -649,10 +734,12 @@ static void on_new_call(worker *w, call *c, bool ok)
     }
     if (!call_authenticate(c))
         return;
-    if (method_streams_requests(method_table[c->method_index].kind))
-        method_table[c->method_index].handler(c, NULL);
-    else if (call_decode(c))
-        method_table[c->method_index].handler(c, c->request);
+    /* A streaming request's messages come later, through call_recv. */
+    if (!method_streams_requests(method_table[c->method_index].kind) && !call_decode(c))
+        return;
+    log_event(LOG_DEBUG, "request_started", LOG_STR("method", call_method_path(c)),
+              LOG_STR("principal", call_principal_id(c)), LOG_STR("request_id", c->request_id), LOG_END);
+    method_table[c->method_index].handler(c, c->request);
 }
 
 static void on_new_unknown(worker *w, call *c, bool ok)
@@ -755,6 +842,10 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
     srv->store = cfg->store;
     srv->writer = cfg->writer;
     srv->watches = cfg->watches;
+    srv->metrics = cfg->metrics;
+    srv->data_dir = cfg->data_dir;
+    clock_gettime(CLOCK_REALTIME, &srv->start_time);
+    clock_gettime(CLOCK_MONOTONIC, &srv->start_monotonic);
     srv->principals = cfg->principals;
     srv->dev = cfg->dev;
     srv->n_workers = cfg->threads > 0 ? cfg->threads : SERVER_THREADS_DEFAULT;
@@ -889,7 +980,8 @@ void server_stop(server *srv, int grace_ms)
         deadline.tv_nsec -= 1000000000;
     }
     if (!wait_until(srv, shutdown_is_done, &deadline)) {
-        log_info("event=drain_timeout grace_ms=%d action=cancel_calls", grace_ms);
+        log_event(LOG_INFO, "drain_timeout", LOG_INT("grace_ms", grace_ms),
+                  LOG_STR("action", "cancel_calls"), LOG_END);
         grpc_server_cancel_all_calls(srv->gs);
         wait_until(srv, shutdown_is_done, NULL);
     }

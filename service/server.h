@@ -13,6 +13,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "error.h"
 #include "principals.h"
@@ -37,6 +38,8 @@ typedef struct {
     store *store;        /* borrowed */
     writer *writer;      /* borrowed */
     struct watch_hub *watches; /* borrowed: WatchChanges' watchers */
+    struct metrics *metrics;   /* borrowed: counts every call; NULL: metrics off */
+    const char *data_dir;      /* borrowed: the store's directory (Backup's temporary copies) */
 } server_config;
 
 /* Binds, registers every method of the method table and starts the worker
@@ -56,11 +59,30 @@ void server_stop(server *s, int grace_ms);
 store *call_store(call *c);
 writer *call_writer(call *c);
 struct watch_hub *call_watch_hub(call *c);
+
+/* The store's data directory (server_config.data_dir): where a call keeps
+ * files next to the store (Backup's temporary copy). */
+const char *call_data_dir(call *c);
+
+/* When the server started (wall clock), and the whole seconds since, by a
+ * monotonic clock so that setting the wall clock does not change them. */
+void call_server_started(call *c, struct timespec *start_time, int64_t *uptime_seconds);
 const char *call_actor(call *c);
 
 /* The authenticated principal (dev mode: the all-rights "dev" principal).
  * Valid until the call ends. */
 const principal *call_principal(call *c);
+
+/* The call's request id, for the log and the audit log alike: the request
+ * message's request_id field when it has a non-empty one, else one valvd
+ * generated (16 hex digits). Owned by the call; valid until it ends. */
+const char *call_request_id(call *c);
+
+/* For a streaming handler whose request id arrives in a later message
+ * (ImportAssets' header): makes id (copied) the call's request id. An empty
+ * id, or one longer than VALV_REQUEST_ID_MAX, keeps the one the call has.
+ * Call it on the call's worker thread before the call is answered. */
+void call_set_request_id(call *c, const char *id);
 
 /* True once the client cancelled the call or its deadline passed: work not
  * yet started should not start. */

@@ -52,7 +52,7 @@ static void write_done(writer_job *job, int rc, const valv_error *err)
 }
 
 void write_submit(call *c, const ProtobufCMessage *request, const char *id, const char *other_id,
-                  const char *request_id, write_fn fn)
+                  write_fn fn)
 {
     write_job *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -69,7 +69,7 @@ void write_submit(call *c, const ProtobufCMessage *request, const char *id, cons
     w->op.request = request;
     w->op.id = id;
     w->op.other_id = other_id;
-    policy_actor(c, request_id, &w->op.who);
+    policy_actor(c, call_request_id(c), &w->op.who);
     writer_submit(call_writer(c), &w->job);
 }
 

@@ -30,10 +30,11 @@ struct write_op {
     ProtobufCMessage *result;        /* set by fn; heap-owned, freed after the reply */
 };
 
-/* Queues the write. id / other_id point into the request (or are NULL);
- * request_id may be NULL. The call is answered when the write ends. */
+/* Queues the write. id / other_id point into the request (or are NULL).
+ * The change is audited under call_request_id(c), the id the call is logged
+ * with. The call is answered when the write ends. */
 void write_submit(call *c, const ProtobufCMessage *request, const char *id, const char *other_id,
-                  const char *request_id, write_fn fn);
+                  write_fn fn);
 
 /* Checks the fields every write request may carry: request_id and etag
  * (either may be NULL: not in this request). Adds violations to err;

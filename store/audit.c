@@ -18,7 +18,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +52,14 @@ void audit_change_clear(audit_change *c)
     memset(c, 0, sizeof *c);
 }
 
-static int request_id_generate(char out[VALV_REQUEST_ID_MAX + 1], valv_error *err)
+static int request_id_generate(store_txn *t, char out[VALV_REQUEST_ID_MAX + 1], valv_error *err)
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char random[REQUEST_ID_RANDOM_BYTES];
+    unsigned char random[REQUEST_ID_RANDOM_BYTES] = {0};
 
-    if (RAND_bytes(random, sizeof random) != 1)
-        return valv_error_set(err, VALV_EINTERNAL, "no random numbers for a request id");
+    int rc = txn_random(t, random, sizeof random, err);
+    if (rc != VALV_OK)
+        return rc;
     for (size_t i = 0; i < sizeof random; i++) {
         out[2 * i] = hex[random[i] >> 4];
         out[2 * i + 1] = hex[random[i] & 0xf];
@@ -82,7 +82,7 @@ int audit_change_begin(store_txn *t, int action, const store_actor *who, const c
         snprintf(c->request_id, sizeof c->request_id, "%s", who->request_id);
         return VALV_OK;
     }
-    return request_id_generate(c->request_id, err);
+    return request_id_generate(t, c->request_id, err);
 }
 
 /* --- What changed: a walk over the descriptors --------------------------------------- */
@@ -415,12 +415,91 @@ static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor 
     return value_text(f, field_member(m, f), out, err);
 }
 
+/* True when the values at va and vb, of field f's type, are surely the
+ * same; false when they differ or it cannot tell without rendering them
+ * (a sub-message other than a timestamp or a map entry). */
+static bool value_same(const ProtobufCFieldDescriptor *f, const void *va, const void *vb)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *a = *(char *const *)va, *b = *(char *const *)vb;
+        return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *a = va, *b = vb;
+        return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *a = *(ProtobufCMessage *const *)va;
+        const ProtobufCMessage *b = *(ProtobufCMessage *const *)vb;
+        if (a == NULL || b == NULL)
+            return a == b;
+        if (is_timestamp(f)) {
+            const Google__Protobuf__Timestamp *ta = (const void *)a, *tb = (const void *)b;
+            return ta->seconds == tb->seconds && ta->nanos == tb->nanos;
+        }
+        const ProtobufCMessageDescriptor *d = a->descriptor;
+        if (d->n_fields != 2 || strcmp(d->fields[0].name, "key") != 0)
+            return false; /* not a map entry */
+        return value_same(&d->fields[0], field_member(a, &d->fields[0]), field_member(b, &d->fields[0])) &&
+               value_same(&d->fields[1], field_member(a, &d->fields[1]), field_member(b, &d->fields[1]));
+    }
+    default:
+        return memcmp(va, vb, element_size(f)) == 0;
+    }
+}
+
+/* True when f is surely the same in a and b, judged on the values, so
+ * that the text of most unchanged fields is never made (an INHERIT event
+ * changes a few fields of an asset). False when they differ, or when one
+ * side is absent: the texts then decide. */
+static bool field_same(const ProtobufCMessage *a, const ProtobufCMessage *b,
+                       const ProtobufCFieldDescriptor *f)
+{
+    if (a == NULL || b == NULL || (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+        return false;
+    if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+        if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+            f->type != PROTOBUF_C_TYPE_MESSAGE && field_is_set(a, f) != field_is_set(b, f))
+            return false;
+        return value_same(f, field_member(a, f), field_member(b, f));
+    }
+    size_t n = field_count(a, f), size = element_size(f);
+    if (n != field_count(b, f))
+        return false;
+    const char *va = *(char *const *)field_member(a, f), *vb = *(char *const *)field_member(b, f);
+    for (size_t i = 0; i < n; i++)
+        if (!value_same(f, va + i * size, vb + i * size))
+            return false;
+    return true;
+}
+
+/* out = prefix + name + suffix, cut short to fit. Paths are a few known
+ * field names deep; this runs for every field of every event, where
+ * snprintf cost more than the rest of the walk. */
+static void path_join(char out[FIELD_PATH_MAX], const char *prefix, const char *name,
+                      const char *suffix)
+{
+    const char *parts[] = {prefix, name, suffix};
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t len = strlen(parts[i]);
+        if (len > FIELD_PATH_MAX - 1 - used)
+            len = FIELD_PATH_MAX - 1 - used;
+        memcpy(out + used, parts[i], len);
+        used += len;
+    }
+    out[used] = '\0';
+}
+
+/* True when prefix + name is one of unaudited_fields. Compared in place:
+ * this runs for every field of every event. */
 static bool unaudited(const char *prefix, const char *name)
 {
-    char path[FIELD_PATH_MAX];
-    snprintf(path, sizeof path, "%s%s", prefix, name);
+    size_t prefix_len = strlen(prefix);
     for (size_t i = 0; i < sizeof unaudited_fields / sizeof unaudited_fields[0]; i++)
-        if (strcmp(path, unaudited_fields[i]) == 0)
+        if (strncmp(unaudited_fields[i], prefix, prefix_len) == 0 &&
+            strcmp(unaudited_fields[i] + prefix_len, name) == 0)
             return true;
     return false;
 }
@@ -446,7 +525,7 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
             !is_timestamp(f)) {
             char sub_prefix[FIELD_PATH_MAX];
-            snprintf(sub_prefix, sizeof sub_prefix, "%s%s.", prefix, f->name);
+            path_join(sub_prefix, prefix, f->name, ".");
             rc = diff_message(f->descriptor,
                               before != NULL ? *(ProtobufCMessage *const *)field_member(before, f)
                                              : NULL,
@@ -455,13 +534,13 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
                               sub_prefix, changes, err);
             continue;
         }
-        if (!field_is_set(before, f) && !field_is_set(after, f))
+        if ((!field_is_set(before, f) && !field_is_set(after, f)) || field_same(before, after, f))
             continue;
         rc = field_text(before, f, &before_text, err);
         if (rc == VALV_OK)
             rc = field_text(after, f, &after_text, err);
         if (rc == VALV_OK && strcmp(before_text, after_text) != 0) {
-            snprintf(path, sizeof path, "%s%s", prefix, f->name);
+            path_join(path, prefix, f->name, "");
             rc = change_list_add(changes, path, before_text, after_text, err);
             before_text = after_text = NULL;
         }

@@ -3,8 +3,10 @@
  *
  * Every change an import makes is a store_create_asset, store_update_asset,
  * store_delete_asset, link_create or store_delete_link, so inheritance,
- * review and audit happen exactly as for the API. Each record runs in its
- * own nested transaction; a record that fails is aborted alone.
+ * review and audit happen exactly as for the API. Each record goes in whole
+ * or not at all: a batch is first applied in one transaction, and only when
+ * a record in it fails is it applied again with a transaction per record,
+ * so that the failing one is left out alone (records_run).
  *
  * What an import keeps between calls is bounded: counts, the first
  * failures, the links waiting for records later in the stream, and (atomic
@@ -686,6 +688,26 @@ done:
     return rc;
 }
 
+/* Seen marks are what SYNC deletes by, and what links of a dry run resolve by. */
+static bool seen_wanted(const store_import *imp)
+{
+    return imp->sync || imp->dry_run;
+}
+
+/* Counts a record that went in; its links queued since pending_before
+ * count as the record's when they fail at finish. */
+static void record_count(store_import *imp, size_t pending_before, record_outcome outcome)
+{
+    for (size_t i = pending_before; i < imp->n_pending; i++)
+        imp->pending[i].created = outcome == OUTCOME_CREATED;
+    if (outcome == OUTCOME_CREATED)
+        imp->staged.created++;
+    else if (outcome == OUTCOME_UPDATED)
+        imp->staged.updated++;
+    else
+        imp->staged.unchanged++;
+}
+
 /* Runs one record in its own transaction inside parent, keeping its
  * changes when keep, and counts or reports what happened. */
 static int record_run(store_txn *parent, store_import *imp, const Valv__V1__ImportRecord *rec,
@@ -718,19 +740,80 @@ static int record_run(store_txn *parent, store_import *imp, const Valv__V1__Impo
         pending_truncate(imp, pending_before);
         rc = failure_add(imp, index, rec->external_id, rec->origin, &why, err);
     } else {
-        for (size_t i = pending_before; i < imp->n_pending; i++)
-            imp->pending[i].created = outcome == OUTCOME_CREATED;
-        if (outcome == OUTCOME_CREATED)
-            imp->staged.created++;
-        else if (outcome == OUTCOME_UPDATED)
-            imp->staged.updated++;
-        else
-            imp->staged.unchanged++;
+        record_count(imp, pending_before, outcome);
     }
     /* Marked even when the record failed: a row with a mistake in it must
      * not make SYNC delete the asset it is about. */
-    if (rc == VALV_OK && seen[0] != '\0' && (imp->sync || imp->dry_run))
+    if (rc == VALV_OK && seen[0] != '\0' && seen_wanted(imp))
         rc = seen_mark(parent, imp, seen, err);
+    return rc;
+}
+
+/* Runs every record in ONE transaction inside parent. *all_went_in is
+ * true when they all did and the transaction committed into parent; when
+ * any record failed, the transaction is aborted and imp is as it was, so
+ * the caller can run them again one by one. */
+static int records_run_together(store_txn *parent, store_import *imp, const held_record *items,
+                                size_t n, const store_actor *who, bool *all_went_in,
+                                valv_error *err)
+{
+    import_counts staged_before = imp->staged;
+    size_t pending_before = imp->n_pending;
+    bool failed = false;
+    store_txn *bt = NULL;
+
+    *all_went_in = false;
+    int rc = store_txn_begin(imp->s, parent, &bt, err);
+    if (rc != VALV_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == VALV_OK && !failed; i++) {
+        char seen[VALV_EXTERNAL_ID_MAX + 1] = "";
+        size_t record_pending = imp->n_pending;
+        record_outcome outcome = OUTCOME_UNCHANGED;
+        valv_error why;
+        valv_error_clear(&why);
+        int record_rc = record_apply(bt, imp, items[i].record, items[i].index, who, seen,
+                                     &outcome, &why);
+        if (error_is_fatal(record_rc)) {
+            *err = why;
+            rc = record_rc;
+        } else if (record_rc != VALV_OK) {
+            failed = true;
+        } else {
+            record_count(imp, record_pending, outcome);
+            if (seen[0] != '\0' && seen_wanted(imp))
+                rc = seen_mark(bt, imp, seen, err);
+        }
+    }
+    if (rc == VALV_OK && !failed) {
+        rc = store_txn_commit(bt, err); /* frees bt, also when it fails */
+        *all_went_in = rc == VALV_OK;
+    } else {
+        store_txn_abort(bt);
+    }
+    if (!*all_went_in) {
+        imp->staged = staged_before;
+        pending_truncate(imp, pending_before);
+    }
+    return rc;
+}
+
+/* Runs records, each going in whole or not at all, and counts or reports
+ * what happened. The cheap way first: all of them in one transaction. LMDB
+ * copies every page a nested transaction touches that its parent has
+ * written, so a transaction of its own per record costs more than most
+ * records; only when one fails are they run again one transaction each,
+ * so that the others still go in. A dry run (keep false) takes the second
+ * way at once: it rolls each record back. */
+static int records_run(store_txn *parent, store_import *imp, const held_record *items, size_t n,
+                       bool keep, const store_actor *who, valv_error *err)
+{
+    bool all_went_in = false;
+    int rc = VALV_OK;
+    if (keep)
+        rc = records_run_together(parent, imp, items, n, who, &all_went_in, err);
+    for (size_t i = 0; i < n && rc == VALV_OK && !all_went_in; i++)
+        rc = record_run(parent, imp, items[i].record, items[i].index, keep, who, err);
     return rc;
 }
 
@@ -1001,10 +1084,14 @@ int store_import_apply(store_txn *t, store_import *imp, Valv__V1__ImportRecord *
     imp->next_index = first_index + (int64_t)n;
     if (imp->atomic)
         return hold_records(imp, records, n, first_index, err);
+    held_record *items = malloc((n > 0 ? n : 1) * sizeof *items);
+    if (items == NULL)
+        return out_of_memory(err);
+    for (size_t i = 0; i < n; i++)
+        items[i] = (held_record){records[i], first_index + (int64_t)i};
     actor_for(imp, who, &actor);
-    for (size_t i = 0; i < n && rc == VALV_OK; i++)
-        rc = record_run(t, imp, records[i], first_index + (int64_t)i, !imp->dry_run, &actor,
-                        err);
+    rc = records_run(t, imp, items, n, !imp->dry_run, &actor, err);
+    free(items);
     return rc;
 }
 
@@ -1042,9 +1129,8 @@ int store_import_finish(store_txn *t, store_import *imp, const store_actor *who,
     if (imp->atomic) {
         rc = store_txn_begin(imp->s, t, &outer, err);
         parent = outer;
-        for (size_t i = 0; i < imp->n_held && rc == VALV_OK; i++)
-            rc = record_run(parent, imp, imp->held[i].record, imp->held[i].index, true, &actor,
-                            err);
+        if (rc == VALV_OK)
+            rc = records_run(parent, imp, imp->held, imp->n_held, true, &actor, err);
     }
     if (rc == VALV_OK)
         rc = pending_resolve(parent, imp, &actor, err);

@@ -359,6 +359,42 @@ int inherit_seed(inherit *c, const char *id, valv_error *err)
     return rc;
 }
 
+int inherit_give(inherit *c, Valv__V1__Asset **a, valv_error *err)
+{
+    Valv__V1__Asset *given = *a;
+    size_t i;
+    *a = NULL;
+    int rc = node_get(c, asset_id(given), &i, err);
+    if (rc == VALV_OK && !c->nodes[i].loaded && !c->nodes[i].is_request_asset) {
+        c->nodes[i].stored = given;
+        c->nodes[i].loaded = true;
+        given = NULL;
+    }
+    if (given != NULL)
+        valv__v1__asset__free_unpacked(given, NULL);
+    return rc;
+}
+
+int inherit_linked(inherit *c, const char *from_id, const char *to_id, valv_error *err)
+{
+    protection to_values, from_values;
+    size_t to, from;
+    int rc = node_get(c, to_id, &to, err); /* to first: nodes are written in the order met */
+    if (rc == VALV_OK)
+        rc = node_get(c, from_id, &from, err);
+    if (rc == VALV_OK)
+        rc = node_load(c, to, err);
+    if (rc == VALV_OK)
+        rc = node_load(c, from, err);
+    if (rc != VALV_OK)
+        return rc;
+    protection_effective(node_asset(c, to), &to_values);
+    protection_effective(node_asset(c, from), &from_values);
+    if (protection_raise(&to_values, &from_values, node_asset(c, to)->name))
+        c->nodes[to].seed = true;
+    return VALV_OK;
+}
+
 int inherit_relinked(inherit *c, const char *id, valv_error *err)
 {
     size_t i;
@@ -499,6 +535,8 @@ static int node_write(inherit *c, size_t i, valv_error *err)
     bool review_changed = false, effective_same = false;
     int rc = VALV_OK;
 
+    if (!n->is_request_asset && !n->reached && review_settled(n->stored))
+        return VALV_OK; /* only relinked, and that changes nothing for it */
     if (!n->is_request_asset) {
         rc = asset_copy(n->stored, &copy, err);
         a = copy;

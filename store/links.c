@@ -131,16 +131,27 @@ static int endpoint_check_live(const Valv__V1__Asset *a, valv_error *err)
                           "asset %s is deleted; undelete it before linking it", a->name);
 }
 
-/* Spreads the effects of adding or removing the link from -> to: to's
- * protection may change (and so everything downstream of it), and both
- * ends have changed links for the review rules. */
-static int link_change_spread(store_txn *t, const char *from_id, const char *to_id,
-                              const struct timespec *now, valv_error *err)
+/* Spreads the effects of adding or removing (added false) the link
+ * from -> to: to's protection may change (and so everything downstream of
+ * it), and both ends have changed links for the review rules. *from and *to
+ * are the ends as loaded in t (unchanged by the link itself): the change
+ * takes them over and sets both pointers to NULL. */
+static int link_change_spread(store_txn *t, Valv__V1__Asset **from, Valv__V1__Asset **to,
+                              bool added, const struct timespec *now, valv_error *err)
 {
+    char from_id[VALV_ASSET_ID_MAX + 1], to_id[VALV_ASSET_ID_MAX + 1];
     inherit *change = NULL;
+
+    snprintf(from_id, sizeof from_id, "%s", asset_id(*from));
+    snprintf(to_id, sizeof to_id, "%s", asset_id(*to));
     int rc = inherit_begin(t, now, &change, err);
+    /* to first: the change writes assets in the order it meets them. */
     if (rc == VALV_OK)
-        rc = inherit_seed(change, to_id, err);
+        rc = inherit_give(change, to, err);
+    if (rc == VALV_OK)
+        rc = inherit_give(change, from, err);
+    if (rc == VALV_OK)
+        rc = added ? inherit_linked(change, from_id, to_id, err) : inherit_seed(change, to_id, err);
     if (rc == VALV_OK)
         rc = inherit_relinked(change, from_id, err);
     if (rc == VALV_OK)
@@ -263,7 +274,7 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     if (rc == VALV_OK)
         rc = audit_append_link(t, from_id, to_id, type, true, err);
     if (rc == VALV_OK)
-        rc = link_change_spread(t, from_id, to_id, &now, err);
+        rc = link_change_spread(t, &from, &to, true, &now, err);
     if (rc != VALV_OK)
         goto done;
     *out = link;
@@ -337,7 +348,7 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
     if (rc == VALV_OK)
         rc = audit_append_link(t, from_id, to_id, type, false, err);
     if (rc == VALV_OK)
-        rc = link_change_spread(t, from_id, to_id, &now, err);
+        rc = link_change_spread(t, &from, &to, false, &now, err);
     if (link != NULL)
         valv__v1__link__free_unpacked(link, NULL);
     if (from != NULL)
@@ -437,8 +448,34 @@ static int link_end_collect(void *ctx, const char *other_id, int type, valv_erro
     return VALV_OK;
 }
 
-int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
-                     valv_error *err)
+/* Refuses the deletion of asset id, which has links, without force. The
+ * message counts only the links whose other end who may see: the number
+ * must not tell of assets that do not exist for who. */
+static int links_refuse_removal(store_txn *t, const char *id, const link_end_list *list,
+                                const store_actor *who, valv_error *err)
+{
+    size_t n_visible = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        bool visible = false;
+        int rc = access_id_visible(t->s, t->txn, list->ends[i].other, who, &visible, err);
+        if (rc != VALV_OK)
+            return rc;
+        n_visible += visible;
+    }
+    if (n_visible < list->n)
+        return valv_error_set(err, VALV_EPRECONDITION,
+                              "asset assets/%s has links; delete the asset with force to remove "
+                              "them with it",
+                              id);
+    return valv_error_set(err, VALV_EPRECONDITION,
+                          "asset assets/%s has %zu link%s; delete %s first, or delete the "
+                          "asset with force to remove %s with it",
+                          id, list->n, list->n == 1 ? "" : "s", list->n == 1 ? "it" : "them",
+                          list->n == 1 ? "it" : "them");
+}
+
+int links_remove_all(store_txn *t, const char *id, bool force, const store_actor *who,
+                     inherit *change, valv_error *err)
 {
     link_end_list list = {0};
     int rc;
@@ -451,11 +488,7 @@ int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
     if (rc != VALV_OK)
         goto done;
     if (list.n > 0 && !force) {
-        rc = valv_error_set(err, VALV_EPRECONDITION,
-                            "asset assets/%s has %zu link%s; delete %s first, or delete the "
-                            "asset with force to remove %s with it",
-                            id, list.n, list.n == 1 ? "" : "s", list.n == 1 ? "it" : "them",
-                            list.n == 1 ? "it" : "them");
+        rc = links_refuse_removal(t, id, &list, who, err);
         goto done;
     }
     for (size_t i = 0; i < list.n && rc == VALV_OK; i++) {

@@ -92,6 +92,11 @@ int review_update(const Valv__V1__Asset *old, Valv__V1__Asset *a, bool relinked,
     return rc;
 }
 
+bool review_settled(const Valv__V1__Asset *a)
+{
+    return !flagged(a) && review_state(a) == VALV__V1__REVIEW_STATE__NOT_REQUIRED;
+}
+
 bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size_t *len)
 {
     const Google__Protobuf__Timestamp *time;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "limits.h"
@@ -25,6 +26,9 @@
 #define STORE_MAX_READERS 256
 #define STORE_MAX_TABLES 16 /* room for the tables later issues add */
 #define MIB (1024UL * 1024UL)
+/* Less room than this left on the file system when a commit's write fails
+ * means the disk is full. */
+#define DISK_FULL_BYTES (1024UL * 1024UL)
 
 /* Bytes of display_name kept in a by_display key: with "\0" and an id the
  * key must stay under KEY_MAX, and a display name may take 800 bytes. */
@@ -364,16 +368,59 @@ static bool index_entry_in(const index_entry *e, const index_entry *list, size_t
 
 /* --- Tables ------------------------------------------------------------------- */
 
+/* What a write that finds the map full says. The writer grows the map
+ * and runs the write again while it can (store_map_full); the message is
+ * the user's once the map is as large as it may be. */
+static int map_full_error(const store *s, valv_error *err)
+{
+    if (s->map_size < s->map_size_max)
+        return valv_error_set(err, VALV_EFULL,
+                              "the database's map of %zu MiB is full; it may grow to %zu MiB "
+                              "(store_grow)",
+                              s->map_size / MIB, s->map_size_max / MIB);
+    return valv_error_set(err, VALV_EFULL,
+                          "the database is full: it has reached the largest size it may "
+                          "have, %zu MiB; raise --max-db-size to let it grow",
+                          s->map_size_max / MIB);
+}
+
+/* The transaction ran out of map: LMDB allows only an abort now, and
+ * store_grow can help the next try. */
+static int map_full_hit(store_txn *t, valv_error *err)
+{
+    t->full = true;
+    t->s->map_full = true;
+    return map_full_error(t->s, err);
+}
+
+/* A commit that could not write its pages. LMDB reports a write cut short
+ * by a full file system as EIO, so the file system is asked: when it has
+ * no room left, the user learns that, not an I/O error. */
+static int commit_write_error(const store *s, int rc, valv_error *err)
+{
+    const char *path = NULL;
+    struct statvfs fs;
+    bool disk_full = rc == ENOSPC || rc == EDQUOT ||
+                     (rc == EIO && mdb_env_get_path(s->env, &path) == 0 &&
+                      statvfs(path, &fs) == 0 &&
+                      (uint64_t)fs.f_bavail * fs.f_frsize < DISK_FULL_BYTES);
+    if (disk_full)
+        return valv_error_set(err, VALV_EFULL,
+                              "no space left on the disk that holds the database; nothing of "
+                              "this change was written: free some space and retry");
+    return storage_error(rc, "committing", err);
+}
+
 static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
                      const void *data, size_t data_len, unsigned int flags, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
     MDB_val v = {data_len, (void *)data};
     if (t->full)
-        return valv_error_set(err, VALV_EFULL, "database full");
+        return map_full_error(t->s, err);
     int rc = mdb_put(t->txn, dbi, &k, &v, flags);
     if (rc == MDB_MAP_FULL)
-        t->full = true;
+        return map_full_hit(t, err);
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
@@ -393,10 +440,10 @@ int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_err
 {
     MDB_val k = {key_len, (void *)key};
     if (t->full)
-        return valv_error_set(err, VALV_EFULL, "database full");
+        return map_full_error(t->s, err);
     int rc = mdb_del(t->txn, dbi, &k, NULL);
     if (rc == MDB_MAP_FULL)
-        t->full = true;
+        return map_full_hit(t, err);
     if (rc == MDB_NOTFOUND)
         rc = 0;
     return rc == 0 ? VALV_OK : storage_error(rc, "deleting", err);
@@ -537,6 +584,8 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
         goto done;
     rc = txn_put(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), packed,
                  packed_len, err);
+    if (rc == VALV_OK)
+        rc = deleted_count_write(t, old, a, err);
     if (rc != VALV_OK)
         goto done;
     t->revision = revision;
@@ -588,13 +637,27 @@ int page_size_get(int32_t requested, size_t *out, valv_error *err)
 
 static const char base32hex[] = "0123456789abcdefghijklmnopqrstuv";
 
-static int id_generate(char out[ID_GENERATED_LEN + 1], valv_error *err)
+int txn_random(store_txn *t, void *out, size_t n, valv_error *err)
+{
+    store *s = t->s;
+    if (s->random_used + n > sizeof s->random_pool) {
+        if (RAND_bytes(s->random_pool, sizeof s->random_pool) != 1)
+            return valv_error_set(err, VALV_EINTERNAL, "no random numbers to be had from OpenSSL");
+        s->random_used = 0;
+    }
+    memcpy(out, s->random_pool + s->random_used, n);
+    s->random_used += n;
+    return VALV_OK;
+}
+
+static int id_generate(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
 {
     struct timespec now;
-    unsigned char random[ID_RANDOM_DIGITS];
+    unsigned char random[ID_RANDOM_DIGITS] = {0};
 
-    if (RAND_bytes(random, sizeof random) != 1)
-        return valv_error_set(err, VALV_EINTERNAL, "no random numbers for a new asset id");
+    int rc = txn_random(t, random, sizeof random, err);
+    if (rc != VALV_OK)
+        return rc;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 
@@ -612,7 +675,7 @@ static int id_generate_free(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_e
 {
     for (int attempt = 0; attempt < ID_GENERATE_ATTEMPTS; attempt++) {
         bool exists = false;
-        int rc = id_generate(out, err);
+        int rc = id_generate(t, out, err);
         if (rc == VALV_OK)
             rc = asset_exists(t, out, &exists, err);
         if (rc != VALV_OK)
@@ -727,6 +790,8 @@ static int tables_open(store *s, const char *dir, valv_error *err)
         }
     }
     rc = meta_load(s, txn, dir, err);
+    if (rc == VALV_OK && !s->read_only)
+        rc = deleted_count_init(s, txn, err);
     if (rc != VALV_OK)
         goto done;
     rc = mdb_txn_commit(txn);
@@ -771,8 +836,8 @@ int store_open(const char *dir, const store_options *opts, store **out, valv_err
     size_t max = opts->map_size_max ? opts->map_size_max : STORE_MAP_SIZE_MAX_DEFAULT;
     initial = round_to_pages(initial);
     max = round_to_pages(max);
-    if (max < initial)
-        max = initial;
+    if (initial > max)
+        initial = max; /* a small --max-db-size is a small database */
     if (opts->review_interval < 0)
         return valv_error_set(err, VALV_EINVAL,
                               "review_interval is %lld seconds; it must be positive (or 0 for "
@@ -787,6 +852,7 @@ int store_open(const char *dir, const store_options *opts, store **out, valv_err
     if (s == NULL)
         return out_of_memory(err);
     s->read_only = opts->read_only;
+    s->random_used = sizeof s->random_pool; /* empty: filled on first use */
     s->map_size_max = max;
     s->review_interval = opts->review_interval > 0 ? opts->review_interval
                                                    : STORE_REVIEW_INTERVAL_DEFAULT;
@@ -1128,7 +1194,7 @@ int store_delete_asset(store_txn *t, const char *id, const char *etag, const cha
     /* A deleted asset carries nothing: its links go (with force), and what
      * they raised falls in the same change. */
     if (rc == VALV_OK)
-        rc = links_remove_all(t, id, force, change, err);
+        rc = links_remove_all(t, id, force, who, change, err);
     if (rc == VALV_OK)
         rc = inherit_finish(change, err);
     if (rc != VALV_OK)
@@ -1216,7 +1282,7 @@ int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *er
     if (s->read_only)
         return valv_error_set(err, VALV_EPRECONDITION, "the store is open read-only");
     if (parent != NULL && parent->full)
-        return valv_error_set(err, VALV_EFULL, "database full");
+        return map_full_error(s, err);
     t = calloc(1, sizeof *t);
     if (t == NULL)
         return out_of_memory(err);
@@ -1268,10 +1334,13 @@ int store_txn_commit(store_txn *t, valv_error *err)
         }
     }
     if (t->full) {
+        store *s = t->s;
         store_txn_abort(t);
-        return valv_error_set(err, VALV_EFULL, "database full");
+        return map_full_error(s, err);
     }
     rc = mdb_txn_commit(t->txn); /* frees t->txn, committed or not */
+    if (rc == MDB_MAP_FULL)
+        t->s->map_full = true;
     if (rc == 0) {
         if (t->parent != NULL) {
             t->parent->revision = t->revision;
@@ -1280,8 +1349,10 @@ int store_txn_commit(store_txn *t, valv_error *err)
             atomic_store(&t->s->revision, t->revision);
         }
         rc = VALV_OK;
+    } else if (rc == MDB_MAP_FULL) {
+        rc = map_full_error(t->s, err);
     } else {
-        rc = storage_error(rc, "committing", err);
+        rc = commit_write_error(t->s, rc, err);
     }
     if (t->parent == NULL)
         pthread_rwlock_unlock(&t->s->map_lock);
@@ -1323,9 +1394,15 @@ int store_grow(store *s, valv_error *err)
         goto done;
     }
     s->map_size = size;
+    s->map_full = false;
 done:
     pthread_rwlock_unlock(&s->map_lock);
     return rc;
+}
+
+bool store_map_full(store *s)
+{
+    return s->map_full;
 }
 
 void store_map_usage(store *s, size_t *map_size, size_t *used)

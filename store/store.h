@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "valv/v1/admin.pb-c.h"
 #include "valv/v1/asset.pb-c.h"
 #include "valv/v1/audit.pb-c.h"
 #include "valv/v1/import.pb-c.h"
@@ -422,9 +423,9 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
 
 /* Applies records[0..n) (n <= STORE_IMPORT_BATCH_MAX; records borrowed,
  * atomic imports: until finish) in txn. first_index is the stream position
- * of records[0], for failure reports. Each record runs in its own nested
- * transaction: a failing record is rolled back alone and reported (index,
- * external_id, origin, reason). dry_run rolls every record back; atomic
+ * of records[0], for failure reports. Each record goes in whole or not at
+ * all: a failing record is rolled back alone and reported (index,
+ * external_id, origin, reason), the others of the batch go in. dry_run rolls every record back; atomic
  * defers everything to store_import_finish (see above). VALV_OK is returned
  * whatever records failed (the counts say what happened); only storage
  * errors (VALV_EFULL, VALV_EINTERNAL) and a batch over the limits
@@ -497,6 +498,34 @@ void store_import_free(store_import *imp);
  * NULL, or can_see says so. asset is borrowed. */
 bool store_asset_visible(const store_actor *viewer, const Valv__V1__Asset *asset);
 
+/* --- The picture and the numbers (Admin, metrics) ------------------------ */
+
+/* Counts the live assets per owner unit as Admin.GetSummary describes
+ * (admin.proto), from one read transaction: only units in `units` (n_units
+ * of them) when n_units > 0, and only what viewer may see (NULL: all).
+ * out->revision is the revision the counts are from. The caller owns *out:
+ * valv__v1__summary__free_unpacked(*out, NULL). */
+int store_summarize(store *s, const store_actor *viewer, const char *const *units,
+                    size_t n_units, Valv__V1__Summary **out, valv_error *err);
+
+/* Figures that cost no scan: read from LMDB's own statistics. */
+typedef struct {
+    int schema_version;
+    int64_t revision;
+    int64_t live_assets;
+    int64_t deleted_assets;
+    int64_t database_bytes; /* pages in use */
+    int64_t map_bytes;      /* the current map size */
+    int64_t map_bytes_max;  /* store_options.map_size_max */
+} store_stats;
+
+int store_get_stats(store *s, store_stats *out, valv_error *err);
+
+/* Writes a consistent, compacted copy of the whole database (an LMDB
+ * data.mdb) to fd, from one read transaction, while writers go on.
+ * *revision_out: the revision the copy holds. fd is borrowed (not closed). */
+int store_backup(store *s, int fd, int64_t *revision_out, valv_error *err);
+
 /* --- Transactions (for writer.c and tests) ------------------------------- */
 
 /* Begins a write transaction, nested inside parent when parent is non-NULL
@@ -505,8 +534,9 @@ bool store_asset_visible(const store_actor *viewer, const Valv__V1__Asset *asset
 int store_txn_begin(store *s, store_txn *parent, store_txn **out, valv_error *err);
 
 /* Commits and frees t. For a top-level transaction the data is durable when
- * this returns VALV_OK. VALV_EFULL: the map is full (t is freed, nothing
- * written); call store_grow and try again. */
+ * this returns VALV_OK. VALV_EFULL: the map is full (store_map_full; call
+ * store_grow and try again) or the disk is (t is freed, nothing written
+ * either way). */
 int store_txn_commit(store_txn *t, valv_error *err);
 
 /* Discards and frees t. */
@@ -516,6 +546,11 @@ void store_txn_abort(store_txn *t);
  * process may be open in the calling thread; readers on other threads are
  * waited for. VALV_EFULL when already at the maximum. */
 int store_grow(store *s, valv_error *err);
+
+/* True when the last write that failed with VALV_EFULL ran out of map,
+ * which store_grow can help; false when the disk is full (or nothing
+ * failed). For the writer thread. */
+bool store_map_full(store *s);
 
 /* The map size in bytes now, and the bytes in use. */
 void store_map_usage(store *s, size_t *map_size, size_t *used);

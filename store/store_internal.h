@@ -13,6 +13,8 @@
  *   verify.c   store_verify_indexes: every index against the records
  *   import.c   imports: records applied through the writes above
  *   access.c   the caller's access policy: the one place its hooks are called
+ *   summary.c  store_summarize, store_get_stats and the count of deleted assets
+ *   backup.c   store_backup: a compacted copy of the environment
  */
 #ifndef VALV_STORE_INTERNAL_H
 #define VALV_STORE_INTERNAL_H
@@ -64,6 +66,7 @@ extern const char *const table_names[TABLE_COUNT];
 #define META_REVISION "revision"
 #define META_PAGE_TOKEN_KEY "page_token_key"
 #define META_AUDIT_HASH "audit_hash" /* the hash of the last audit event */
+#define META_DELETED_ASSETS "deleted_assets" /* how many assets are deleted (summary.c) */
 
 #define AUDIT_HASH_LEN 32 /* SHA-256 */
 
@@ -91,6 +94,8 @@ typedef struct {
     size_t n_pending, pending_cap;
 } audit_change;
 
+#define RANDOM_POOL_BYTES 4096
+
 struct store {
     MDB_env *env;
     MDB_dbi tables[TABLE_COUNT];
@@ -104,6 +109,14 @@ struct store {
     int64_t review_interval;  /* seconds from an approval to the next review */
     _Atomic int64_t revision; /* the last committed global revision */
     unsigned char page_token_key[PAGETOKEN_KEY_LEN];
+    /* Random bytes for the ids writes generate, drawn from OpenSSL a block
+     * at a time (one call per id cost more than the rest of the id). Only
+     * write transactions use it, and they are serialised: no lock. */
+    unsigned char random_pool[RANDOM_POOL_BYTES];
+    size_t random_used;
+    /* A write ran out of map since the last store_grow (a full disk is
+     * not this: growing the map cannot help it). Writer thread only. */
+    bool map_full;
 };
 
 struct store_txn {
@@ -130,6 +143,9 @@ int out_of_memory(valv_error *err);
 int storage_error(int rc, const char *what, valv_error *err);
 
 const char *actor_name(const store_actor *who); /* "" for no actor */
+/* Fills out with n (<= RANDOM_POOL_BYTES) random bytes, in a write
+ * transaction of t's store. VALV_EINTERNAL when none can be had. */
+int txn_random(store_txn *t, void *out, size_t n, valv_error *err);
 void clock_now(struct timespec *now);           /* the wall clock every write stamps */
 
 /* The id part of an asset's name ("assets/ID"), which the store always sets. */
@@ -272,9 +288,10 @@ int link_load(const store *s, MDB_txn *txn, const char *from_id, int type, const
 
 /* Removes every link of asset id (for its deletion), seeding and marking
  * relinked in change what each removal affects. Links there but !force:
- * VALV_EPRECONDITION saying how many and suggesting force. */
-int links_remove_all(store_txn *t, const char *id, bool force, inherit *change,
-                     valv_error *err);
+ * VALV_EPRECONDITION suggesting force, and saying how many when who may see
+ * the other end of every one (need to know). */
+int links_remove_all(store_txn *t, const char *id, bool force, const store_actor *who,
+                     inherit *change, valv_error *err);
 
 /* --- Effective protection (inherit.c) --------------------------------------------
  *
@@ -300,6 +317,17 @@ int inherit_begin(store_txn *t, const struct timespec *now, inherit **out, valv_
 int inherit_set_asset(inherit *c, const Valv__V1__Asset *old, Valv__V1__Asset *a,
                       valv_error *err);
 int inherit_seed(inherit *c, const char *id, valv_error *err);
+/* Hands the change *a, an asset as stored, loaded in this transaction by
+ * the caller, so that it is not read again. The change owns it from now
+ * on (also when this fails) and sets *a to NULL. */
+int inherit_give(inherit *c, Valv__V1__Asset **a, valv_error *err);
+/* A link from -> to was added. A new link only adds an in-neighbour, so
+ * values can only rise: to's become the maximum of its stored effective
+ * values and from's. Only when from's raise to's (or win a tie) does
+ * anything downstream change, and to is then seeded; otherwise nothing is
+ * recomputed. Most links join unclassified assets (an import's), and this
+ * spares reading every asset linked into to and beyond. */
+int inherit_linked(inherit *c, const char *from_id, const char *to_id, valv_error *err);
 int inherit_relinked(inherit *c, const char *id, valv_error *err);
 int inherit_finish(inherit *c, valv_error *err);
 void inherit_free(inherit *c); /* NULL is fine */
@@ -313,6 +341,12 @@ void inherit_free(inherit *c); /* NULL is fine */
 int review_update(const Valv__V1__Asset *old, Valv__V1__Asset *a, bool relinked,
                   const struct timespec *now, bool *changed, valv_error *err);
 
+/* True when no review_update can change a's review as long as its
+ * effective values stay as they are: it is not flagged and its review is
+ * NOT_REQUIRED already. Lets a change skip rewriting assets it only
+ * relinked. */
+bool review_settled(const Valv__V1__Asset *a);
+
 /* The key of a's entry in the review queue table; false when a has none
  * (not flagged, deleted). */
 bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size_t *len);
@@ -320,6 +354,25 @@ bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size
 /* Sets a->review->overdue for the time now_ns. Every asset the store hands
  * out passes through here. */
 void review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns);
+
+/* --- The count of deleted assets (summary.c) -------------------------------------------
+ *
+ * store_get_stats reads how many assets are deleted from the meta table
+ * instead of reading every asset. */
+
+/* *count: the count txn sees; *known false when the store has none yet (a
+ * store written before the count existed, opened read-only). */
+int deleted_count_get(const store *s, MDB_txn *txn, int64_t *count, bool *known,
+                      valv_error *err);
+
+/* At every writable open, in its transaction: counts the deleted assets
+ * once when the store has no count yet. */
+int deleted_count_init(store *s, MDB_txn *txn, valv_error *err);
+
+/* Keeps the count in step with asset_write writing a over old (NULL for a
+ * new asset), in t. */
+int deleted_count_write(store_txn *t, const Valv__V1__Asset *old, const Valv__V1__Asset *a,
+                        valv_error *err);
 
 /* --- Audit (audit.c) ----------------------------------------------------------------
  *

@@ -19,11 +19,15 @@ typedef struct {
 static void report_violation(report *r, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* r NULL: nothing is reported, so that a check can serve as a test (see
+ * check_attributes). */
 static void report_violation(report *r, const char *field, const char *fmt, ...)
 {
     char description[sizeof ((valv_violation *)0)->description];
     va_list ap;
 
+    if (r == NULL)
+        return;
     va_start(ap, fmt);
     vsnprintf(description, sizeof description, fmt, ap);
     va_end(ap);
@@ -189,10 +193,20 @@ static bool allowed_control(uint32_t cp, text_lines lines)
 static bool check_text(report *r, const char *field, const char *s, const text_rule *rule)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t len = strlen(s);
-    size_t bad = utf8_error_offset(s, len);
+    size_t len = 0;
     uint32_t cp;
 
+    /* Most text is printable ASCII: valid UTF-8, a byte a character, no
+     * control characters. One pass tells, and only the rest is decoded. */
+    while (u[len] >= 0x20 && u[len] < 0x7f)
+        len++;
+    if (u[len] == '\0') {
+        if (len <= rule->max)
+            return true;
+    } else {
+        len += strlen(s + len);
+    }
+    size_t bad = utf8_error_offset(s, len);
     if (bad < len) {
         report_violation(r, field, "not valid UTF-8 (bad byte 0x%02X at offset %zu); text must be UTF-8",
                          u[bad], bad);
@@ -311,6 +325,14 @@ int validate_asset_id(const char *id, const char *field, valv_error *err)
     report r = {err, false};
 
     check_pattern(&r, field, id, &asset_id_pattern);
+    return report_result(&r);
+}
+
+int validate_owner_unit(const char *unit, const char *field, valv_error *err)
+{
+    report r = {err, false};
+
+    check_pattern(&r, field, unit, &owner_unit_pattern);
     return report_result(&r);
 }
 
@@ -470,6 +492,12 @@ static void check_attributes(report *r, const Valv__V1__Asset *asset)
         char excerpt[VALIDATE_EXCERPT_SIZE];
         char field[VALV_ERROR_FIELD_MAX];
 
+        /* The field's name costs more than the checks: make it only for an
+         * entry that has something to report. */
+        if (check_pattern(NULL, NULL, e->key, &attribute_key_pattern) &&
+            check_text(NULL, NULL, e->value, &attribute_value_rule) &&
+            (too_many || !key_seen_before(asset->attributes, i)))
+            continue;
         snprintf(field, sizeof field, "attributes.%s", validate_excerpt(e->key, excerpt));
         check_pattern(r, field, e->key, &attribute_key_pattern);
         check_text(r, field, e->value, &attribute_value_rule);
@@ -499,6 +527,9 @@ static void check_labels(report *r, const Valv__V1__Asset *asset)
         char excerpt[VALIDATE_EXCERPT_SIZE];
         char field[VALV_ERROR_FIELD_MAX];
 
+        if (check_pattern(NULL, NULL, asset->labels[i], &label_pattern) &&
+            (too_many || !label_seen_before(asset->labels, i)))
+            continue; /* as for attributes: no name unless needed */
         snprintf(field, sizeof field, "labels[%zu]", i);
         check_pattern(r, field, asset->labels[i], &label_pattern);
         if (!too_many && label_seen_before(asset->labels, i))

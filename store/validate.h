@@ -29,6 +29,11 @@ int validate_asset(const Valv__V1__Asset *asset, bool for_create, valv_error *er
  * field names the request field for the violation ("asset_id"). */
 int validate_asset_id(const char *id, const char *field, valv_error *err);
 
+/* Checks an owner unit named in a request (a filter of GetSummary, say)
+ * against ^[a-z][a-z0-9-]{0,62}$, the rule of an asset's owner_unit. field
+ * names the request field for the violation ("owner_units[2]"). */
+int validate_owner_unit(const char *unit, const char *field, valv_error *err);
+
 /* Parses a resource name "assets/{asset_id}" and checks the id. On success
  * *id_out points into name (borrowed, NUL-terminated). field names the
  * request field for the violation ("name", "names[2]"). */

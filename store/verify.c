@@ -47,6 +47,7 @@ typedef struct {
     store_verify_result *out;
     int table;      /* the table being walked */
     id_place place; /* where its entries hold the asset id, for an asset index */
+    int64_t deleted; /* deleted assets met in the assets table */
 } index_check;
 
 static int check_fail(index_check *c, int64_t revision, const char *fmt, ...)
@@ -137,6 +138,8 @@ static int asset_visit(index_check *c, const MDB_val *key, const MDB_val *val, v
         rc = check_fail(c, 0, "the record stored as assets/%s names %s", id, a->name);
         goto done;
     }
+    if (asset_deleted(a))
+        c->deleted++;
     size_t n = asset_index_entries(a, entries);
     for (size_t i = 0; i < n && rc == VALV_OK; i++) {
         const index_entry *e = &entries[i];
@@ -211,6 +214,26 @@ static int asset_index_visit(index_check *c, const MDB_val *key, const MDB_val *
                           "index %s holds an entry for assets/%s that its record does not "
                           "call for (a stale entry)",
                           name, id);
+    return VALV_OK;
+}
+
+/* The meta table's count of deleted assets (summary.c) against the records. */
+static int deleted_count_check(index_check *c, valv_error *err)
+{
+    int64_t count = 0;
+    bool known = false;
+    int rc = deleted_count_get(c->s, c->txn, &count, &known, err);
+    if (rc == VALV_EINTERNAL) {
+        valv_error_clear(err); /* a finding, not a failure of the check */
+        return check_fail(c, 0, "the meta table's count of deleted assets cannot be read");
+    }
+    if (rc != VALV_OK || !known) /* no count: a store written before it existed */
+        return rc;
+    if (count != c->deleted)
+        return check_fail(c, 0,
+                          "the meta table counts %" PRId64 " deleted assets; the records hold "
+                          "%" PRId64,
+                          count, c->deleted);
     return VALV_OK;
 }
 
@@ -396,6 +419,8 @@ int store_verify_indexes(store *s, store_verify_result *out, valv_error *err)
     c.s = s;
     c.out = out;
     rc = table_each(&c, TABLE_ASSETS, asset_visit, err);
+    if (rc == VALV_OK)
+        rc = deleted_count_check(&c, err);
     for (size_t i = 0; i < sizeof asset_indexes / sizeof asset_indexes[0] && rc == VALV_OK; i++) {
         c.place = asset_indexes[i].place;
         rc = table_each(&c, asset_indexes[i].table, asset_index_visit, err);

@@ -7,6 +7,8 @@
 
 #define WRITER_MAX_GROUP_DEFAULT 256
 
+const uint64_t writer_group_bounds[WRITER_GROUP_BUCKETS] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+
 struct writer {
     store *store;
     size_t max_group;
@@ -52,7 +54,8 @@ enum group_outcome { GROUP_DONE, GROUP_RUN_AGAIN };
  * nested transaction aborted. When the map fills up, the top-level
  * transaction is dropped and the map grown: GROUP_RUN_AGAIN. Once the map
  * is at its maximum (map_at_max), a job that does not fit fails alone with
- * VALV_EFULL. If the top-level transaction cannot begin or commit, every
+ * VALV_EFULL. A full disk is VALV_EFULL too, but no bigger map helps it:
+ * the group fails at once. If the top-level transaction cannot begin or commit, every
  * job that had succeeded gets that error. */
 static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_max)
 {
@@ -76,7 +79,7 @@ static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_m
             else
                 store_txn_abort(own);
         }
-        if (j->rc == VALV_EFULL && !*map_at_max) {
+        if (j->rc == VALV_EFULL && !*map_at_max && store_map_full(w->store)) {
             store_txn_abort(top);
             if (store_grow(w->store, &top_err) != VALV_OK)
                 *map_at_max = true;
@@ -86,7 +89,7 @@ static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_m
     if (top_rc != VALV_OK)
         return GROUP_DONE;
     top_rc = store_txn_commit(top, &top_err);
-    if (top_rc == VALV_EFULL && !*map_at_max) {
+    if (top_rc == VALV_EFULL && !*map_at_max && store_map_full(w->store)) {
         if (store_grow(w->store, &top_err) != VALV_OK)
             *map_at_max = true;
         return GROUP_RUN_AGAIN;
@@ -116,6 +119,10 @@ static void *writer_main(void *arg)
         w->stats.jobs += n;
         if (n > w->stats.max_group)
             w->stats.max_group = n;
+        size_t bucket = 0;
+        while (bucket < WRITER_GROUP_BUCKETS && n > writer_group_bounds[bucket])
+            bucket++;
+        w->stats.groups[bucket]++;
         pthread_mutex_unlock(&w->lock);
         if (w->on_commit != NULL)
             w->on_commit(w->commit_arg, store_revision(w->store));

@@ -37,10 +37,18 @@ struct writer_job {
     valv_error err;
 };
 
+/* Upper bounds of the buckets that writer_stats.groups counts commits in,
+ * by the number of jobs in each (a histogram for the metrics endpoint). */
+#define WRITER_GROUP_BUCKETS 9
+extern const uint64_t writer_group_bounds[WRITER_GROUP_BUCKETS]; /* 1, 2, 4 ... 256 */
+
 typedef struct {
     uint64_t commits; /* top-level transactions committed */
     uint64_t jobs;    /* jobs finished, successful or not */
     uint64_t max_group; /* most jobs in one commit */
+    /* groups[i]: commits of more than writer_group_bounds[i - 1] and at most
+     * writer_group_bounds[i] jobs; the last: more than every bound. */
+    uint64_t groups[WRITER_GROUP_BUCKETS + 1];
 } writer_stats;
 
 /* Starts the writer thread on s (borrowed; must outlive the writer).

@@ -225,6 +225,11 @@ int main(int argc, char **argv)
            us_full_txn - us_audit_txn);
     printf("audit log size: %.0f bytes/event (audit + audit_by_asset pages)\n",
            (double)audit.used_bytes / (double)n);
+    /* For tests/bench/run: "RESULT name value unit". */
+    printf("RESULT write_update_path %.2f us\n", us_full);
+    printf("RESULT write_update_in_txn %.2f us\n", us_full_txn);
+    printf("RESULT write_audit_share %.0f %%\n", 100.0 * us_audit_txn / us_full_txn);
+    printf("RESULT write_audit_bytes_per_event %.0f bytes\n", (double)audit.used_bytes / (double)n);
 
     for (long i = 0; i < n + batch; i++)
         if (versions[i] != NULL)

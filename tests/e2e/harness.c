@@ -151,11 +151,12 @@ static int make_data_dir(harness_server *srv)
 }
 
 /* Starts `$VALVD MODE_ARGS... --listen 127.0.0.1:0 --data-dir DIR EXTRA...`
- * and waits for its "listening on" line. With log_to_file valvd's stderr
- * goes to srv->log_path, else to the test's stderr, so that valvd's log
- * shows up with failures. */
+ * (without the --listen and --data-dir flags when !add_address: the
+ * arguments say where) and waits for its "listening on" line. With
+ * log_to_file valvd's stderr goes to srv->log_path, else to the test's
+ * stderr, so that valvd's log shows up with failures. */
 static int start_valvd(harness_server *srv, const char *const *mode_args,
-                       const char *const *extra_args, bool log_to_file)
+                       const char *const *extra_args, bool log_to_file, bool add_address)
 {
     const char *argv[ARGV_MAX];
     int n = 0;
@@ -182,10 +183,12 @@ static int start_valvd(harness_server *srv, const char *const *mode_args,
     argv[n++] = harness_valvd();
     for (int i = 0; mode_args[i] != NULL && n < ARGV_MAX - 1; i++)
         argv[n++] = mode_args[i];
-    argv[n++] = "--listen";
-    argv[n++] = "127.0.0.1:0";
-    argv[n++] = "--data-dir";
-    argv[n++] = srv->data_dir;
+    if (add_address) {
+        argv[n++] = "--listen";
+        argv[n++] = "127.0.0.1:0";
+        argv[n++] = "--data-dir";
+        argv[n++] = srv->data_dir;
+    }
     for (int i = 0; extra_args != NULL && extra_args[i] != NULL && n < ARGV_MAX - 1; i++)
         argv[n++] = extra_args[i];
     argv[n] = NULL;
@@ -225,7 +228,7 @@ static int start_valvd(harness_server *srv, const char *const *mode_args,
         wait_exit(pid, STOP_TIMEOUT_MS);
         goto done;
     }
-    snprintf(srv->addr, sizeof srv->addr, "%s", line + strlen(LISTEN_PREFIX));
+    snprintf(srv->addr, sizeof srv->addr, "%.*s", (int)sizeof srv->addr - 1, line + strlen(LISTEN_PREFIX));
     srv->pid = pid;
     remember_stdout(pid, pipe_fds[0]);
     pipe_fds[0] = -1;
@@ -243,7 +246,7 @@ done:
 int harness_start(harness_server *srv, const char *const *extra_args)
 {
     static const char *const dev_mode[] = {"--dev", NULL};
-    return start_valvd(srv, dev_mode, extra_args, false);
+    return start_valvd(srv, dev_mode, extra_args, false, true);
 }
 
 int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
@@ -256,7 +259,14 @@ int harness_start_tls(harness_server *srv, const char *certs_dir, const char *pr
     const char *const tls_mode[] = {"--tls-cert", cert,  "--tls-key",    key,
                                     "--client-ca", ca,   "--principals", principals_file,
                                     NULL};
-    return start_valvd(srv, tls_mode, extra_args, true);
+    return start_valvd(srv, tls_mode, extra_args, true, true);
+}
+
+int harness_start_config(harness_server *srv, const char *config_path,
+                         const char *const *extra_args)
+{
+    const char *const config_mode[] = {"--config", config_path, NULL};
+    return start_valvd(srv, config_mode, extra_args, true, false);
 }
 
 char *harness_read_log(const harness_server *srv)
@@ -278,6 +288,14 @@ char *harness_read_log(const harness_server *srv)
     return text;
 }
 
+int harness_read_stdout_line(const harness_server *srv, char *line, size_t cap)
+{
+    for (int i = 0; i < SERVERS_MAX; i++)
+        if (servers[i].pid == srv->pid && srv->pid > 0)
+            return read_first_line(servers[i].stdout_fd, line, cap, START_TIMEOUT_MS);
+    return -1;
+}
+
 int harness_stop(harness_server *srv)
 {
     if (srv->pid <= 0)
@@ -294,6 +312,18 @@ int harness_stop(harness_server *srv)
     forget_stdout(srv->pid);
     srv->pid = 0;
     return code;
+}
+
+int harness_kill(harness_server *srv)
+{
+    if (srv->pid <= 0)
+        return -1;
+    kill(srv->pid, SIGKILL);
+    /* SIGKILL cannot be caught: no timeout needed. */
+    wait_exit(srv->pid, -1);
+    forget_stdout(srv->pid);
+    srv->pid = 0;
+    return 0;
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)

@@ -38,6 +38,19 @@ int harness_start(harness_server *srv, const char *const *extra_args);
 int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
                       const char *const *extra_args);
 
+/* Starts `$VALVD --config CONFIG_PATH EXTRA...`, nothing added: the file
+ * (or extra_args) says where to listen, which must print a loopback
+ * "listening on" address, and the data directory, which must be
+ * srv->data_dir (set it first: harness_cleanup removes it). valvd's stderr
+ * goes to srv->log_path ("DATA_DIR.log"). */
+int harness_start_config(harness_server *srv, const char *config_path,
+                         const char *const *extra_args);
+
+/* Reads the next line valvd printed on stdout after "listening on ..."
+ * (waiting up to 10 s) into line, without the newline. Returns 0, or -1 on
+ * timeout or when valvd closed stdout. */
+int harness_read_stdout_line(const harness_server *srv, char *line, size_t cap);
+
 /* What valvd has logged so far, malloc'd (the caller frees); "" when there
  * is no log file. NULL only when out of memory. */
 char *harness_read_log(const harness_server *srv);
@@ -62,6 +75,10 @@ void harness_remove_dir(const char *dir);
 /* Sends SIGTERM, waits (up to 10 s, then SIGKILL) and returns valvd's exit
  * status (0 for a clean exit), -1 if it had to be killed. Keeps data_dir. */
 int harness_stop(harness_server *srv);
+
+/* Sends SIGKILL (a crash: nothing is flushed or drained) and waits for
+ * valvd to be gone. Keeps data_dir. Returns 0, or -1 if no valvd runs. */
+int harness_kill(harness_server *srv);
 
 /* Removes srv->data_dir and everything in it, and the log file. */
 void harness_cleanup(harness_server *srv);

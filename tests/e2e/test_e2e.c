@@ -12,6 +12,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
 #include "rpc.h"
+#include "valv/v1/import.pb-c.h"
 #include "valv/v1/inventory.pb-c.h"
 #include "valv/v1/audit.pb-c.h"
 #include "valv/v1/review.pb-c.h"
@@ -121,6 +122,21 @@ START_TEST(test_health_check)
                      VALV_OK);
     ck_assert_int_eq(resp->status, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
     grpc__health__v1__health_check_response__free_unpacked(resp, NULL);
+
+    /* Every service valvd serves is known by name; a prefix of one is not. */
+    const char *const services[] = {"valv.v1.Inventory", "valv.v1.Admin",
+                                    "grpc.reflection.v1.ServerReflection"};
+    for (size_t i = 0; i < sizeof services / sizeof services[0]; i++) {
+        req.service = (char *)services[i];
+        ck_assert_msg(call("/grpc.health.v1.Health/Check", &req,
+                           &grpc__health__v1__health_check_response__descriptor, &resp, &err) == VALV_OK,
+                      "%s: %s", services[i], err.message);
+        grpc__health__v1__health_check_response__free_unpacked(resp, NULL);
+    }
+    req.service = "valv.v1.Inv";
+    ck_assert_int_eq(call("/grpc.health.v1.Health/Check", &req,
+                          &grpc__health__v1__health_check_response__descriptor, &resp, &err),
+                     VALV_ENOTFOUND);
 
     req.service = "no.such.Service";
     ck_assert_int_eq(call("/grpc.health.v1.Health/Check", &req,
@@ -872,6 +888,11 @@ END_TEST
 
 /* --- Audit trail and change feed ------------------------------------------------------------ */
 
+/* A watch from revision after. Its deadline is long enough for the
+ * slowest test (1500 large writes under ASan on a busy machine) and short
+ * enough that a hang still fails. */
+#define WATCH_DEADLINE_MS 120000
+
 static rpc_stream *watch_open(int64_t after, const char *filter)
 {
     Valv__V1__WatchChangesRequest req;
@@ -882,7 +903,7 @@ static rpc_stream *watch_open(int64_t after, const char *filter)
     rpc_stream *st = NULL;
     valv_error err;
     valv_error_clear(&err);
-    ck_assert_msg(rpc_stream_open(conn, INV "WatchChanges", &req.base, 20000, &st, &err) == VALV_OK,
+    ck_assert_msg(rpc_stream_open(conn, INV "WatchChanges", &req.base, WATCH_DEADLINE_MS, &st, &err) == VALV_OK,
                   "watch: %s", err.message);
     return st;
 }
@@ -1110,6 +1131,151 @@ START_TEST(test_watch_that_stops_reading_is_cut_off)
 }
 END_TEST
 
+/* --- Imports cut off ----------------------------------------------------------- */
+
+#define CUT_BATCH 100 /* records per batch */
+
+/* Sends batch b of an import of records "r-B-J", each (but the first)
+ * DEPENDS_ON the record before it in the same batch. */
+static int cut_send_batch(rpc_upload *up, int b, valv_error *err)
+{
+    static char ids[CUT_BATCH][32], names[CUT_BATCH][48], targets[CUT_BATCH][32];
+    Valv__V1__ImportRecord recs[CUT_BATCH], *rec_ptrs[CUT_BATCH];
+    Valv__V1__ImportLink links[CUT_BATCH], *link_ptrs[CUT_BATCH];
+    for (int j = 0; j < CUT_BATCH; j++) {
+        valv__v1__import_record__init(&recs[j]);
+        snprintf(ids[j], sizeof ids[j], "r-%d-%d", b, j);
+        snprintf(names[j], sizeof names[j], "System %d of batch %d", j, b);
+        recs[j].external_id = ids[j];
+        recs[j].kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
+        recs[j].display_name = names[j];
+        recs[j].owner_unit = "drift";
+        if (j > 0) {
+            valv__v1__import_link__init(&links[j]);
+            snprintf(targets[j], sizeof targets[j], "r-%d-%d", b, j - 1);
+            links[j].type = VALV__V1__LINK_TYPE__DEPENDS_ON;
+            links[j].to_external_id = targets[j];
+            link_ptrs[j] = &links[j];
+            recs[j].links = &link_ptrs[j];
+            recs[j].n_links = 1;
+        }
+        rec_ptrs[j] = &recs[j];
+    }
+    Valv__V1__ImportBatch batch = VALV__V1__IMPORT_BATCH__INIT;
+    batch.records = rec_ptrs;
+    batch.n_records = CUT_BATCH;
+    Valv__V1__ImportAssetsRequest msg = VALV__V1__IMPORT_ASSETS_REQUEST__INIT;
+    msg.message_case = VALV__V1__IMPORT_ASSETS_REQUEST__MESSAGE_BATCH;
+    msg.batch = &batch;
+    return rpc_upload_send(up, &msg.base, err);
+}
+
+static rpc_upload *cut_open(const char *source, bool atomic)
+{
+    rpc_upload *up = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_int_eq(rpc_upload_open(conn, INV "ImportAssets", 0, &up, &err), VALV_OK);
+    Valv__V1__ImportHeader header = VALV__V1__IMPORT_HEADER__INIT;
+    header.source = (char *)source;
+    header.mode = VALV__V1__IMPORT_MODE__UPSERT;
+    header.atomic = atomic;
+    Valv__V1__ImportAssetsRequest msg = VALV__V1__IMPORT_ASSETS_REQUEST__INIT;
+    msg.message_case = VALV__V1__IMPORT_ASSETS_REQUEST__MESSAGE_HEADER;
+    msg.header = &header;
+    ck_assert_int_eq(rpc_upload_send(up, &msg.base, &err), VALV_OK);
+    return up;
+}
+
+/* The live assets of source, all of them (at most 1000). */
+static Valv__V1__ListAssetsResponse *cut_list(const char *source)
+{
+    char filter[64];
+    snprintf(filter, sizeof filter, "source = \"%s\"", source);
+    Valv__V1__ListAssetsResponse *resp = NULL;
+    valv_error err;
+    ck_assert_int_eq(list(filter, 1000, NULL, false, &resp, &err), VALV_OK);
+    return resp;
+}
+
+START_TEST(test_import_cut_off_keeps_whole_batches)
+{
+    start();
+    valv_error err;
+    valv_error_clear(&err);
+
+    /* A stream that breaks after its first batch went in. */
+    rpc_upload *up = cut_open("cmdb", false);
+    ck_assert_int_eq(cut_send_batch(up, 0, &err), VALV_OK);
+    size_t committed = 0;
+    for (int tries = 0; tries < 200 && committed < CUT_BATCH; tries++) {
+        Valv__V1__ListAssetsResponse *r = cut_list("cmdb");
+        committed = r->n_assets;
+        valv__v1__list_assets_response__free_unpacked(r, NULL);
+        if (committed < CUT_BATCH)
+            usleep(50 * 1000);
+    }
+    ck_assert_int_eq(committed, CUT_BATCH);
+    for (int b = 1; b <= 3; b++)
+        cut_send_batch(up, b, &err); /* may fail once the cut reaches the server: fine */
+    rpc_upload_close(up); /* no finish: the client goes away mid-stream */
+
+    /* An atomic import cut off writes nothing at all. */
+    up = cut_open("atomic", true);
+    ck_assert_int_eq(cut_send_batch(up, 0, &err), VALV_OK);
+    ck_assert_int_eq(cut_send_batch(up, 1, &err), VALV_OK);
+    rpc_upload_close(up);
+
+    /* Stop (a batch in flight finishes or is dropped whole), check the
+     * directory offline, and look again after a restart. */
+    rpc_close(conn);
+    conn = NULL;
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
+    char *text = NULL;
+    ck_assert_int_eq(harness_run(NULL, argv, NULL, &text, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(text, "intact"));
+    free(text);
+    ck_assert_int_eq(harness_start(&srv, NULL), 0);
+    rpc_options options = {.addr = srv.addr};
+    ck_assert(rpc_connect(&options, &conn, &err) == VALV_OK);
+
+    Valv__V1__ListAssetsResponse *atomic = cut_list("atomic");
+    ck_assert_int_eq(atomic->n_assets, 0);
+    valv__v1__list_assets_response__free_unpacked(atomic, NULL);
+
+    /* Whole batches only, and every record that is there has its link. */
+    Valv__V1__ListAssetsResponse *r = cut_list("cmdb");
+    ck_assert_uint_ge(r->n_assets, CUT_BATCH);
+    ck_assert_uint_eq(r->n_assets % CUT_BATCH, 0);
+    int per_batch[4] = {0};
+    for (size_t i = 0; i < r->n_assets; i++) {
+        int b = -1, j = -1;
+        ck_assert_int_eq(sscanf(r->assets[i]->external_id, "r-%d-%d", &b, &j), 2);
+        ck_assert(b >= 0 && b < 4);
+        per_batch[b]++;
+        if (j == 0)
+            continue;
+        Valv__V1__ListLinksRequest lreq = VALV__V1__LIST_LINKS_REQUEST__INIT;
+        lreq.asset = r->assets[i]->name;
+        Valv__V1__ListLinksResponse *links = NULL;
+        ck_assert_int_eq(call(INV "ListLinks", &lreq, &valv__v1__list_links_response__descriptor,
+                              &links, &err), VALV_OK);
+        bool depends = false;
+        for (size_t k = 0; k < links->n_links; k++)
+            depends |= links->links[k]->type == VALV__V1__LINK_TYPE__DEPENDS_ON &&
+                        strcmp(links->links[k]->from_asset, r->assets[i]->name) == 0;
+        ck_assert_msg(depends, "%s went in without its link", r->assets[i]->external_id);
+        valv__v1__list_links_response__free_unpacked(links, NULL);
+    }
+    for (int b = 0; b < 4; b++)
+        ck_assert_msg(per_batch[b] == 0 || per_batch[b] == CUT_BATCH, "batch %d is half there: %d of %d",
+                      b, per_batch[b], CUT_BATCH);
+    valv__v1__list_assets_response__free_unpacked(r, NULL);
+    stop();
+}
+END_TEST
+
 static Suite *e2e_suite(void)
 {
     Suite *s = suite_create("e2e");
@@ -1135,6 +1301,7 @@ static Suite *e2e_suite(void)
     tcase_add_test(tc, test_watch_filter_and_bad_requests);
     tcase_add_test(tc, test_audit_events_and_verify);
     tcase_add_test(tc, test_watch_that_stops_reading_is_cut_off);
+    tcase_add_test(tc, test_import_cut_off_keeps_whole_batches);
     suite_add_tcase(s, tc);
     return s;
 }

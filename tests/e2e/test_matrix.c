@@ -31,6 +31,7 @@ static const char *const caller_names[N_CALLERS] = {
 #define C (1 << CHIEF)
 #define I (1 << IMPORTER)
 #define A (1 << AUDITOR)
+#define D (1 << ADMIN)
 #define READERS (R | O | C | A)
 #define ANYONE ((1 << N_CALLERS) - 1)
 
@@ -61,6 +62,9 @@ static const rpc_row rows[] = {
     {"/valv.v1.Review/ReturnAsset", UNARY, C},
     {"/valv.v1.Audit/ListAuditEvents", UNARY, A},
     {"/valv.v1.Audit/VerifyAuditLog", UNARY, A},
+    {"/valv.v1.Admin/GetSummary", UNARY, READERS},
+    {"/valv.v1.Admin/GetServerInfo", UNARY, D},
+    {"/valv.v1.Admin/Backup", SERVER_STREAM, D},
     {"/grpc.health.v1.Health/Check", UNARY, ANYONE},
 };
 

@@ -396,6 +396,49 @@ START_TEST(output_flag_is_global_unless_the_command_reads_it)
 }
 END_TEST
 
+/* ---- commands whose only options are the common ones -------------------------------- */
+
+START_TEST(common_only_parse_takes_global_flags_and_counts_operands)
+{
+    args_globals globals;
+    args_parser p;
+    capture_stderr();
+    args_globals_init(&globals);
+
+    /* Options may follow the operand. */
+    char *ok_argv[] = {"test", "name", "--addr", "valvd:8443", NULL};
+    ck_assert_int_eq(args_parse_common(&test_command, &globals, 4, ok_argv, 1, 1, "NAME", &p),
+                     ARGS_END);
+    ck_assert_str_eq(globals.addr, "valvd:8443");
+    ck_assert_int_eq(optind, 3);
+    ck_assert_str_eq(ok_argv[optind], "name");
+
+    char *missing_argv[] = {"test", NULL};
+    ck_assert_int_eq(
+        args_parse_common(&test_command, &globals, 1, missing_argv, 1, 1, "NAME", &p), ARGS_STOP);
+    ck_assert_int_eq(p.exit_code, ARGS_EXIT_USAGE);
+    assert_stderr_has("valv: missing NAME\nrun 'valv test --help'\n");
+
+    char *extra_argv[] = {"test", "a", "b", NULL};
+    ck_assert_int_eq(args_parse_common(&test_command, &globals, 3, extra_argv, 0, 1, "", &p),
+                     ARGS_STOP);
+    ck_assert_int_eq(p.exit_code, ARGS_EXIT_USAGE);
+    assert_stderr_has("valv: unexpected argument 'b'\n");
+
+    char *unknown_argv[] = {"test", "--colour", NULL};
+    ck_assert_int_eq(args_parse_common(&test_command, &globals, 2, unknown_argv, 0, 0, "", &p),
+                     ARGS_STOP);
+    ck_assert_int_eq(p.exit_code, ARGS_EXIT_USAGE);
+    assert_stderr_has("valv: unknown option '--colour'\n");
+
+    /* --help ends the command with success, whatever the operands. */
+    char *help_argv[] = {"test", "--help", NULL};
+    ck_assert_int_eq(args_parse_common(&test_command, &globals, 2, help_argv, 1, 1, "NAME", &p),
+                     ARGS_STOP);
+    ck_assert_int_eq(p.exit_code, ARGS_EXIT_OK);
+}
+END_TEST
+
 static Suite *cli_args_suite(void)
 {
     Suite *s = suite_create("cli_args");
@@ -425,6 +468,10 @@ static Suite *cli_args_suite(void)
 
     tc = tcase_create("output");
     tcase_add_test(tc, output_flag_is_global_unless_the_command_reads_it);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("common_only");
+    tcase_add_test(tc, common_only_parse_takes_global_flags_and_counts_operands);
     suite_add_tcase(s, tc);
     return s;
 }

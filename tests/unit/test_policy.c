@@ -160,13 +160,19 @@ static int secure_as(const store_actor *who, const char *id,
     return update_as(who, id, &patch, "security", NULL, err);
 }
 
-static int delete_as(const store_actor *who, const char *id, const char *etag, valv_error *err)
+static int delete_forced_as(const store_actor *who, const char *id, const char *etag, bool force,
+                            valv_error *err)
 {
     Valv__V1__Asset *out = NULL;
     store_txn *t = txn_begin();
-    int rc = txn_finish(t, store_delete_asset(t, id, etag, "retired", true, who, &out, err), err);
+    int rc = txn_finish(t, store_delete_asset(t, id, etag, "retired", force, who, &out, err), err);
     asset_free(out);
     return rc;
+}
+
+static int delete_as(const store_actor *who, const char *id, const char *etag, valv_error *err)
+{
+    return delete_forced_as(who, id, etag, true, err);
 }
 
 static int undelete_as(const store_actor *who, const char *id, valv_error *err)
@@ -525,6 +531,25 @@ START_TEST(test_links_leave_hidden_out)
 }
 END_TEST
 
+START_TEST(test_delete_refusal_counts_only_visible_links)
+{
+    store_actor bob = actor_with("bob", &owner_policy);
+    store_actor cleared = actor_with("carl", &cleared_policy);
+    valv_error err;
+
+    world();
+    /* plan links to sys, which bob cannot see, and to social-sys. */
+    ck_assert_int_eq(delete_forced_as(&bob, "plan", NULL, false, &err), VALV_EPRECONDITION);
+    ck_assert_ptr_null(strstr(err.message, "2"));
+    ck_assert_ptr_nonnull(strstr(err.message, "has links"));
+    ck_assert_int_eq(delete_forced_as(&cleared, "plan", NULL, false, &err), VALV_EPRECONDITION);
+    ck_assert_ptr_nonnull(strstr(err.message, "has 2 links"));
+    /* social-sys: its one link comes from plan, which bob sees. */
+    ck_assert_int_eq(delete_forced_as(&bob, "social-sys", NULL, false, &err), VALV_EPRECONDITION);
+    ck_assert_ptr_nonnull(strstr(err.message, "has 1 link;"));
+}
+END_TEST
+
 /* Lists every event of query q (page size 2) and counts those that
  * mention a hidden asset, and all of them. */
 static void audit_count(store_audit_query q, size_t *total, size_t *mention_hidden)
@@ -737,6 +762,7 @@ static Suite *policy_suite(void)
     tcase_add_test(tc, test_list_leaves_hidden_out);
     tcase_add_test(tc, test_queue_leaves_hidden_out);
     tcase_add_test(tc, test_links_leave_hidden_out);
+    tcase_add_test(tc, test_delete_refusal_counts_only_visible_links);
     tcase_add_test(tc, test_audit_leaves_hidden_out);
     tc = fixture_tcase(suite, "imports");
     tcase_add_test(tc, test_import_with_hooks);

@@ -1,0 +1,357 @@
+/* bench_group.c - what group commit buys concurrent writers.
+ *
+ * Usage: bench_group [SECONDS [CALLERS]]   (default 3 s per part, 64 callers)
+ *
+ * CALLERS threads each update their own asset (a new description every
+ * time, no etag) as fast as their previous write is answered, for SECONDS:
+ *
+ *   1. store/writer.h in this process, max_group 1: one commit (one
+ *      fsync) per write, what a server without group commit would do.
+ *      valvd has no such switch, so this is measured here; over gRPC it
+ *      could only be slower, so the ratio below errs against group commit.
+ *   2. store/writer.h in this process, default max_group: writes that
+ *      arrive while a commit runs share the next one.
+ *   3. valvd ($VALVD, else ./valvd) over gRPC: CALLERS threads, each with
+ *      its own connection (client/rpc.h), calling UpdateAsset. Writes per
+ *      commit come from valvd's metrics (valv_writer_commits_total).
+ *
+ * Prints writes/s and writes per commit of each, and part 3 against part 1.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "harness.h"
+#include "rpc.h"
+#include "store.h"
+#include "valv/v1/inventory.pb-c.h"
+#include "writer.h"
+
+#define SECONDS_DEFAULT 3
+#define SECONDS_MAX 600
+#define CALLERS_DEFAULT 64
+#define CALLERS_MAX 256
+#define DESCRIPTION_MAX 64
+
+static const char *program = "bench_group";
+static const store_actor bench_actor = {.actor = "bench"};
+static const char *const description_path[] = {"description"};
+
+/* What every caller thread shares: where to write, and when to stop. */
+typedef struct {
+    writer *w;          /* parts 1 and 2 */
+    const char *addr;   /* part 3: valvd's address */
+    atomic_bool stop;
+} shared;
+
+/* One caller thread: its asset, its count, and (parts 1 and 2) the writer
+ * job it submits and waits for. */
+typedef struct {
+    shared *sh;
+    pthread_t thread;
+    char id[32];
+    long writes, failures;
+    char first_error[256];
+
+    writer_job job; /* what the writer sees; caller_of() finds the caller */
+    char description[DESCRIPTION_MAX];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+} caller;
+
+#define caller_of(j) ((caller *)((char *)(j) - offsetof(caller, job)))
+
+static void fail(caller *c, const char *message)
+{
+    if (c->failures++ == 0)
+        snprintf(c->first_error, sizeof c->first_error, "%.*s", (int)sizeof c->first_error - 1,
+                 message);
+}
+
+/* Sets the asset's description to description, inside the group's txn. */
+static int update_apply(writer_job *job, store_txn *txn, valv_error *err)
+{
+    caller *c = caller_of(job);
+    char name[48];
+    snprintf(name, sizeof name, "assets/%s", c->id);
+    Valv__V1__Asset patch = VALV__V1__ASSET__INIT, *out = NULL;
+    patch.name = name;
+    patch.description = c->description;
+    int rc = store_update_asset(txn, &patch, description_path, 1, &bench_actor, &out, err);
+    if (out != NULL)
+        valv__v1__asset__free_unpacked(out, NULL);
+    return rc;
+}
+
+static void update_done(writer_job *job, int rc, const valv_error *err)
+{
+    caller *c = caller_of(job);
+    pthread_mutex_lock(&c->mu);
+    if (rc != VALV_OK)
+        fail(c, err->message);
+    c->done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Parts 1 and 2: submit, wait for the commit, again. */
+static void *store_caller(void *arg)
+{
+    caller *c = arg;
+    for (long n = 0; !atomic_load(&c->sh->stop); n++) {
+        snprintf(c->description, sizeof c->description, "version %ld", n + 1);
+        c->job = (writer_job){.apply = update_apply, .done = update_done};
+        c->done = false;
+        writer_submit(c->sh->w, &c->job);
+        pthread_mutex_lock(&c->mu);
+        while (!c->done)
+            pthread_cond_wait(&c->cv, &c->mu);
+        pthread_mutex_unlock(&c->mu);
+        c->writes++;
+    }
+    return NULL;
+}
+
+/* Part 3: UpdateAsset over its own connection, again and again. */
+static void *grpc_caller(void *arg)
+{
+    caller *c = arg;
+    char name[48];
+    rpc_conn *conn = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    if (rpc_connect(&(rpc_options){.addr = c->sh->addr}, &conn, &err) != VALV_OK) {
+        fail(c, err.message);
+        return NULL;
+    }
+    snprintf(name, sizeof name, "assets/%s", c->id);
+    char *paths[] = {"description"};
+    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    mask.paths = paths;
+    mask.n_paths = 1;
+    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
+    patch.name = name;
+    patch.description = c->description;
+    Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
+    req.asset = &patch;
+    req.update_mask = &mask;
+    for (long n = 0; !atomic_load(&c->sh->stop); n++) {
+        snprintf(c->description, sizeof c->description, "version %ld", n + 1);
+        ProtobufCMessage *out = NULL;
+        valv_error_clear(&err);
+        if (rpc_unary(conn, "/valv.v1.Inventory/UpdateAsset", &req.base,
+                      &valv__v1__asset__descriptor, &out, 0, &err) != VALV_OK)
+            fail(c, err.message);
+        else
+            c->writes++;
+        protobuf_c_message_free_unpacked(out, NULL);
+    }
+    rpc_close(conn);
+    return NULL;
+}
+
+/* What one part found. */
+typedef struct {
+    double rate;         /* writes/s */
+    double per_commit;   /* writes per commit */
+    double cpu_us;       /* this process's CPU per write: the callers, and in parts 1
+                            and 2 the writer thread */
+    double valvd_cpu_us; /* part 3: valvd's CPU per write */
+} part;
+
+/* Runs n callers of fn for seconds; sets p's rate and cpu_us (and fails
+ * the benchmark on any failed write). */
+static void run_callers(caller *callers, int n, void *(*fn)(void *), int seconds, part *p)
+{
+    for (int i = 0; i < n; i++) {
+        callers[i].writes = callers[i].failures = 0;
+        pthread_mutex_init(&callers[i].mu, NULL);
+        pthread_cond_init(&callers[i].cv, NULL);
+    }
+    double start = bench_now_s(), cpu0 = bench_proc_cpu_s(getpid());
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&callers[i].thread, NULL, fn, &callers[i]) != 0)
+            bench_die(program, "start a thread", "pthread_create failed");
+    sleep((unsigned)seconds);
+    atomic_store(&callers[0].sh->stop, true);
+    long writes = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(callers[i].thread, NULL);
+        pthread_mutex_destroy(&callers[i].mu);
+        pthread_cond_destroy(&callers[i].cv);
+        if (callers[i].failures > 0)
+            bench_die(program, "a write failed", callers[i].first_error);
+        writes += callers[i].writes;
+    }
+    double elapsed = bench_now_s() - start;
+    atomic_store(&callers[0].sh->stop, false);
+    p->rate = (double)writes / elapsed;
+    p->cpu_us = (bench_proc_cpu_s(getpid()) - cpu0) * 1e6 / (double)writes;
+}
+
+static void name_assets(caller *callers, int n, shared *sh)
+{
+    for (int i = 0; i < n; i++) {
+        callers[i].sh = sh;
+        snprintf(callers[i].id, sizeof callers[i].id, "caller-%d", i);
+    }
+}
+
+/* Parts 1 and 2 on a fresh store. */
+static part run_store(caller *callers, int n, size_t max_group, int seconds)
+{
+    part p = {0};
+    char dir[] = "/tmp/valv-bench-group-XXXXXX";
+    store *s = NULL;
+    store_txn *t = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    if (mkdtemp(dir) == NULL)
+        bench_die(program, "mkdtemp", "cannot make a temporary directory");
+    if (store_open(dir, NULL, &s, &err) != VALV_OK)
+        bench_die(program, "open the store", err.message);
+    if (store_txn_begin(s, NULL, &t, &err) != VALV_OK)
+        bench_die(program, "begin", err.message);
+    for (int i = 0; i < n; i++) {
+        bench_asset b;
+        Valv__V1__Asset *out = NULL;
+        bench_asset_make(&b, (size_t)i);
+        if (store_create_asset(t, &b.asset, callers[i].id, &bench_actor, &out, &err) != VALV_OK)
+            bench_die(program, "create", err.message);
+        valv__v1__asset__free_unpacked(out, NULL);
+    }
+    if (store_txn_commit(t, &err) != VALV_OK)
+        bench_die(program, "commit", err.message);
+
+    shared *sh = callers[0].sh;
+    if (writer_start(s, max_group, &sh->w, &err) != VALV_OK)
+        bench_die(program, "start the writer", err.message);
+    run_callers(callers, n, store_caller, seconds, &p);
+    writer_stats st;
+    writer_get_stats(sh->w, &st);
+    writer_stop(sh->w);
+    sh->w = NULL;
+    p.per_commit = (double)st.jobs / (double)st.commits;
+    store_close(s);
+    harness_remove_dir(dir);
+    return p;
+}
+
+/* valv_writer_writes_total and valv_writer_commits_total from valvd's metrics. */
+static void writer_counters(const char *metrics_addr, double *writes, double *commits)
+{
+    char *text = bench_metrics_fetch(metrics_addr);
+    if (text == NULL)
+        bench_die(program, "read valvd's metrics", metrics_addr);
+    *writes = bench_metrics_sum(text, "valv_writer_writes_total ");
+    *commits = bench_metrics_sum(text, "valv_writer_commits_total ");
+    free(text);
+}
+
+/* Part 3. */
+static part run_grpc(caller *callers, int n, int seconds)
+{
+    part p = {0};
+    static const char *const valvd_args[] = {"--log-level", "error", "--metrics-listen",
+                                             "127.0.0.1:0", NULL};
+    harness_server srv = {0};
+    char line[300], metrics_addr[300];
+    if (harness_start(&srv, valvd_args) != 0)
+        bench_die(program, "start valvd", "see above (set VALVD to the valvd to measure)");
+    if (harness_read_stdout_line(&srv, line, sizeof line) != 0 ||
+        sscanf(line, "metrics on %299s", metrics_addr) != 1)
+        bench_die(program, "start valvd", "it did not print 'metrics on ADDR'");
+
+    rpc_conn *conn = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err) != VALV_OK)
+        bench_die(program, "connect", err.message);
+    for (int i = 0; i < n; i++) {
+        bench_asset b;
+        bench_asset_make(&b, (size_t)i);
+        Valv__V1__CreateAssetRequest req = VALV__V1__CREATE_ASSET_REQUEST__INIT;
+        req.asset = &b.asset;
+        req.asset_id = callers[i].id;
+        ProtobufCMessage *out = NULL;
+        if (rpc_unary(conn, "/valv.v1.Inventory/CreateAsset", &req.base,
+                      &valv__v1__asset__descriptor, &out, 0, &err) != VALV_OK)
+            bench_die(program, "create an asset", err.message);
+        protobuf_c_message_free_unpacked(out, NULL);
+    }
+    rpc_close(conn);
+
+    double writes0, commits0, writes1, commits1;
+    callers[0].sh->addr = srv.addr;
+    writer_counters(metrics_addr, &writes0, &commits0);
+    double valvd_cpu0 = bench_proc_cpu_s(srv.pid);
+    run_callers(callers, n, grpc_caller, seconds, &p);
+    double valvd_cpu = bench_proc_cpu_s(srv.pid) - valvd_cpu0;
+    writer_counters(metrics_addr, &writes1, &commits1);
+    p.per_commit = (writes1 - writes0) / (commits1 - commits0);
+    p.valvd_cpu_us = valvd_cpu * 1e6 / (writes1 - writes0);
+    harness_stop(&srv);
+    harness_cleanup(&srv);
+    return p;
+}
+
+static void print_part(const char *label, const part *p, const char *whose)
+{
+    printf("%-50s %8.0f writes/s, %5.1f writes/commit, %.1f us CPU per write in %s\n", label,
+           p->rate, p->per_commit, p->cpu_us, whose);
+}
+
+static long arg_or(int argc, char **argv, int i, long fallback, long max)
+{
+    if (argc <= i)
+        return fallback;
+    long v = strtol(argv[i], NULL, 10);
+    if (v < 1 || v > max) {
+        fprintf(stderr, "usage: bench_group [SECONDS (1..%d) [CALLERS (1..%d)]]\n", SECONDS_MAX,
+                CALLERS_MAX);
+        exit(2);
+    }
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    int seconds = (int)arg_or(argc, argv, 1, SECONDS_DEFAULT, SECONDS_MAX);
+    int n = (int)arg_or(argc, argv, 2, CALLERS_DEFAULT, CALLERS_MAX);
+    caller *callers = calloc((size_t)n, sizeof *callers);
+    shared sh = {0};
+    if (callers == NULL)
+        bench_die(program, "allocate", "out of memory");
+    name_assets(callers, n, &sh);
+
+    bench_print_command(argc, argv);
+    printf("%d callers, each updating its own asset's description (no etag), %d s per part\n",
+           n, seconds);
+    part one = run_store(callers, n, 1, seconds);
+    print_part("store/writer.h, max_group 1 (one commit per write)", &one, "this process");
+    part grouped = run_store(callers, n, 0, seconds);
+    print_part("store/writer.h, default max_group (group commit)", &grouped, "this process");
+    part grpc = run_grpc(callers, n, seconds);
+    print_part("valvd UpdateAsset over gRPC", &grpc, "the callers");
+    printf("%-50s %8.1f us CPU per write\n", "", grpc.valvd_cpu_us);
+    printf("over gRPC / one commit per write: %.1fx; in the store: %.1fx\n", grpc.rate / one.rate,
+           grouped.rate / one.rate);
+
+    bench_result("group_one_commit_per_write", one.rate, "writes/s");
+    bench_result("group_store_grouped", grouped.rate, "writes/s");
+    bench_result("group_store_writes_per_commit", grouped.per_commit, "writes");
+    bench_result("group_store_vs_one_per_commit", grouped.rate / one.rate, "x");
+    bench_result("group_grpc", grpc.rate, "writes/s");
+    bench_result("group_grpc_writes_per_commit", grpc.per_commit, "writes");
+    bench_result("group_grpc_valvd_cpu_per_write", grpc.valvd_cpu_us, "us");
+    bench_result("group_grpc_callers_cpu_per_write", grpc.cpu_us, "us");
+    bench_result("group_grpc_vs_one_per_commit", grpc.rate / one.rate, "x");
+    free(callers);
+    return 0;
+}
