@@ -209,10 +209,9 @@ static void walk_choose(const store *s, const list_order *order, const filter *f
 /* Positions cur on the first entry to visit: the first (or, descending,
  * last) of the walk, or the one just after (before) the cursor `after`. */
 static int walk_first(const list_walk *w, MDB_cursor *cur, const unsigned char *after,
-                      size_t after_len, MDB_val *key)
+                      size_t after_len, MDB_val *key, MDB_val *val)
 {
     unsigned char start[KEY_MAX];
-    MDB_val val;
     int rc;
 
     memcpy(start, w->prefix, w->prefix_len);
@@ -223,22 +222,22 @@ static int walk_first(const list_walk *w, MDB_cursor *cur, const unsigned char *
 
     if (!w->desc) {
         if (key->mv_size == 0)
-            return mdb_cursor_get(cur, key, &val, MDB_FIRST);
-        rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
+            return mdb_cursor_get(cur, key, val, MDB_FIRST);
+        rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
         if (rc == 0 && after != NULL && key->mv_size == w->prefix_len + after_len &&
             memcmp(key->mv_data, start, key->mv_size) == 0)
-            rc = mdb_cursor_get(cur, key, &val, MDB_NEXT);
+            rc = mdb_cursor_get(cur, key, val, MDB_NEXT);
         return rc;
     }
     if (after == NULL)
-        return mdb_cursor_get(cur, key, &val, MDB_LAST);
+        return mdb_cursor_get(cur, key, val, MDB_LAST);
     /* The entry before the first key at or past the cursor. */
-    rc = mdb_cursor_get(cur, key, &val, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
     if (rc == MDB_NOTFOUND)
-        return mdb_cursor_get(cur, key, &val, MDB_LAST);
+        return mdb_cursor_get(cur, key, val, MDB_LAST);
     if (rc != 0)
         return rc;
-    return mdb_cursor_get(cur, key, &val, MDB_PREV);
+    return mdb_cursor_get(cur, key, val, MDB_PREV);
 }
 
 /* Copies the asset id out of key (which starts with w's prefix). */
@@ -276,6 +275,59 @@ typedef struct {
     int64_t now_ns;
 } list_query;
 
+/* --- Looking at a candidate without keeping it ---------------------------------
+ *
+ * A walk decodes every candidate but keeps only the matches; a filter that
+ * matches few assets decodes them all. So a candidate is decoded into a
+ * bump arena, emptied for the next one, and not with a malloc and a free
+ * for each of its fields; only a match is decoded again, the usual way, to
+ * be handed out. */
+#define SCAN_ARENA_BYTES (256 * 1024) /* more than the largest asset the limits allow */
+#define SCAN_ARENA_ALIGN 16
+
+typedef struct {
+    unsigned char *base; /* SCAN_ARENA_BYTES; NULL: no arena, decode the usual way */
+    size_t used;
+    ProtobufCAllocator allocator;
+} scan_arena;
+
+static void *scan_arena_alloc(void *data, size_t size)
+{
+    scan_arena *arena = data;
+    size_t start = (arena->used + SCAN_ARENA_ALIGN - 1) & ~(size_t)(SCAN_ARENA_ALIGN - 1);
+    if (start > SCAN_ARENA_BYTES || size > SCAN_ARENA_BYTES - start)
+        return NULL; /* the decode fails, and the candidate is decoded the usual way */
+    arena->used = start + size;
+    return arena->base + start;
+}
+
+static void scan_arena_free(void *data, void *pointer)
+{
+    (void)data, (void)pointer; /* all at once, when the arena is emptied */
+}
+
+static void scan_arena_init(scan_arena *arena)
+{
+    arena->base = malloc(SCAN_ARENA_BYTES); /* NULL is fine: no arena */
+    arena->used = 0;
+    arena->allocator = (ProtobufCAllocator){scan_arena_alloc, scan_arena_free, arena};
+}
+
+/* Decodes candidate id's record into the arena when it fits (*owned
+ * false: valid until the next candidate), else the usual way (*owned
+ * true: the caller frees it). */
+static int candidate_decode(scan_arena *arena, const MDB_val *record, const char *id,
+                            Valv__V1__Asset **out, bool *owned, valv_error *err)
+{
+    arena->used = 0;
+    *owned = arena->base == NULL ||
+             (*out = valv__v1__asset__unpack(&arena->allocator, record->mv_size,
+                                             record->mv_data)) == NULL;
+    if (!*owned)
+        return VALV_OK;
+    return asset_unpack(record->mv_data, record->mv_size, id, NULL, out, err);
+}
+
 /* Takes a matching asset (and owns it from then on); key is the walk's key
  * for it. Returns VALV_OK to go on, WALK_STOP to stop, or an error. */
 typedef int (*walk_take)(void *ctx, Valv__V1__Asset *a, const MDB_val *key, valv_error *err);
@@ -286,31 +338,63 @@ typedef int (*walk_take)(void *ctx, Valv__V1__Asset *a, const MDB_val *key, valv
 static int walk_matches(const list_query *q, const list_walk *w, const unsigned char *after,
                         size_t after_len, walk_take take, void *ctx, valv_error *err)
 {
+    /* Walking the assets table itself, the cursor holds each record; an
+     * index walk looks the record up by the id in its key. */
+    bool walk_has_records = w->dbi == q->s->tables[TABLE_ASSETS];
     MDB_cursor *cur = NULL;
     MDB_val key, val;
-    Valv__V1__Asset *a = NULL;
+    Valv__V1__Asset *look = NULL, *a = NULL;
+    bool owned = false;
+    scan_arena arena;
     int rc = mdb_cursor_open(q->txn, w->dbi, &cur);
 
     if (rc != 0)
         return storage_error(rc, "listing assets", err);
-    for (rc = walk_first(w, cur, after, after_len, &key); rc == 0;
+    scan_arena_init(&arena);
+    for (rc = walk_first(w, cur, after, after_len, &key, &val); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, w->desc ? MDB_PREV : MDB_NEXT)) {
         char id[VALV_ASSET_ID_MAX + 1];
+        MDB_val record = val;
 
         if (key.mv_size < w->prefix_len || memcmp(key.mv_data, w->prefix, w->prefix_len) != 0)
             break;
         if (!walk_key_id(w, &key, id))
             continue;
-        rc = asset_load(q->s, q->txn, id, &a, err);
+        if (!walk_has_records) {
+            MDB_val id_key = {strlen(id), id};
+            rc = mdb_get(q->txn, q->s->tables[TABLE_ASSETS], &id_key, &record);
+            if (rc == MDB_NOTFOUND) {
+                rc = valv_error_set(err, VALV_EINTERNAL,
+                                    "an index names asset assets/%s, which has no record; "
+                                    "run valvd verify on the data directory", id);
+                goto done;
+            }
+            if (rc != 0) {
+                rc = storage_error(rc, "listing assets", err);
+                goto done;
+            }
+        }
+        rc = candidate_decode(&arena, &record, id, &look, &owned, err);
         if (rc != VALV_OK)
             goto done;
-        review_mark_overdue(a, q->now_ns);
-        if ((asset_deleted(a) && !q->show_deleted) || !store_asset_visible(q->viewer, a) ||
-            !filter_match(q->f, a, q->now_ns / NS_PER_SECOND)) {
-            valv__v1__asset__free_unpacked(a, NULL);
-            a = NULL;
-            continue;
+        review_mark_overdue(look, q->now_ns);
+        bool match = (!asset_deleted(look) || q->show_deleted) &&
+                     store_asset_visible(q->viewer, look) &&
+                     filter_match(q->f, look, q->now_ns / NS_PER_SECOND);
+        if (match && owned) {
+            a = look; /* decoded the usual way already */
+            look = NULL;
+        } else if (match) {
+            rc = asset_unpack(record.mv_data, record.mv_size, id, NULL, &a, err);
+            if (rc != VALV_OK)
+                goto done;
+            review_mark_overdue(a, q->now_ns);
         }
+        if (owned && look != NULL)
+            valv__v1__asset__free_unpacked(look, NULL);
+        look = NULL;
+        if (!match)
+            continue;
         rc = take(ctx, a, &key, err);
         a = NULL;
         if (rc != VALV_OK)
@@ -318,7 +402,10 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
     }
     rc = rc == 0 || rc == MDB_NOTFOUND ? VALV_OK : storage_error(rc, "listing assets", err);
 done:
+    if (owned && look != NULL)
+        valv__v1__asset__free_unpacked(look, NULL);
     mdb_cursor_close(cur);
+    free(arena.base);
     return rc == WALK_STOP ? VALV_OK : rc;
 }
 

@@ -176,10 +176,10 @@ static int message_pack(const ProtobufCMessage *m, uint8_t **buf_out, size_t *le
     return VALV_OK;
 }
 
-static int asset_unpack(const void *data, size_t len, const char *id,
-                        Valv__V1__Asset **out, valv_error *err)
+int asset_unpack(const void *data, size_t len, const char *id, ProtobufCAllocator *allocator,
+                 Valv__V1__Asset **out, valv_error *err)
 {
-    *out = valv__v1__asset__unpack(NULL, len, data);
+    *out = valv__v1__asset__unpack(allocator, len, data);
     if (*out == NULL)
         return valv_error_set(err, VALV_EINTERNAL,
                               "asset assets/%s is damaged in the store and cannot be read", id);
@@ -466,7 +466,7 @@ int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **o
         return asset_not_found(id, err);
     if (rc != 0)
         return storage_error(rc, "reading an asset", err);
-    return asset_unpack(val.mv_data, val.mv_size, id, out, err);
+    return asset_unpack(val.mv_data, val.mv_size, id, NULL, out, err);
 }
 
 int asset_not_found(const char *id, valv_error *err)

@@ -192,6 +192,13 @@ void read_end(store *s, MDB_txn *txn);
 /* Reads key name of the meta table; LMDB's code (MDB_NOTFOUND when absent). */
 int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val);
 
+/* Decodes a stored asset record (data, len) of asset id. allocator NULL:
+ * the asset is the caller's as usual; else it lives in the allocator's
+ * memory (see list.c's scan arena). A record that does not decode is
+ * VALV_EINTERNAL naming the asset. */
+int asset_unpack(const void *data, size_t len, const char *id, ProtobufCAllocator *allocator,
+                 Valv__V1__Asset **out, valv_error *err);
+
 /* Reads asset id in txn. Unknown: asset_not_found. */
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
                valv_error *err);
