@@ -11,8 +11,6 @@
 #include "validate.h"
 #include "valv/v1/audit.pb-c.h"
 
-#define ACTOR_MAX 256
-
 /* The latest time nanoseconds since 1970 fit an int64_t for: in 2262. */
 #define TIMESTAMP_SECONDS_MAX (INT64_MAX / 1000000000LL - 1)
 
@@ -39,7 +37,7 @@ void audit_list_events(call *c, const ProtobufCMessage *request)
     const char *id = NULL;
     if (req->asset[0] != '\0')
         validate_asset_name(req->asset, "asset", &id, &err);
-    validate_text(req->actor, ACTOR_MAX, "actor", &err);
+    validate_text(req->actor, VALV_ACTOR_MAX, "actor", &err);
     if (req->action < 0 || req->action > VALV__V1__AUDIT_ACTION__ACTION_INHERIT)
         valv_error_violation(&err, "action", "unknown action %d", (int)req->action);
     int64_t start = timestamp_ns(req->start_time, "start_time", &err);

@@ -8,8 +8,6 @@
 #include "validate.h"
 #include "writer.h"
 
-#define ETAG_MAX 64
-
 typedef struct {
     writer_job job; /* first: the writer hands back &job */
     call *call;
@@ -95,7 +93,7 @@ int write_check_fields(const char *request_id, const char *etag, valv_error *err
     if (request_id != NULL)
         validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
     if (etag != NULL)
-        validate_text(etag, ETAG_MAX, "etag", err);
+        validate_text(etag, VALV_ETAG_MAX, "etag", err);
     return err->code;
 }
 

@@ -23,6 +23,8 @@
 #define VALV_REASON_MAX 1024            /* delete reason, bytes */
 #define VALV_REQUEST_ID_MAX 128         /* bytes, printable ASCII */
 #define VALV_COMMENT_MAX 4096           /* review comment, bytes; required */
+#define VALV_ETAG_MAX 64                /* an etag sent back, bytes */
+#define VALV_ACTOR_MAX 256              /* ListAuditEvents.actor, bytes */
 
 #define VALV_FILTER_MAX 4096            /* bytes of filter text */
 #define VALV_FILTER_DEPTH_MAX 32        /* nesting of parentheses / NOT */

@@ -18,6 +18,9 @@
 #include "error.h"
 #include "valv/v1/asset.pb-c.h"
 
+/* Room enough for every path mask_populated can name. */
+#define MASK_POPULATED_MAX 32
+
 /* The mask a request without update_mask means: one path for each populated
  * mutable field of patch (non-empty string, non-zero enum/bool, non-empty map
  * or list, present sub-message: the message's path). The returned array and

@@ -41,7 +41,6 @@
 #define ID_GENERATED_LEN (1 + ID_TIME_DIGITS + ID_RANDOM_DIGITS)
 #define ID_GENERATE_ATTEMPTS 8
 
-#define MASK_PATHS_MAX 32 /* more than the mutable fields mask_populated can name */
 
 const char *const table_names[TABLE_COUNT] = {
     "meta",      "assets",   "by_unit",      "by_kind", "by_source",      "by_display",
@@ -1086,7 +1085,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
                        valv_error *err)
 {
     Valv__V1__Asset *stored = NULL, *updated = NULL;
-    const char *populated[MASK_PATHS_MAX];
+    const char *populated[MASK_POPULATED_MAX];
     const char *id = NULL;
     struct timespec now;
     bool same = false;
@@ -1102,7 +1101,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
     if (rc != VALV_OK)
         goto done;
     if (n_paths == 0) {
-        mask_populated(patch, populated, MASK_PATHS_MAX, &n_paths);
+        mask_populated(patch, populated, MASK_POPULATED_MAX, &n_paths);
         paths = populated;
     }
 

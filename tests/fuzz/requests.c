@@ -30,9 +30,6 @@
 #include "valv/v1/review.pb-c.h"
 
 /* Limits that are private to one file of valvd, repeated here. */
-#define ETAG_MAX 64        /* service/write.c */
-#define ACTOR_MAX 256      /* service/audit.c */
-#define MASK_PATHS_MAX 32  /* store/store.c */
 
 /* A fuzzed token never carries this key's HMAC, so every token is refused
  * after its base64url and length checks (fuzz_pagetoken.c goes further). */
@@ -45,7 +42,7 @@ static int check_write_fields(const char *request_id, const char *etag, valv_err
 {
     validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
     if (etag != NULL)
-        validate_text(etag, ETAG_MAX, "etag", err);
+        validate_text(etag, VALV_ETAG_MAX, "etag", err);
     return err->code;
 }
 
@@ -181,7 +178,7 @@ static int check_batch_get_assets(const ProtobufCMessage *request, valv_error *e
 static int check_update_asset(const ProtobufCMessage *request, valv_error *err)
 {
     const Valv__V1__UpdateAssetRequest *req = (const void *)request;
-    const char *populated[MASK_PATHS_MAX];
+    const char *populated[MASK_POPULATED_MAX];
     const char *const *paths = NULL;
     size_t n_paths = 0;
     const char *id = NULL;
@@ -199,7 +196,7 @@ static int check_update_asset(const ProtobufCMessage *request, valv_error *err)
         paths = (const char *const *)req->update_mask->paths;
         n_paths = req->update_mask->n_paths;
     } else {
-        mask_populated(req->asset, populated, MASK_PATHS_MAX, &n_paths);
+        mask_populated(req->asset, populated, MASK_POPULATED_MAX, &n_paths);
         paths = populated;
     }
     Valv__V1__Asset *updated = stored_asset_new();
@@ -363,7 +360,7 @@ static int check_list_audit_events(const ProtobufCMessage *request, valv_error *
     const char *id = NULL;
     if (req->asset[0] != '\0')
         validate_asset_name(req->asset, "asset", &id, err);
-    validate_text(req->actor, ACTOR_MAX, "actor", err);
+    validate_text(req->actor, VALV_ACTOR_MAX, "actor", err);
     if (req->action < 0 || req->action > VALV__V1__AUDIT_ACTION__ACTION_INHERIT)
         valv_error_violation(err, "action", "unknown action");
     int64_t start = 0, end = 0;
