@@ -1092,10 +1092,8 @@ static int chain_break(chain_check *c, int64_t revision, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->out->problem, sizeof c->out->problem, fmt, ap);
+    verify_failed(c->out, revision, fmt, ap);
     va_end(ap);
-    c->out->ok = false;
-    c->out->first_bad_revision = revision;
     return WALK_STOP;
 }
 

@@ -21,6 +21,7 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -198,6 +199,11 @@ int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val);
  * VALV_EINTERNAL naming the asset. */
 int asset_unpack(const void *data, size_t len, const char *id, ProtobufCAllocator *allocator,
                  Valv__V1__Asset **out, valv_error *err);
+
+/* Records in out the first problem a check found (verify.c): ok false,
+ * the revision, and the message made from fmt and ap. */
+void verify_failed(store_verify_result *out, int64_t revision, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Reads asset id in txn. Unknown: asset_not_found. */
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,

@@ -50,16 +50,21 @@ typedef struct {
     int64_t deleted; /* deleted assets met in the assets table */
 } index_check;
 
+void verify_failed(store_verify_result *out, int64_t revision, const char *fmt, va_list ap)
+{
+    vsnprintf(out->problem, sizeof out->problem, fmt, ap);
+    out->ok = false;
+    out->first_bad_revision = revision;
+}
+
 static int check_fail(index_check *c, int64_t revision, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int check_fail(index_check *c, int64_t revision, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->out->problem, sizeof c->out->problem, fmt, ap);
+    verify_failed(c->out, revision, fmt, ap);
     va_end(ap);
-    c->out->ok = false;
-    c->out->first_bad_revision = revision;
     return CHECK_STOP;
 }
 
