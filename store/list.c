@@ -306,9 +306,12 @@ static void scan_arena_free(void *data, void *pointer)
     (void)data, (void)pointer; /* all at once, when the arena is emptied */
 }
 
-static void scan_arena_init(scan_arena *arena)
+/* wanted false (a walk without a filter, where most candidates are
+ * matches, each of which the arena would make decode twice), or no memory:
+ * no arena, and candidates are decoded the usual way. */
+static void scan_arena_init(scan_arena *arena, bool wanted)
 {
-    arena->base = malloc(SCAN_ARENA_BYTES); /* NULL is fine: no arena */
+    arena->base = wanted ? malloc(SCAN_ARENA_BYTES) : NULL;
     arena->used = 0;
     arena->allocator = (ProtobufCAllocator){scan_arena_alloc, scan_arena_free, arena};
 }
@@ -350,7 +353,7 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
 
     if (rc != 0)
         return storage_error(rc, "listing assets", err);
-    scan_arena_init(&arena);
+    scan_arena_init(&arena, q->f != NULL);
     for (rc = walk_first(w, cur, after, after_len, &key, &val); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, w->desc ? MDB_PREV : MDB_NEXT)) {
         char id[VALV_ASSET_ID_MAX + 1];
