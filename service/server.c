@@ -286,12 +286,26 @@ static void stream_list_remove(call *c)
     pthread_mutex_unlock(&srv->lock);
 }
 
-/* Sends the final batch: initial metadata if not yet sent, the reply if
- * any, the status and, for errors with violations, the details trailer. */
-static void call_finish(call *c, const ProtobufCMessage *reply, const valv_error *err)
+/* A byte buffer of the bytes of an encoded message (copied). */
+static grpc_byte_buffer *encoded_message(const void *encoded, size_t len)
 {
-    if (atomic_exchange(&c->finished, true))
-        return; /* a drain and a cancellation raced: the first one ends it */
+    grpc_slice slice = grpc_slice_from_copied_buffer(encoded, len);
+    grpc_byte_buffer *buf = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+    return buf;
+}
+
+/* Sends the final batch: initial metadata if not yet sent, the reply (a
+ * packed message, taken; NULL for none), the status and, for errors with
+ * violations, the details trailer. */
+static void call_finish(call *c, grpc_byte_buffer *reply, const valv_error *err)
+{
+    if (atomic_exchange(&c->finished, true)) {
+        /* a drain and a cancellation raced: the first one ends it */
+        if (reply != NULL)
+            grpc_byte_buffer_destroy(reply);
+        return;
+    }
     stream_list_remove(c);
 
     int code = err != NULL ? (int)err->code : VALV_OK;
@@ -303,7 +317,7 @@ static void call_finish(call *c, const ProtobufCMessage *reply, const valv_error
         ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
     }
     if (reply != NULL) {
-        c->final_buf = pack_message(reply);
+        c->final_buf = reply;
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n++].data.send_message.send_message = c->final_buf;
     }
@@ -340,7 +354,12 @@ static void call_finish(call *c, const ProtobufCMessage *reply, const valv_error
 
 void call_reply(call *c, const ProtobufCMessage *reply)
 {
-    call_finish(c, reply, NULL);
+    call_finish(c, pack_message(reply), NULL);
+}
+
+void call_reply_encoded(call *c, const void *encoded, size_t len)
+{
+    call_finish(c, encoded_message(encoded, len), NULL);
 }
 
 void call_fail(call *c, const valv_error *err)

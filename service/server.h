@@ -92,6 +92,11 @@ bool call_should_stop(call *c);
  * and ends the call. */
 void call_reply(call *c, const ProtobufCMessage *reply);
 
+/* call_reply for a reply already encoded: the len bytes at encoded
+ * (borrowed; copied before return) are the method's response message as
+ * the wire carries it. Saves encoding a message read as stored. */
+void call_reply_encoded(call *c, const void *encoded, size_t len);
+
 /* Ends the call with err's status, message and, when it has violations, a
  * google.rpc.BadRequest in grpc-status-details-bin. err is borrowed. */
 void call_fail(call *c, const valv_error *err);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "filter.h"
 #include "limits.h"
 #include "store_internal.h"
@@ -278,57 +279,24 @@ typedef struct {
 /* --- Looking at a candidate without keeping it ---------------------------------
  *
  * A walk decodes every candidate but keeps only the matches; a filter that
- * matches few assets decodes them all. So a candidate is decoded into a
- * bump arena, emptied for the next one, and not with a malloc and a free
- * for each of its fields; only a match is decoded again, the usual way, to
- * be handed out. */
+ * matches few assets decodes them all. So a candidate is decoded into an
+ * arena (arena.h), emptied for the next one, and not with a malloc and a
+ * free for each of its fields; only a match is decoded again, the usual
+ * way, to be handed out. A walk without a filter, where nearly every
+ * candidate is a match and would be decoded twice, decodes the usual way. */
 #define SCAN_ARENA_BYTES (256 * 1024) /* more than the largest asset the limits allow */
-#define SCAN_ARENA_ALIGN 16
 
-typedef struct {
-    unsigned char *base; /* SCAN_ARENA_BYTES; NULL: no arena, decode the usual way */
-    size_t used;
-    ProtobufCAllocator allocator;
-} scan_arena;
-
-static void *scan_arena_alloc(void *data, size_t size)
-{
-    scan_arena *arena = data;
-    size_t start = (arena->used + SCAN_ARENA_ALIGN - 1) & ~(size_t)(SCAN_ARENA_ALIGN - 1);
-    if (start > SCAN_ARENA_BYTES || size > SCAN_ARENA_BYTES - start)
-        return NULL; /* the decode fails, and the candidate is decoded the usual way */
-    arena->used = start + size;
-    return arena->base + start;
-}
-
-static void scan_arena_free(void *data, void *pointer)
-{
-    (void)data, (void)pointer; /* all at once, when the arena is emptied */
-}
-
-/* wanted false (a walk without a filter, where most candidates are
- * matches, each of which the arena would make decode twice), or no memory:
- * no arena, and candidates are decoded the usual way. */
-static void scan_arena_init(scan_arena *arena, bool wanted)
-{
-    arena->base = wanted ? malloc(SCAN_ARENA_BYTES) : NULL;
-    arena->used = 0;
-    arena->allocator = (ProtobufCAllocator){scan_arena_alloc, scan_arena_free, arena};
-}
-
-/* Decodes candidate id's record into the arena when it fits (*owned
+/* Decodes candidate id's record: into mem when there is one (*owned
  * false: valid until the next candidate), else the usual way (*owned
  * true: the caller frees it). */
-static int candidate_decode(scan_arena *arena, const MDB_val *record, const char *id,
+static int candidate_decode(arena *mem, const MDB_val *record, const char *id,
                             Valv__V1__Asset **out, bool *owned, valv_error *err)
 {
-    arena->used = 0;
-    *owned = arena->base == NULL ||
-             (*out = valv__v1__asset__unpack(&arena->allocator, record->mv_size,
-                                             record->mv_data)) == NULL;
-    if (!*owned)
-        return VALV_OK;
-    return asset_unpack(record->mv_data, record->mv_size, id, NULL, out, err);
+    *owned = mem == NULL;
+    if (mem != NULL)
+        arena_reset(mem);
+    return asset_unpack(record->mv_data, record->mv_size, id,
+                        mem != NULL ? arena_allocator(mem) : NULL, out, err);
 }
 
 /* Takes a matching asset (and owns it from then on); key is the walk's key
@@ -348,12 +316,15 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
     MDB_val key, val;
     Valv__V1__Asset *look = NULL, *a = NULL;
     bool owned = false;
-    scan_arena arena;
+    unsigned char *scan_buffer = q->f != NULL ? malloc(SCAN_ARENA_BYTES) : NULL;
+    arena scan;
+    arena_init(&scan, scan_buffer, SCAN_ARENA_BYTES);
     int rc = mdb_cursor_open(q->txn, w->dbi, &cur);
 
-    if (rc != 0)
+    if (rc != 0) {
+        free(scan_buffer);
         return storage_error(rc, "listing assets", err);
-    scan_arena_init(&arena, q->f != NULL);
+    }
     for (rc = walk_first(w, cur, after, after_len, &key, &val); rc == 0;
          rc = mdb_cursor_get(cur, &key, &val, w->desc ? MDB_PREV : MDB_NEXT)) {
         char id[VALV_ASSET_ID_MAX + 1];
@@ -377,7 +348,7 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
                 goto done;
             }
         }
-        rc = candidate_decode(&arena, &record, id, &look, &owned, err);
+        rc = candidate_decode(q->f != NULL ? &scan : NULL, &record, id, &look, &owned, err);
         if (rc != VALV_OK)
             goto done;
         review_mark_overdue(look, q->now_ns);
@@ -408,7 +379,8 @@ done:
     if (owned && look != NULL)
         valv__v1__asset__free_unpacked(look, NULL);
     mdb_cursor_close(cur);
-    free(arena.base);
+    arena_reset(&scan);
+    free(scan_buffer);
     return rc == WALK_STOP ? VALV_OK : rc;
 }
 

@@ -122,12 +122,16 @@ bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size
     return true;
 }
 
-void review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns)
+bool review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns)
 {
     Valv__V1__ReviewStatus *r = a->review;
-    if (r != NULL)
-        r->overdue = r->state == VALV__V1__REVIEW_STATE__APPROVED && r->due_time != NULL &&
-                     timestamp_ns(r->due_time) <= now_ns;
+    if (r == NULL)
+        return false;
+    protobuf_c_boolean overdue = r->state == VALV__V1__REVIEW_STATE__APPROVED &&
+                                 r->due_time != NULL && timestamp_ns(r->due_time) <= now_ns;
+    bool changed = overdue != r->overdue;
+    r->overdue = overdue;
+    return changed;
 }
 
 /* --- Approve and return ------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 #include "mask.h"
 #include "store_internal.h"
 #include "validate.h"
+#include "wire.h"
 
 #define STORE_MAX_READERS 256
 #define STORE_MAX_TABLES 16 /* room for the tables later issues add */
@@ -448,23 +449,31 @@ int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_err
     return rc == 0 ? VALV_OK : storage_error(rc, "deleting", err);
 }
 
-int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
-               valv_error *err)
+/* Finds asset id's record in txn (*val is LMDB's, valid while txn lives).
+ * Unknown: asset_not_found. */
+static int asset_record(const store *s, MDB_txn *txn, const char *id, MDB_val *val,
+                        valv_error *err)
 {
     size_t id_len = strlen(id);
     MDB_val key = {id_len, (void *)id};
-    MDB_val val;
-    int rc;
-
-    *out = NULL;
-    if (id_len == 0 || id_len > VALV_ASSET_ID_MAX)
-        rc = MDB_NOTFOUND; /* not a key LMDB accepts, and no asset has it */
-    else
-        rc = mdb_get(txn, s->tables[TABLE_ASSETS], &key, &val);
+    int rc = id_len == 0 || id_len > VALV_ASSET_ID_MAX
+                 ? MDB_NOTFOUND /* not a key LMDB accepts, and no asset has it */
+                 : mdb_get(txn, s->tables[TABLE_ASSETS], &key, val);
     if (rc == MDB_NOTFOUND)
         return asset_not_found(id, err);
     if (rc != 0)
         return storage_error(rc, "reading an asset", err);
+    return VALV_OK;
+}
+
+int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+               valv_error *err)
+{
+    MDB_val val;
+    *out = NULL;
+    int rc = asset_record(s, txn, id, &val, err);
+    if (rc != VALV_OK)
+        return rc;
     return asset_unpack(val.mv_data, val.mv_size, id, NULL, out, err);
 }
 
@@ -939,6 +948,94 @@ int store_get_asset(store *s, const char *id, Valv__V1__Asset **out, valv_error 
     if (rc == VALV_OK)
         review_mark_overdue(*out, timespec_ns(&now));
     return rc;
+}
+
+/* --- Reading an asset to answer with it as stored --------------------------------
+ *
+ * Whether a viewer may see an asset, and whether its review has fallen due
+ * since it was written, are judged on three of its fields: owner_unit,
+ * effective and review. store_read_asset decodes only those (a glance)
+ * and, when the review is as stored, answers with the record's bytes:
+ * decoding the whole record would cost more than the rest of the read. */
+
+/* The fields a glance decodes, by number (asset.proto). */
+enum { GLANCE_OWNER_UNIT, GLANCE_EFFECTIVE, GLANCE_REVIEW, GLANCE_FIELDS };
+static const uint32_t glance_numbers[GLANCE_FIELDS] = {
+    [GLANCE_OWNER_UNIT] = 5, [GLANCE_EFFECTIVE] = 13, [GLANCE_REVIEW] = 14};
+
+/* An asset with only the glance fields set, decoded from record into mem;
+ * NULL when the record cannot be read so (the whole record is decoded
+ * then, and says what is wrong). */
+static Valv__V1__Asset *asset_glance(const uint8_t *record, size_t len, arena *mem)
+{
+    wire_span spans[GLANCE_FIELDS];
+    if (!wire_find(record, len, glance_numbers, spans, GLANCE_FIELDS))
+        return NULL;
+    Valv__V1__Asset *a = arena_alloc(mem, sizeof *a);
+    if (a == NULL)
+        return NULL;
+    valv__v1__asset__init(a);
+    const wire_span *unit = &spans[GLANCE_OWNER_UNIT];
+    if (unit->data != NULL) {
+        char *text = arena_alloc(mem, unit->len + 1);
+        if (text == NULL)
+            return NULL;
+        memcpy(text, unit->data, unit->len);
+        text[unit->len] = '\0';
+        a->owner_unit = text;
+    }
+    ProtobufCAllocator *allocator = arena_allocator(mem);
+    const wire_span *effective = &spans[GLANCE_EFFECTIVE], *review = &spans[GLANCE_REVIEW];
+    if (effective->data != NULL &&
+        (a->effective = valv__v1__effective__unpack(allocator, effective->len, effective->data)) == NULL)
+        return NULL;
+    if (review->data != NULL &&
+        (a->review = valv__v1__review_status__unpack(allocator, review->len, review->data)) == NULL)
+        return NULL;
+    return a;
+}
+
+int store_read_asset(store *s, const char *id, const store_actor *viewer, arena *mem,
+                     store_asset_reply *out, valv_error *err)
+{
+    MDB_txn *txn;
+    MDB_val val;
+    struct timespec now;
+    uint8_t *record = NULL;
+
+    valv_error_clear(err);
+    *out = (store_asset_reply){0};
+    clock_now(&now);
+    int rc = read_begin(s, &txn, err);
+    if (rc != VALV_OK)
+        return rc;
+    /* The record is LMDB's only while the transaction lives: copy it. */
+    rc = asset_record(s, txn, id, &val, err);
+    if (rc == VALV_OK && (record = arena_alloc(mem, val.mv_size > 0 ? val.mv_size : 1)) == NULL)
+        rc = out_of_memory(err);
+    if (rc == VALV_OK)
+        memcpy(record, val.mv_data, val.mv_size);
+    read_end(s, txn);
+    if (rc != VALV_OK)
+        return rc;
+
+    Valv__V1__Asset *glance = asset_glance(record, val.mv_size, mem);
+    if (glance != NULL && !store_asset_visible(viewer, glance))
+        return asset_not_found(id, err);
+    if (glance != NULL && !review_mark_overdue(glance, timespec_ns(&now))) {
+        out->encoded = record;
+        out->encoded_len = val.mv_size;
+        return VALV_OK;
+    }
+    Valv__V1__Asset *a = NULL;
+    rc = asset_unpack(record, val.mv_size, id, arena_allocator(mem), &a, err);
+    if (rc != VALV_OK)
+        return rc;
+    if (!store_asset_visible(viewer, a))
+        return asset_not_found(id, err);
+    review_mark_overdue(a, timespec_ns(&now));
+    out->asset = a;
+    return VALV_OK;
 }
 
 int store_batch_get_assets(store *s, const char *const *ids, size_t n, Valv__V1__Asset ***out,

@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "error.h"
 #include "valv/v1/admin.pb-c.h"
 #include "valv/v1/asset.pb-c.h"
@@ -113,6 +114,22 @@ int64_t store_revision(store *s);
 /* Reads one asset by id (not by name), deleted ones included.
  * VALV_ENOTFOUND: "asset assets/ID not found". */
 int store_get_asset(store *s, const char *id, Valv__V1__Asset **out, valv_error *err);
+
+/* An asset read to answer one call with: exactly one of the two is set. */
+typedef struct {
+    const void *encoded;     /* the asset as stored, as the wire encodes it: the answer as is */
+    size_t encoded_len;
+    Valv__V1__Asset *asset;  /* reading changed the asset (its review fell due since it
+                                was written): the answer, to be encoded */
+} store_asset_reply;
+
+/* Reads asset id (deleted or not) as viewer sees it, to answer one call
+ * with it: an asset viewer may not see is VALV_ENOTFOUND, told as if it
+ * did not exist. What *out points to lives in mem (arena.h) until its
+ * reset. Decodes no more of the record than visibility and review.overdue
+ * need, unless reading changed it. */
+int store_read_asset(store *s, const char *id, const store_actor *viewer, arena *mem,
+                     store_asset_reply *out, valv_error *err);
 
 /* Reads n assets by id in one consistent snapshot, in the order given.
  * Fails as a whole (VALV_ENOTFOUND naming the first missing one). *out is a

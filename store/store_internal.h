@@ -365,8 +365,9 @@ bool review_settled(const Valv__V1__Asset *a);
 bool review_queue_key(const Valv__V1__Asset *a, unsigned char key[KEY_MAX], size_t *len);
 
 /* Sets a->review->overdue for the time now_ns. Every asset the store hands
- * out passes through here. */
-void review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns);
+ * out passes through here. True when that changed a (it was stored with
+ * the other value). */
+bool review_mark_overdue(Valv__V1__Asset *a, int64_t now_ns);
 
 /* --- The count of deleted assets (summary.c) -------------------------------------------
  *

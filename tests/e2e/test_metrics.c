@@ -16,7 +16,7 @@
 #define RESPONSE_MAX (1 << 20)
 
 static harness_server srv;
-static char metrics_addr[64]; /* "127.0.0.1:PORT", as valvd printed it */
+static char metrics_addr[128]; /* "127.0.0.1:PORT", as valvd printed it */
 
 static void start_server(void)
 {

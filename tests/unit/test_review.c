@@ -294,6 +294,16 @@ START_TEST(test_overdue_back_in_queue)
     ck_assert_int_eq(a->review->state, APPROVED);
     ck_assert(a->review->overdue);
     asset_free(a);
+    /* Read to answer with: not as stored (overdue is not), but decoded and marked. */
+    unsigned char buffer[ARENA_ASSET_BYTES];
+    arena mem;
+    store_asset_reply reply;
+    arena_init(&mem, buffer, sizeof buffer);
+    ck_assert_int_eq(store_read_asset(s, "sys", NULL, &mem, &reply, &err), VALV_OK);
+    ck_assert_ptr_null(reply.encoded);
+    ck_assert_ptr_nonnull(reply.asset);
+    ck_assert(reply.asset->review->overdue);
+    arena_reset(&mem);
     queue_ids(NULL, ids, sizeof ids);
     ck_assert_str_eq(ids, "sys");
     ck_assert_int_eq(store_list_assets(s, &overdue, &res, &err), VALV_OK);
