@@ -16,8 +16,8 @@
 #include "store.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,13 +36,45 @@
 #define WALK_STOP (-1)
 
 /* Fields that change with every write, or that the event itself already
- * says (its time, actor and asset), so they would only be noise. Paths are
- * full ("review.state_time"). delete_time and delete_by stay: on an
+ * says (its time, actor and asset), so they would only be noise, by the
+ * message they are in and their name. delete_time and delete_by stay: on an
  * undelete their before values say when, and by whom, it had been deleted. */
-static const char *const unaudited_fields[] = {
-    "name", "revision", "etag", "create_time", "create_by", "update_time", "update_by",
-    "review.state_time", "review.overdue",
+static const struct {
+    const ProtobufCMessageDescriptor *message;
+    const char *name;
+} unaudited_fields[] = {
+    {&valv__v1__asset__descriptor, "name"},
+    {&valv__v1__asset__descriptor, "revision"},
+    {&valv__v1__asset__descriptor, "etag"},
+    {&valv__v1__asset__descriptor, "create_time"},
+    {&valv__v1__asset__descriptor, "create_by"},
+    {&valv__v1__asset__descriptor, "update_time"},
+    {&valv__v1__asset__descriptor, "update_by"},
+    {&valv__v1__review_status__descriptor, "state_time"}, /* review.state_time */
+    {&valv__v1__review_status__descriptor, "overdue"},    /* review.overdue */
 };
+#define UNAUDITED_COUNT (sizeof unaudited_fields / sizeof unaudited_fields[0])
+
+/* The descriptors of unaudited_fields, found once: a diff asks about every
+ * field of every event, and comparing pointers is what that can afford. */
+static const ProtobufCFieldDescriptor *unaudited_descriptors[UNAUDITED_COUNT];
+static pthread_once_t unaudited_once = PTHREAD_ONCE_INIT;
+
+static void unaudited_find(void)
+{
+    for (size_t i = 0; i < UNAUDITED_COUNT; i++)
+        unaudited_descriptors[i] = protobuf_c_message_descriptor_get_field_by_name(
+            unaudited_fields[i].message, unaudited_fields[i].name);
+}
+
+static bool unaudited(const ProtobufCFieldDescriptor *f)
+{
+    pthread_once(&unaudited_once, unaudited_find);
+    for (size_t i = 0; i < UNAUDITED_COUNT; i++)
+        if (unaudited_descriptors[i] == f)
+            return true;
+    return false;
+}
 
 /* --- The change being made ------------------------------------------------------ */
 
@@ -317,29 +349,136 @@ static int value_text(const ProtobufCFieldDescriptor *f, const void *v, char **o
     return VALV_OK;
 }
 
-/* Adds text to a JSON array (key NULL) or object, taking text. */
-static int json_add(json_t *container, const char *key, char *text, valv_error *err)
-{
-    json_t *value = json_string(text);
-    int rc = VALV_OK;
+/* --- Lists, maps and messages in lists, as JSON ---------------------------------
+ *
+ * A list is a JSON array of the texts of its values; a map, or a message
+ * inside a list, a JSON object of texts. Keys are sorted, so two equal
+ * maps give the same text whatever their order, and of a key given twice
+ * the last one counts (as protobuf parsers do). The text is compact, and
+ * escaped as jansson would: ", \ and control characters, UTF-8 kept as is. */
 
-    if (value == NULL)
-        rc = valv_error_set(err, VALV_EINTERNAL,
-                            "a stored value is not UTF-8 text and cannot be audited");
-    else if (key != NULL ? json_object_set_new(container, key, value) != 0
-                         : json_array_append_new(container, value) != 0)
-        rc = out_of_memory(err);
-    free(text);
-    return rc;
+typedef struct {
+    char *key;    /* NULL in an array */
+    char *text;
+    size_t order; /* position when added: equal keys keep it */
+} json_member;
+
+typedef struct {
+    json_member *members;
+    size_t n, cap;
+} json_members;
+
+static void members_free(json_members *ms)
+{
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->members[i].key);
+        free(ms->members[i].text);
+    }
+    free(ms->members);
 }
 
-/* Dumps container as compact JSON into *out (malloc'd), and frees it. */
-static int json_text(json_t *container, char **out, valv_error *err)
+/* Adds key (NULL in an array) and text, taking both. */
+static int members_add(json_members *ms, char *key, char *text, valv_error *err)
 {
-    /* Sorted keys: two equal maps give the same text whatever their order. */
-    *out = json_dumps(container, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(container);
-    return *out != NULL ? VALV_OK : out_of_memory(err);
+    if ((key != NULL && !validate_utf8(key, strlen(key))) || !validate_utf8(text, strlen(text))) {
+        free(key);
+        free(text);
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "a stored value is not UTF-8 text and cannot be audited");
+    }
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap > 0 ? 2 * ms->cap : 8;
+        json_member *grown = realloc(ms->members, cap * sizeof *grown);
+        if (grown == NULL) {
+            free(key);
+            free(text);
+            return out_of_memory(err);
+        }
+        ms->members = grown;
+        ms->cap = cap;
+    }
+    ms->members[ms->n] = (json_member){key, text, ms->n};
+    ms->n++;
+    return VALV_OK;
+}
+
+static int member_compare(const void *a, const void *b)
+{
+    const json_member *ma = a, *mb = b;
+    int by_key = strcmp(ma->key, mb->key);
+    if (by_key != 0)
+        return by_key;
+    return ma->order < mb->order ? -1 : ma->order > mb->order;
+}
+
+/* The bytes s takes as a JSON string, quotes included; with out, writes them. */
+static size_t json_string_put(const char *s, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+#define PUT(c) (out != NULL ? (void)(out[n] = (c)) : (void)0, n++)
+    PUT('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        const char *escape = NULL;
+        switch (*p) {
+        case '"': escape = "\\\""; break;
+        case '\\': escape = "\\\\"; break;
+        case '\b': escape = "\\b"; break;
+        case '\f': escape = "\\f"; break;
+        case '\n': escape = "\\n"; break;
+        case '\r': escape = "\\r"; break;
+        case '\t': escape = "\\t"; break;
+        default: break;
+        }
+        if (escape != NULL) {
+            PUT(escape[0]);
+            PUT(escape[1]);
+        } else if (*p < 0x20) {
+            PUT('\\'), PUT('u'), PUT('0'), PUT('0'), PUT(hex[*p >> 4]), PUT(hex[*p & 0xf]);
+        } else {
+            PUT((char)*p);
+        }
+    }
+    PUT('"');
+#undef PUT
+    return n;
+}
+
+/* Writes ms as a JSON object (keys sorted) or array into *out (malloc'd). */
+static int members_text(json_members *ms, bool object, char **out, valv_error *err)
+{
+    if (object && ms->n > 1)
+        qsort(ms->members, ms->n, sizeof ms->members[0], member_compare);
+    /* Two passes over the same members: the first measures, the second writes. */
+    char *text = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t used = 0;
+        text != NULL ? (void)(text[used] = object ? '{' : '[') : (void)0;
+        used++;
+        bool first = true;
+        for (size_t i = 0; i < ms->n; i++) {
+            const json_member *m = &ms->members[i];
+            if (object && i + 1 < ms->n && strcmp(m->key, ms->members[i + 1].key) == 0)
+                continue; /* a later one has the same key */
+            if (!first)
+                text != NULL ? (void)(text[used] = ',') : (void)0, used++;
+            first = false;
+            if (object) {
+                used += json_string_put(m->key, text != NULL ? text + used : NULL);
+                text != NULL ? (void)(text[used] = ':') : (void)0;
+                used++;
+            }
+            used += json_string_put(m->text, text != NULL ? text + used : NULL);
+        }
+        if (text != NULL) {
+            text[used] = object ? '}' : ']';
+            text[used + 1] = '\0';
+        } else if ((text = malloc(used + 2)) == NULL) {
+            return out_of_memory(err);
+        }
+    }
+    *out = text;
+    return VALV_OK;
 }
 
 static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
@@ -348,23 +487,26 @@ static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor 
 /* A message inside a list: a JSON object of its set fields. */
 static int message_json_text(const ProtobufCMessage *m, char **out, valv_error *err)
 {
-    json_t *object = json_object();
-    int rc = object != NULL ? VALV_OK : out_of_memory(err);
+    json_members ms = {0};
+    int rc = VALV_OK;
 
     for (unsigned i = 0; rc == VALV_OK && i < m->descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &m->descriptor->fields[i];
-        char *text = NULL;
+        char *key = NULL, *text = NULL;
         if (!field_is_set(m, f))
             continue;
         rc = field_text(m, f, &text, err);
+        if (rc == VALV_OK && (key = strdup(f->name)) == NULL) {
+            free(text);
+            rc = out_of_memory(err);
+        }
         if (rc == VALV_OK)
-            rc = json_add(object, f->name, text, err);
+            rc = members_add(&ms, key, text, err);
     }
-    if (rc != VALV_OK) {
-        json_decref(object);
-        return rc;
-    }
-    return json_text(object, out, err);
+    if (rc == VALV_OK)
+        rc = members_text(&ms, true, out, err);
+    members_free(&ms);
+    return rc;
 }
 
 /* A repeated field: a map as a JSON object, a list as a JSON array. */
@@ -374,8 +516,8 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
     const char *values = *(char *const *)field_member(m, f);
     size_t n = field_count(m, f), size = element_size(f);
     bool map = is_map(f);
-    json_t *container = map ? json_object() : json_array();
-    int rc = container != NULL ? VALV_OK : out_of_memory(err);
+    json_members ms = {0};
+    int rc = VALV_OK;
 
     for (size_t i = 0; rc == VALV_OK && i < n; i++) {
         const void *v = values + i * size;
@@ -390,16 +532,16 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
             rc = value_text(f, v, &text, err);
         }
         if (rc == VALV_OK)
-            rc = json_add(container, key, text, err);
-        else
+            rc = members_add(&ms, key, text, err);
+        else {
+            free(key);
             free(text);
-        free(key);
+        }
     }
-    if (rc != VALV_OK) {
-        json_decref(container);
-        return rc;
-    }
-    return json_text(container, out, err);
+    if (rc == VALV_OK)
+        rc = members_text(&ms, map, out, err);
+    members_free(&ms);
+    return rc;
 }
 
 /* The text of field f of m; "" when m is absent or the list is empty. */
@@ -492,18 +634,6 @@ static void path_join(char out[FIELD_PATH_MAX], const char *prefix, const char *
     out[used] = '\0';
 }
 
-/* True when prefix + name is one of unaudited_fields. Compared in place:
- * this runs for every field of every event. */
-static bool unaudited(const char *prefix, const char *name)
-{
-    size_t prefix_len = strlen(prefix);
-    for (size_t i = 0; i < sizeof unaudited_fields / sizeof unaudited_fields[0]; i++)
-        if (strncmp(unaudited_fields[i], prefix, prefix_len) == 0 &&
-            strcmp(unaudited_fields[i] + prefix_len, name) == 0)
-            return true;
-    return false;
-}
-
 /* Adds to changes every field of desc that differs between before and
  * after (either NULL: absent), named prefix + field name. Sub-messages are
  * walked field by field; timestamps, lists and maps are single values. A
@@ -520,7 +650,7 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
         char path[FIELD_PATH_MAX];
         char *before_text = NULL, *after_text = NULL;
 
-        if (unaudited(prefix, f->name))
+        if (unaudited(f))
             continue;
         if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED &&
             !is_timestamp(f)) {
@@ -552,13 +682,25 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
 
 /* --- Appending -------------------------------------------------------------------- */
 
+/* SHA-256, fetched from OpenSSL's provider once: EVP_sha256() in a digest's
+ * init fetches it anew each time, which cost a third of hashing an event.
+ * Kept for the life of the process. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /* SHA-256(prev || canonical): the hash of an event, when appended and when verified. */
 static int chain_hash(const unsigned char prev[AUDIT_HASH_LEN], const uint8_t *canonical,
                       size_t len, unsigned char out[AUDIT_HASH_LEN], valv_error *err)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    pthread_once(&sha256_once, sha256_fetch);
+    EVP_MD_CTX *ctx = sha256 != NULL ? EVP_MD_CTX_new() : NULL;
     unsigned int out_len = 0;
-    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+    int ok = ctx != NULL && EVP_DigestInit_ex2(ctx, sha256, NULL) == 1 &&
              EVP_DigestUpdate(ctx, prev, AUDIT_HASH_LEN) == 1 &&
              EVP_DigestUpdate(ctx, canonical, len) == 1 &&
              EVP_DigestFinal_ex(ctx, out, &out_len) == 1 && out_len == AUDIT_HASH_LEN;

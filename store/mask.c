@@ -8,12 +8,13 @@
 
 #include "validate.h"
 
-/* How mask_apply changes target without risking it: it works on a deep copy
- * of target and a deep copy of patch, and moves each chosen field from the
- * patch copy to the target copy by swapping the two values. The patch copy
- * then owns the replaced values and frees them with itself, so no value is
- * ever shared between two messages and nothing needs copying field by field.
- * Only when every step has succeeded does the target copy become target. */
+/* How mask_apply changes target: every path is checked first, so a bad
+ * one changes nothing. Then it makes a deep copy of patch and moves each
+ * chosen field from the copy to target by swapping the two values. The
+ * copy then owns the replaced values and frees them with itself, so no
+ * value is ever shared between two messages and nothing needs copying
+ * field by field. Only memory running out can stop it midway, and each
+ * swap is whole, so target is always a message that can be freed. */
 
 /* Where a field lives. */
 typedef enum {
@@ -283,7 +284,7 @@ static void swap_bytes(void *a, void *b, size_t size)
 }
 
 /* Moves field f from source to target (the old target value goes to source).
- * Both are the private copies of mask_apply. */
+ * source is mask_apply's private copy of the patch. */
 static int move_field(Valv__V1__Asset *target, Valv__V1__Asset *source, const mutable_field *f)
 {
     char *target_home = home_of(target, f);
@@ -374,7 +375,7 @@ static void choose_fields(const char *const *paths, size_t n_paths, bool chosen[
     }
 }
 
-/* Applies the checked paths to the private copies. */
+/* Applies the checked paths to target from source, the patch's copy. */
 static int move_fields(Valv__V1__Asset *target, Valv__V1__Asset *source,
                        const char *const *paths, size_t n_paths)
 {
@@ -403,28 +404,13 @@ static int move_fields(Valv__V1__Asset *target, Valv__V1__Asset *source,
 int mask_apply(Valv__V1__Asset *target, const Valv__V1__Asset *patch,
                const char *const *paths, size_t n_paths, valv_error *err)
 {
-    Valv__V1__Asset *work = NULL;   /* becomes target */
     Valv__V1__Asset *source = NULL; /* patch's values; ends holding the replaced ones */
-    Valv__V1__Asset old;
-    int rc;
-
-    rc = check_paths(target, patch, paths, n_paths, err);
+    int rc = check_paths(target, patch, paths, n_paths, err);
     if (rc != VALV_OK)
-        goto done;
-    work = message_copy(&target->base);
+        return rc;
     source = message_copy(&patch->base);
-    if (work == NULL || source == NULL || move_fields(work, source, paths, n_paths) != VALV_OK) {
+    if (source == NULL || move_fields(target, source, paths, n_paths) != VALV_OK)
         rc = valv_error_set(err, VALV_EINTERNAL, "out of memory applying the update mask");
-        goto done;
-    }
-    /* Swap contents so that the caller's pointer now holds the result and
-     * work holds the old value, to be freed. */
-    old = *target;
-    *target = *work;
-    *work = old;
-done:
-    if (work != NULL)
-        valv__v1__asset__free_unpacked(work, NULL);
     if (source != NULL)
         valv__v1__asset__free_unpacked(source, NULL);
     return rc;

@@ -31,9 +31,11 @@ void mask_populated(const Valv__V1__Asset *patch, const char **paths_out,
 /* Copies the fields named by paths from patch into target. target must be a
  * heap-owned message (every pointer malloc'd, freeable with
  * valv__v1__asset__free_unpacked); replaced values are freed and new ones
- * deep-copied, so patch stays borrowed and unchanged. On error target is
- * left unchanged (paths are all checked before anything is copied) and err
- * names the bad path ("update_mask.paths[1]"). */
+ * deep-copied, so patch stays borrowed and unchanged. A bad path leaves
+ * target unchanged (paths are all checked before anything is copied) and
+ * err names it ("update_mask.paths[1]"). Out of memory (VALV_EINTERNAL)
+ * may leave some of the fields applied: target is still a whole message,
+ * to be dropped. */
 int mask_apply(Valv__V1__Asset *target, const Valv__V1__Asset *patch,
                const char *const *paths, size_t n_paths, valv_error *err);
 

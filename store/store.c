@@ -200,21 +200,30 @@ int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
     return VALV_OK;
 }
 
+int message_encodes_to(const ProtobufCMessage *m, const void *encoded, size_t len, bool *same,
+                       valv_error *err)
+{
+    *same = (m != NULL ? protobuf_c_message_get_packed_size(m) : 0) == len;
+    if (!*same || len == 0)
+        return VALV_OK;
+    uint8_t *buf = NULL;
+    size_t buf_len = 0;
+    int rc = message_pack(m, &buf, &buf_len, err);
+    if (rc == VALV_OK)
+        *same = memcmp(buf, encoded, len) == 0;
+    free(buf);
+    return rc;
+}
+
 int message_same(const ProtobufCMessage *a, const ProtobufCMessage *b, bool *same,
                  valv_error *err)
 {
-    uint8_t *abuf = NULL, *bbuf = NULL;
-    size_t alen = 0, blen = 0;
+    uint8_t *abuf = NULL;
+    size_t alen = 0;
     int rc = message_pack(a, &abuf, &alen, err);
-    if (rc != VALV_OK)
-        goto done;
-    rc = message_pack(b, &bbuf, &blen, err);
-    if (rc != VALV_OK)
-        goto done;
-    *same = alen == blen && memcmp(abuf, bbuf, alen) == 0;
-done:
+    if (rc == VALV_OK)
+        rc = message_encodes_to(b, abuf, alen, same, err);
     free(abuf);
-    free(bbuf);
     return rc;
 }
 
@@ -1184,6 +1193,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
     Valv__V1__Asset *stored = NULL, *updated = NULL;
     const char *populated[MASK_POPULATED_MAX];
     const char *id = NULL;
+    MDB_val record;
     struct timespec now;
     bool same = false;
     int rc;
@@ -1202,7 +1212,12 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
         paths = populated;
     }
 
-    rc = asset_copy(stored, &updated, err);
+    /* The record as stored (LMDB's until this transaction next writes):
+     * decoding it again makes the copy to update, and comparing with it
+     * says whether the update changed anything, without encoding stored. */
+    rc = asset_record(t->s, t->txn, id, &record, err);
+    if (rc == VALV_OK)
+        rc = asset_unpack(record.mv_data, record.mv_size, id, NULL, &updated, err);
     if (rc != VALV_OK)
         goto done;
     rc = mask_apply(updated, patch, paths, n_paths, err);
@@ -1223,7 +1238,7 @@ int store_update_asset(store_txn *t, const Valv__V1__Asset *patch, const char *c
         valv_error_prefix_fields(err, "asset");
         goto done;
     }
-    rc = message_same(&stored->base, &updated->base, &same, err);
+    rc = message_encodes_to(&updated->base, record.mv_data, record.mv_size, &same, err);
     if (rc != VALV_OK)
         goto done;
     if (same) {

@@ -167,6 +167,9 @@ int64_t timespec_ns(const struct timespec *t);
 
 /* A heap-owned deep copy of a (borrowed). */
 int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err);
+/* *same: m (NULL: empty) packs to exactly the len bytes at encoded. */
+int message_encodes_to(const ProtobufCMessage *m, const void *encoded, size_t len, bool *same,
+                       valv_error *err);
 /* *same: a and b pack to the same bytes. NULL messages count as empty. */
 int message_same(const ProtobufCMessage *a, const ProtobufCMessage *b, bool *same,
                  valv_error *err);

@@ -2,7 +2,7 @@
  *
  * Usage: bench_group [SECONDS [CALLERS]]   (default 3 s per part, 64 callers)
  *
- * CALLERS threads each update their own asset (a new description every
+ * CALLERS callers each update their own asset (a new description every
  * time, no etag) as fast as their previous write is answered, for SECONDS:
  *
  *   1. store/writer.h in this process, max_group 1: one commit (one
@@ -11,9 +11,18 @@
  *      could only be slower, so the ratio below errs against group commit.
  *   2. store/writer.h in this process, default max_group: writes that
  *      arrive while a commit runs share the next one.
- *   3. valvd ($VALVD, else ./valvd) over gRPC: CALLERS threads, each with
- *      its own connection (client/rpc.h), calling UpdateAsset. Writes per
- *      commit come from valvd's metrics (valv_writer_commits_total).
+ *   3. valvd ($VALVD, else ./valvd) over gRPC, loaded the way h2load loads
+ *      it in bench_read (for 64 callers, h2load -c 8 -m 8 -t 1): one thread
+ *      keeps CALLERS UpdateAsset calls in flight at all times on 8
+ *      connections (fewer for fewer callers; caller i's on connection
+ *      i % 8) and one completion queue, and starts a caller's next write as
+ *      soon as its answer comes. The load generator shares the machine's
+ *      cores (2 where these figures are taken) with valvd, so it has to be
+ *      cheap: CALLERS blocking threads cost this process about as much CPU
+ *      per write as valvd spends, CPU that valvd then lacks. h2load itself
+ *      cannot drive writes: it sends the same body every time, and an
+ *      identical UpdateAsset is a no-op. Writes per commit come from
+ *      valvd's metrics (valv_writer_commits_total).
  *
  * Prints writes/s and writes per commit of each, and part 3 against part 1.
  */
@@ -24,6 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
 
 #include "bench.h"
 #include "harness.h"
@@ -37,20 +50,39 @@
 #define CALLERS_DEFAULT 64
 #define CALLERS_MAX 256
 #define DESCRIPTION_MAX 64
+/* Part 3: connections to valvd (h2load's -c), and how long one call may take. */
+#define LOAD_CHANNELS 8
+#define UPDATE_TIMEOUT_MS 30000
+#define UPDATE_METHOD "/valv.v1.Inventory/UpdateAsset"
 
 static const char *program = "bench_group";
 static const store_actor bench_actor = {.actor = "bench"};
 static const char *const description_path[] = {"description"};
 
-/* What every caller thread shares: where to write, and when to stop. */
+/* What the caller threads of parts 1 and 2 share: where to write, and
+ * when to stop. */
 typedef struct {
-    writer *w;          /* parts 1 and 2 */
-    const char *addr;   /* part 3: valvd's address */
+    writer *w;
     atomic_bool stop;
 } shared;
 
-/* One caller thread: its asset, its count, and (parts 1 and 2) the writer
- * job it submits and waits for. */
+/* Part 3: one caller's UpdateAsset call, in flight from start_update until
+ * its batch completes on the completion queue. */
+typedef struct {
+    grpc_channel *channel; /* borrowed: one of the load's connections */
+    long version;          /* the last description sent was "version N" */
+    grpc_call *call;
+    grpc_byte_buffer *request;
+    grpc_byte_buffer *reply;
+    grpc_metadata_array initial_md;
+    grpc_metadata_array trailing_md;
+    grpc_status_code status;
+    grpc_slice status_details;
+} update_call;
+
+/* One caller: its asset, its count, and its part in the load: in parts 1
+ * and 2 a thread and the writer job it submits and waits for, in part 3 a
+ * call slot (the call's tag is the caller). */
 typedef struct {
     shared *sh;
     pthread_t thread;
@@ -63,6 +95,8 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done;
+
+    update_call update;
 } caller;
 
 #define caller_of(j) ((caller *)((char *)(j) - offsetof(caller, job)))
@@ -118,44 +152,6 @@ static void *store_caller(void *arg)
     return NULL;
 }
 
-/* Part 3: UpdateAsset over its own connection, again and again. */
-static void *grpc_caller(void *arg)
-{
-    caller *c = arg;
-    char name[48];
-    rpc_conn *conn = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = c->sh->addr}, &conn, &err) != VALV_OK) {
-        fail(c, err.message);
-        return NULL;
-    }
-    snprintf(name, sizeof name, "assets/%s", c->id);
-    char *paths[] = {"description"};
-    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    mask.paths = paths;
-    mask.n_paths = 1;
-    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
-    patch.name = name;
-    patch.description = c->description;
-    Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
-    req.asset = &patch;
-    req.update_mask = &mask;
-    for (long n = 0; !atomic_load(&c->sh->stop); n++) {
-        snprintf(c->description, sizeof c->description, "version %ld", n + 1);
-        ProtobufCMessage *out = NULL;
-        valv_error_clear(&err);
-        if (rpc_unary(conn, "/valv.v1.Inventory/UpdateAsset", &req.base,
-                      &valv__v1__asset__descriptor, &out, 0, &err) != VALV_OK)
-            fail(c, err.message);
-        else
-            c->writes++;
-        protobuf_c_message_free_unpacked(out, NULL);
-    }
-    rpc_close(conn);
-    return NULL;
-}
-
 /* What one part found. */
 typedef struct {
     double rate;         /* writes/s */
@@ -165,9 +161,21 @@ typedef struct {
     double valvd_cpu_us; /* part 3: valvd's CPU per write */
 } part;
 
-/* Runs n callers of fn for seconds; sets p's rate and cpu_us (and fails
- * the benchmark on any failed write). */
-static void run_callers(caller *callers, int n, void *(*fn)(void *), int seconds, part *p)
+/* The n callers' writes, all told; fails the benchmark on any failed write. */
+static long count_writes(const caller *callers, int n)
+{
+    long writes = 0;
+    for (int i = 0; i < n; i++) {
+        if (callers[i].failures > 0)
+            bench_die(program, "a write failed", callers[i].first_error);
+        writes += callers[i].writes;
+    }
+    return writes;
+}
+
+/* Parts 1 and 2: runs n caller threads for seconds; sets p's rate and
+ * cpu_us. */
+static void run_callers(caller *callers, int n, int seconds, part *p)
 {
     for (int i = 0; i < n; i++) {
         callers[i].writes = callers[i].failures = 0;
@@ -176,21 +184,18 @@ static void run_callers(caller *callers, int n, void *(*fn)(void *), int seconds
     }
     double start = bench_now_s(), cpu0 = bench_proc_cpu_s(getpid());
     for (int i = 0; i < n; i++)
-        if (pthread_create(&callers[i].thread, NULL, fn, &callers[i]) != 0)
+        if (pthread_create(&callers[i].thread, NULL, store_caller, &callers[i]) != 0)
             bench_die(program, "start a thread", "pthread_create failed");
     sleep((unsigned)seconds);
     atomic_store(&callers[0].sh->stop, true);
-    long writes = 0;
     for (int i = 0; i < n; i++) {
         pthread_join(callers[i].thread, NULL);
         pthread_mutex_destroy(&callers[i].mu);
         pthread_cond_destroy(&callers[i].cv);
-        if (callers[i].failures > 0)
-            bench_die(program, "a write failed", callers[i].first_error);
-        writes += callers[i].writes;
     }
     double elapsed = bench_now_s() - start;
     atomic_store(&callers[0].sh->stop, false);
+    long writes = count_writes(callers, n);
     p->rate = (double)writes / elapsed;
     p->cpu_us = (bench_proc_cpu_s(getpid()) - cpu0) * 1e6 / (double)writes;
 }
@@ -232,7 +237,7 @@ static part run_store(caller *callers, int n, size_t max_group, int seconds)
     shared *sh = callers[0].sh;
     if (writer_start(s, max_group, &sh->w, &err) != VALV_OK)
         bench_die(program, "start the writer", err.message);
-    run_callers(callers, n, store_caller, seconds, &p);
+    run_callers(callers, n, seconds, &p);
     writer_stats st;
     writer_get_stats(sh->w, &st);
     writer_stop(sh->w);
@@ -252,6 +257,164 @@ static void writer_counters(const char *metrics_addr, double *writes, double *co
     *writes = bench_metrics_sum(text, "valv_writer_writes_total ");
     *commits = bench_metrics_sum(text, "valv_writer_commits_total ");
     free(text);
+}
+
+/* Starts c's next write on cq: UpdateAsset with the description
+ * "version N+1", as one batch that sends the whole request and receives
+ * the whole answer. */
+static void start_update(caller *c, grpc_completion_queue *cq)
+{
+    update_call *s = &c->update;
+    char name[48], description[DESCRIPTION_MAX];
+    snprintf(name, sizeof name, "assets/%s", c->id);
+    snprintf(description, sizeof description, "version %ld", ++s->version);
+    char *paths[] = {"description"};
+    Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+    mask.paths = paths;
+    mask.n_paths = 1;
+    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
+    patch.name = name;
+    patch.description = description;
+    Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
+    req.asset = &patch;
+    req.update_mask = &mask;
+    uint8_t packed[256];
+    size_t len = protobuf_c_message_get_packed_size(&req.base);
+    if (len > sizeof packed)
+        bench_die(program, "pack an UpdateAssetRequest", "it is larger than expected");
+    protobuf_c_message_pack(&req.base, packed);
+    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)packed, len);
+    s->request = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice);
+
+    s->reply = NULL;
+    grpc_metadata_array_init(&s->initial_md);
+    grpc_metadata_array_init(&s->trailing_md);
+    s->status = GRPC_STATUS_OK;
+    s->status_details = grpc_empty_slice();
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                         gpr_time_from_millis(UPDATE_TIMEOUT_MS, GPR_TIMESPAN));
+    s->call = grpc_channel_create_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                       grpc_slice_from_static_string(UPDATE_METHOD), NULL,
+                                       deadline, NULL);
+    if (s->call == NULL)
+        bench_die(program, "create a call", UPDATE_METHOD);
+
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    /* valvd runs with --dev: no token, so no metadata (as client/rpc.c). */
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = s->request;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &s->reply;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
+    ops[5].data.recv_status_on_client.status = &s->status;
+    ops[5].data.recv_status_on_client.status_details = &s->status_details;
+    if (grpc_call_start_batch(s->call, ops, 6, c, NULL) != GRPC_CALL_OK)
+        bench_die(program, "start a call", UPDATE_METHOD);
+}
+
+/* c's call completed (success: the event's): counts the write or keeps
+ * the failure, and frees what the call held. */
+static void finish_update(caller *c, bool success)
+{
+    update_call *s = &c->update;
+    char message[256];
+    if (!success) {
+        snprintf(message, sizeof message, "UpdateAsset of %s did not complete", c->id);
+        fail(c, message);
+    } else if (s->status != GRPC_STATUS_OK) {
+        snprintf(message, sizeof message, "UpdateAsset of %s: status %d: %.*s", c->id,
+                 (int)s->status, (int)GRPC_SLICE_LENGTH(s->status_details),
+                 (const char *)GRPC_SLICE_START_PTR(s->status_details));
+        fail(c, message);
+    } else if (s->reply == NULL) {
+        snprintf(message, sizeof message, "UpdateAsset of %s: no reply message", c->id);
+        fail(c, message);
+    } else {
+        c->writes++;
+    }
+    grpc_byte_buffer_destroy(s->request);
+    s->request = NULL;
+    if (s->reply != NULL)
+        grpc_byte_buffer_destroy(s->reply);
+    s->reply = NULL;
+    grpc_metadata_array_destroy(&s->initial_md);
+    grpc_metadata_array_destroy(&s->trailing_md);
+    grpc_slice_unref(s->status_details);
+    grpc_call_unref(s->call);
+    s->call = NULL;
+}
+
+/* Part 3's load on valvd at addr for seconds: one call per caller in
+ * flight at all times, on min(n, LOAD_CHANNELS) connections and one
+ * completion queue, all driven from this thread. Sets p's rate and
+ * cpu_us. */
+static void run_update_load(caller *callers, int n, const char *addr, int seconds, part *p)
+{
+    int n_channels = n < LOAD_CHANNELS ? n : LOAD_CHANNELS;
+    grpc_channel *channels[LOAD_CHANNELS];
+    for (int i = 0; i < n; i++) {
+        callers[i].writes = callers[i].failures = 0;
+        callers[i].update = (update_call){0};
+    }
+
+    grpc_init();
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    /* Plaintext, as client/rpc.c makes it for valvd --dev. Channels to one
+     * address with the same arguments share one connection by default (the
+     * global subchannel pool); a local pool gives each its own, as h2load's
+     * -c does. */
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_arg arg = {
+        .type = GRPC_ARG_INTEGER,
+        .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
+        .value.integer = 1,
+    };
+    grpc_channel_args args = {.num_args = 1, .args = &arg};
+    for (int i = 0; i < n_channels; i++)
+        channels[i] = grpc_channel_create(addr, creds, &args);
+    grpc_channel_credentials_release(creds);
+
+    double start = bench_now_s(), end = start + seconds, cpu0 = bench_proc_cpu_s(getpid());
+    for (int i = 0; i < n; i++) {
+        callers[i].update.channel = channels[i % n_channels];
+        start_update(&callers[i], cq);
+    }
+    int in_flight = n;
+    /* Every call has a deadline, so every one completes: no limit needed. */
+    while (in_flight > 0) {
+        grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type != GRPC_OP_COMPLETE)
+            bench_die(program, "wait for a call", "the completion queue ended early");
+        caller *c = ev.tag;
+        finish_update(c, ev.success != 0);
+        in_flight--;
+        if (bench_now_s() < end) {
+            start_update(c, cq);
+            in_flight++;
+        }
+    }
+    double elapsed = bench_now_s() - start;
+    double cpu = bench_proc_cpu_s(getpid()) - cpu0;
+
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    for (int i = 0; i < n_channels; i++)
+        grpc_channel_destroy(channels[i]);
+    grpc_shutdown();
+
+    long writes = count_writes(callers, n);
+    p->rate = (double)writes / elapsed;
+    p->cpu_us = cpu * 1e6 / (double)writes;
 }
 
 /* Part 3. */
@@ -288,10 +451,9 @@ static part run_grpc(caller *callers, int n, int seconds)
     rpc_close(conn);
 
     double writes0, commits0, writes1, commits1;
-    callers[0].sh->addr = srv.addr;
     writer_counters(metrics_addr, &writes0, &commits0);
     double valvd_cpu0 = bench_proc_cpu_s(srv.pid);
-    run_callers(callers, n, grpc_caller, seconds, &p);
+    run_update_load(callers, n, srv.addr, seconds, &p);
     double valvd_cpu = bench_proc_cpu_s(srv.pid) - valvd_cpu0;
     writer_counters(metrics_addr, &writes1, &commits1);
     p.per_commit = (writes1 - writes0) / (commits1 - commits0);

@@ -217,8 +217,17 @@ START_TEST(test_create)
     Valv__V1__Classification cls = VALV__V1__CLASSIFICATION__INIT;
     Valv__V1__Asset a = VALV__V1__ASSET__INIT, *out = NULL;
     char *labels[] = {"gdpr", "hr"};
+    Valv__V1__Asset__AttributesEntry room = VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
+    Valv__V1__Asset__AttributesEntry floor = VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
+    Valv__V1__Asset__AttributesEntry *attributes[] = {&room, &floor};
     valv_error err;
 
+    room.key = "room";
+    room.value = "B\"1\\2";
+    floor.key = "floor";
+    floor.value = "plan ö";
+    a.attributes = attributes;
+    a.n_attributes = 2;
     cls.confidentiality = LEVEL(3);
     a.kind = INFORMATION;
     a.display_name = "Personnel files";
@@ -242,6 +251,8 @@ START_TEST(test_create)
     assert_change(e, "display_name", "", "Personnel files");
     assert_change(e, "classification.confidentiality", "", "SERIOUS");
     assert_change(e, "labels", "", "[\"gdpr\",\"hr\"]");
+    /* A map is a JSON object with its keys sorted, escaped as JSON. */
+    assert_change(e, "attributes", "", "{\"floor\":\"plan ö\",\"room\":\"B\\\"1\\\\2\"}");
     assert_change(e, "effective.confidentiality", "", "SERIOUS");
     assert_change(e, "effective.sources", "", "{\"confidentiality\":\"assets/files\"}");
     ck_assert_ptr_nonnull(e->time);
