@@ -219,6 +219,19 @@ int args_paging_option(const args_command *command, int opt, const char *text,
     return ARGS_EXIT_USAGE;
 }
 
+int args_write_option(int opt, char *text, args_write *write)
+{
+    switch (opt) {
+    case ARGS_OPT_ETAG:
+        write->etag = text;
+        return ARGS_EXIT_OK;
+    case ARGS_OPT_REQUEST_ID:
+        write->request_id = text;
+        return ARGS_EXIT_OK;
+    }
+    return ARGS_EXIT_USAGE;
+}
+
 int args_parse_int(const args_command *command, const char *flag, const char *text, long min,
                    long max, long *out)
 {

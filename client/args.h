@@ -62,6 +62,10 @@ enum {
     ARGS_OPT_PAGE_SIZE = 900,
     ARGS_OPT_PAGE_TOKEN,
     ARGS_OPT_ALL,
+    /* The write flags (ARGS_WRITE_OPTIONS): shared by the commands that
+     * change something, and handed to them the same way. */
+    ARGS_OPT_ETAG,
+    ARGS_OPT_REQUEST_ID,
     ARGS_OPT_ADDR = 1000,
     ARGS_OPT_TIMEOUT,
     ARGS_OPT_VERSION,
@@ -185,6 +189,39 @@ typedef struct {
  * either (args_next never returns those). */
 int args_paging_option(const args_command *command, int opt, const char *text,
                        args_paging *paging);
+
+/* The flags the commands that change something take: --etag ETAG, to
+ * change only the version of the asset the user read, and --request-id ID,
+ * which names the change in the audit log. Put ARGS_WRITE_OPTIONS in the
+ * command's option table, or only ARGS_REQUEST_ID_OPTION when the command
+ * has no etag to check (it creates something, or changes a link), and hand
+ * its options to args_write_option. */
+#define ARGS_REQUEST_ID_OPTION {"request-id", required_argument, NULL, ARGS_OPT_REQUEST_ID}
+#define ARGS_WRITE_OPTIONS                                \
+    {"etag", required_argument, NULL, ARGS_OPT_ETAG},     \
+    ARGS_REQUEST_ID_OPTION
+
+/* The write flags' lines for a --help text, in the column most commands
+ * describe their flags at. */
+#define ARGS_ETAG_HELP \
+    "  --etag ETAG            fail with ABORTED if the asset changed since you read it\n"
+#define ARGS_REQUEST_ID_HELP "  --request-id ID        identifies the request in the audit log\n"
+
+/* The write flags' values, borrowed from argv (never written to). A flag
+ * not given is "", as protobuf-c leaves a string field that is not set, so
+ * that each value can go into a request as it is. Start from
+ * ARGS_WRITE_INIT. */
+typedef struct {
+    char *etag;
+    char *request_id;
+} args_write;
+
+#define ARGS_WRITE_INIT {.etag = "", .request_id = ""}
+
+/* When opt is a write flag, records its text in write and returns
+ * ARGS_EXIT_OK; otherwise returns ARGS_EXIT_USAGE without a message, for
+ * options the caller does not know either (args_next never returns those). */
+int args_write_option(int opt, char *text, args_write *write);
 
 /* The enum parsers below take the words as users write them: any case, '-'
  * and '_' alike, and the Swedish letters å, ä and ö with or without their

@@ -46,11 +46,25 @@ int cmd_call(cmd_session *s, const char *method, const ProtobufCMessage *req,
 /* Calls a method whose reply is an Asset and prints the asset. */
 int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *req);
 
-/* Sends UpdateAsset for patch (patch->name set; patch->etag optional) with
- * paths as the update mask, and prints the updated asset. An empty mask is
- * the user's mistake: a usage error of cmd saying nothing_to_change. */
-int cmd_update_asset(cmd_session *s, const args_command *cmd, Valv__V1__Asset *patch,
-                     const args_list *paths, const char *request_id,
+/* The change a command that updates an asset (valv asset update, classify,
+ * protect) gathers from its flags for cmd_update_asset. Start from
+ * CMD_ASSET_PATCH_INIT; free with cmd_asset_patch_free. */
+typedef struct {
+    Valv__V1__Asset asset; /* the values to set; cmd_update_asset sets name and etag */
+    args_list paths;       /* the update mask: the fields given (malloc'd strings) */
+    args_write write;      /* --etag, --request-id */
+    char *name;            /* the asset's resource name (malloc'd), once known */
+} cmd_asset_patch;
+
+#define CMD_ASSET_PATCH_INIT \
+    {.asset = VALV__V1__ASSET__INIT, .paths = {0}, .write = ARGS_WRITE_INIT, .name = NULL}
+
+void cmd_asset_patch_free(cmd_asset_patch *patch);
+
+/* Sends UpdateAsset for the asset named by the first operand of p, with
+ * patch's values, mask and write flags, and prints the updated asset. An
+ * empty mask is the user's mistake: a usage error saying nothing_to_change. */
+int cmd_update_asset(cmd_session *s, const args_parser *p, cmd_asset_patch *patch,
                      const char *nothing_to_change);
 
 /* Called with each message of a stream (borrowed). Returns ARGS_EXIT_OK to

@@ -9,15 +9,17 @@
 
 #define METHOD_PREFIX "/valv.v1.Inventory/"
 
-enum { OPT_REQUEST_ID = ARGS_OPT_FIRST_COMMAND_OPTION };
-
-/* The link types, for the help texts. */
-#define LINK_TYPES_HELP                                                             \
-    "  processed-by   information processed by an IT system\n"                        \
-    "  stored-in      information stored in a facility (archive, server room)\n"      \
-    "  hosted-in      an IT system hosted in a facility\n"                            \
-    "  depends-on     an IT system depending on another IT system\n"                  \
-    "  part-of        a facility that is part of another (room in building)\n"
+/* What link's and unlink's help texts say about the line both take: the
+ * link types and the flags. */
+#define LINK_LINE_HELP                                                              \
+    "TYPE (any case, '-' or '_'):\n"                                                \
+    "  processed-by   information processed by an IT system\n"                      \
+    "  stored-in      information stored in a facility (archive, server room)\n"    \
+    "  hosted-in      an IT system hosted in a facility\n"                          \
+    "  depends-on     an IT system depending on another IT system\n"                \
+    "  part-of        a facility that is part of another (room in building)\n"      \
+    "\n"                                                                            \
+    "Flags:\n" ARGS_REQUEST_ID_HELP
 
 static const args_command link_command = {
     .path = "valv link",
@@ -26,10 +28,7 @@ static const args_command link_command = {
              "Links two assets: TO processes, stores, hosts or serves FROM, so TO needs\n"
              "at least FROM's protection and inherits it (see 'valv explain TO').\n"
              "\n"
-             "TYPE (any case, '-' or '_'):\n" LINK_TYPES_HELP
-             "\n"
-             "Flags:\n"
-             "  --request-id ID        identifies the request in the audit log\n"
+             LINK_LINE_HELP
              "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
              "Examples:\n"
              "  valv link personakter processed-by procapita\n"
@@ -43,10 +42,7 @@ static const args_command unlink_command = {
              "Removes the link FROM TYPE TO. What it carried no longer raises TO's\n"
              "protection. Prints nothing on success.\n"
              "\n"
-             "TYPE (any case, '-' or '_'):\n" LINK_TYPES_HELP
-             "\n"
-             "Flags:\n"
-             "  --request-id ID        identifies the request in the audit log\n"
+             LINK_LINE_HELP
              "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
              "Example:\n"
              "  valv unlink personakter processed-by procapita\n",
@@ -72,7 +68,7 @@ typedef struct {
     char *from;             /* malloc'd resource name; NULL after --help */
     char *to;               /* malloc'd resource name */
     Valv__V1__LinkType type;
-    char *request_id;       /* NULL when not given */
+    args_write write;       /* --request-id */
 } link_line;
 
 /* Parses "FROM TYPE TO [--request-id ID]". On success with out->from set,
@@ -81,20 +77,21 @@ static int parse_link_line(cmd_session *s, const args_command *cmd, int argc, ch
                            link_line *out)
 {
     static const struct option options[] = {
-        {"request-id", required_argument, NULL, OPT_REQUEST_ID},
+        ARGS_REQUEST_ID_OPTION,
         ARGS_COMMON_OPTIONS,
         {0},
     };
-    *out = (link_line){.from = NULL};
+    *out = (link_line){.from = NULL, .write = ARGS_WRITE_INIT};
+    int rc = ARGS_EXIT_OK;
     args_parser p = args_parser_init(cmd, &s->globals, argc, argv, options);
     int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
+    while (rc == ARGS_EXIT_OK && (opt = args_next(&p)) != ARGS_END) {
         if (opt == ARGS_STOP)
             return p.exit_code;
-        if (opt == OPT_REQUEST_ID)
-            out->request_id = optarg;
+        rc = args_write_option(opt, optarg, &out->write);
     }
-    int rc = args_operands(&p, 3, 3, "FROM TYPE TO");
+    if (rc == ARGS_EXIT_OK)
+        rc = args_operands(&p, 3, 3, "FROM TYPE TO");
     if (rc == ARGS_EXIT_OK)
         rc = args_parse_link_type(cmd, argv[optind + 1], &out->type);
     if (rc == ARGS_EXIT_OK)
@@ -108,54 +105,65 @@ static int parse_link_line(cmd_session *s, const args_command *cmd, int argc, ch
     return rc;
 }
 
-int cmd_link(cmd_session *s, int argc, char **argv)
+/* Sends CreateLink for the line and prints the link made. */
+static int create_link(cmd_session *s, const link_line *line)
 {
     Valv__V1__CreateLinkRequest req = VALV__V1__CREATE_LINK_REQUEST__INIT;
     Valv__V1__Link link = VALV__V1__LINK__INIT;
-    link_line line;
-    int rc = parse_link_line(s, &link_command, argc, argv, &line);
-    if (rc != ARGS_EXIT_OK || line.from == NULL)
-        return rc; /* an error, or --help */
-
-    link.from_asset = line.from;
-    link.to_asset = line.to;
-    link.type = line.type;
-    req.link = &link;
-    if (line.request_id != NULL)
-        req.request_id = line.request_id;
     Valv__V1__Link *created = NULL;
-    rc = cmd_call(s, METHOD_PREFIX "CreateLink", &req.base, &valv__v1__link__descriptor,
-                  (ProtobufCMessage **)&created);
+    link.from_asset = line->from;
+    link.to_asset = line->to;
+    link.type = line->type;
+    req.link = &link;
+    req.request_id = line->write.request_id;
+    int rc = cmd_call(s, METHOD_PREFIX "CreateLink", &req.base, &valv__v1__link__descriptor,
+                      (ProtobufCMessage **)&created);
     if (rc == ARGS_EXIT_OK) {
         rc = cmd_print_link_list(s, &created, 1);
         valv__v1__link__free_unpacked(created, NULL);
     }
+    return rc;
+}
+
+/* Sends DeleteLink for the line; prints nothing. */
+static int delete_link(cmd_session *s, const link_line *line)
+{
+    Valv__V1__DeleteLinkRequest req = VALV__V1__DELETE_LINK_REQUEST__INIT;
+    ProtobufCMessage *empty = NULL;
+    req.from_asset = line->from;
+    req.to_asset = line->to;
+    req.type = line->type;
+    req.request_id = line->write.request_id;
+    int rc = cmd_call(s, METHOD_PREFIX "DeleteLink", &req.base,
+                      &google__protobuf__empty__descriptor, &empty);
+    if (empty != NULL)
+        protobuf_c_message_free_unpacked(empty, NULL);
+    return rc;
+}
+
+/* Links (creating true) or unlinks as the line says: the two take the same
+ * line and differ in the request. */
+static int change_link(cmd_session *s, const args_command *cmd, bool creating, int argc,
+                       char **argv)
+{
+    link_line line;
+    int rc = parse_link_line(s, cmd, argc, argv, &line);
+    if (rc != ARGS_EXIT_OK || line.from == NULL)
+        return rc; /* an error, or --help */
+    rc = creating ? create_link(s, &line) : delete_link(s, &line);
     free(line.from);
     free(line.to);
     return rc;
 }
 
+int cmd_link(cmd_session *s, int argc, char **argv)
+{
+    return change_link(s, &link_command, true, argc, argv);
+}
+
 int cmd_unlink(cmd_session *s, int argc, char **argv)
 {
-    Valv__V1__DeleteLinkRequest req = VALV__V1__DELETE_LINK_REQUEST__INIT;
-    link_line line;
-    int rc = parse_link_line(s, &unlink_command, argc, argv, &line);
-    if (rc != ARGS_EXIT_OK || line.from == NULL)
-        return rc; /* an error, or --help */
-
-    req.from_asset = line.from;
-    req.to_asset = line.to;
-    req.type = line.type;
-    if (line.request_id != NULL)
-        req.request_id = line.request_id;
-    ProtobufCMessage *empty = NULL;
-    rc = cmd_call(s, METHOD_PREFIX "DeleteLink", &req.base, &google__protobuf__empty__descriptor,
-                  &empty);
-    if (empty != NULL)
-        protobuf_c_message_free_unpacked(empty, NULL);
-    free(line.from);
-    free(line.to);
-    return rc;
+    return change_link(s, &unlink_command, false, argc, argv);
 }
 
 int cmd_links(cmd_session *s, int argc, char **argv)

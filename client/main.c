@@ -279,20 +279,30 @@ int cmd_call_asset(cmd_session *s, const char *method, const ProtobufCMessage *r
     return rc;
 }
 
-int cmd_update_asset(cmd_session *s, const args_command *cmd, Valv__V1__Asset *patch,
-                     const args_list *paths, const char *request_id,
+void cmd_asset_patch_free(cmd_asset_patch *patch)
+{
+    args_list_free_items(&patch->paths);
+    free(patch->name);
+    patch->name = NULL;
+}
+
+int cmd_update_asset(cmd_session *s, const args_parser *p, cmd_asset_patch *patch,
                      const char *nothing_to_change)
 {
-    if (paths->n == 0)
-        return args_usage_error(cmd, "%s", nothing_to_change);
+    if (patch->paths.n == 0)
+        return args_usage_error(p->command, "%s", nothing_to_change);
+    int rc = args_asset_operand(p, 0, &patch->name);
+    if (rc != ARGS_EXIT_OK)
+        return rc;
     Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
-    mask.n_paths = paths->n;
-    mask.paths = paths->items;
-    req.asset = patch;
+    mask.n_paths = patch->paths.n;
+    mask.paths = patch->paths.items;
+    patch->asset.name = patch->name;
+    patch->asset.etag = patch->write.etag;
+    req.asset = &patch->asset;
     req.update_mask = &mask;
-    if (request_id != NULL)
-        req.request_id = (char *)request_id;
+    req.request_id = patch->write.request_id;
     return cmd_call_asset(s, "/valv.v1.Inventory/UpdateAsset", &req.base);
 }
 

@@ -19,9 +19,7 @@ enum {
     OPT_NO_SECURITY_SENSITIVE,
     OPT_PROTECTED_OBJECT,
     OPT_NO_PROTECTED_OBJECT,
-    OPT_DECISION_REF,
-    OPT_ETAG,
-    OPT_REQUEST_ID
+    OPT_DECISION_REF
 };
 
 /* "--confidentiality" and friends, as the usage errors name them. */
@@ -53,8 +51,8 @@ static const args_command classify_command = {
         "  --availability L       T: harm if it cannot be reached when needed\n"
         "  --traceability L       S: harm if no one can tell who did what\n"
         "  --rationale TEXT       why these levels ('' clears it)\n"
-        "  --etag ETAG            fail with ABORTED if the asset changed since you read it\n"
-        "  --request-id ID        identifies the request in the audit log\n"
+        ARGS_ETAG_HELP
+        ARGS_REQUEST_ID_HELP
         "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
         "Examples:\n"
         "  valv classify personakter K3 R2 T2\n"
@@ -118,36 +116,39 @@ static int set_level(Valv__V1__Classification *c, args_dimension d, Valv__V1__Le
     return args_mask_add(paths, "classification.%s", args_dimension_field(d));
 }
 
-/* ---- valv classify ------------------------------------------------------------ */
+/* ---- The flags of classify and protect ------------------------------------------- */
 
-int cmd_classify(cmd_session *s, int argc, char **argv)
+/* What classify and protect gather from their line: the UpdateAsset patch,
+ * and the part of the asset each sets, which the command attaches to the
+ * patch. */
+typedef struct {
+    cmd_asset_patch patch;
+    Valv__V1__Classification classification; /* classify's */
+    Valv__V1__SecurityProtection security;    /* protect's */
+} protection_change;
+
+#define PROTECTION_CHANGE_INIT                                                            \
+    {.patch = CMD_ASSET_PATCH_INIT, .classification = VALV__V1__CLASSIFICATION__INIT,     \
+     .security = VALV__V1__SECURITY_PROTECTION__INIT}
+
+/* Parses the line of classify or protect into change. One parse serves
+ * both: each command's option table admits only its own flags (and the
+ * write flags), and their codes differ. Checks that NAME and at most
+ * max_operands operands in all follow. Returns ARGS_END to go on, or
+ * ARGS_STOP when the command is done: --help shown or an error printed;
+ * exit with p->exit_code. */
+static int parse_protection(cmd_session *s, const args_command *cmd,
+                            const struct option *options, int max_operands, int argc,
+                            char **argv, protection_change *change, args_parser *p)
 {
-    static const struct option options[] = {
-        {"confidentiality", required_argument, NULL, OPT_CONFIDENTIALITY},
-        {"integrity", required_argument, NULL, OPT_INTEGRITY},
-        {"availability", required_argument, NULL, OPT_AVAILABILITY},
-        {"traceability", required_argument, NULL, OPT_TRACEABILITY},
-        {"rationale", required_argument, NULL, OPT_RATIONALE},
-        {"etag", required_argument, NULL, OPT_ETAG},
-        {"request-id", required_argument, NULL, OPT_REQUEST_ID},
-        ARGS_COMMON_OPTIONS,
-        {0},
-    };
-    const args_command *cmd = &classify_command;
-    Valv__V1__Asset asset = VALV__V1__ASSET__INIT;
-    Valv__V1__Classification classification = VALV__V1__CLASSIFICATION__INIT;
-    args_list paths = {0};
-    const char *request_id = NULL;
-    char *name = NULL;
+    args_list *paths = &change->patch.paths;
     int rc = ARGS_EXIT_OK;
-
-    args_parser p = args_parser_init(cmd, &s->globals, argc, argv, options);
+    *p = args_parser_init(cmd, &s->globals, argc, argv, options);
     int opt;
-    while (rc == ARGS_EXIT_OK && (opt = args_next(&p)) != ARGS_END) {
+    while (rc == ARGS_EXIT_OK && (opt = args_next(p)) != ARGS_END) {
         switch (opt) {
         case ARGS_STOP:
-            rc = p.exit_code;
-            goto done;
+            return ARGS_STOP;
         case OPT_CONFIDENTIALITY:
         case OPT_INTEGRITY:
         case OPT_AVAILABILITY:
@@ -158,45 +159,84 @@ int cmd_classify(cmd_session *s, int argc, char **argv)
             snprintf(flag, sizeof flag, "--%s", args_dimension_field(d));
             rc = args_parse_level(cmd, flag, optarg, &level);
             if (rc == ARGS_EXIT_OK)
-                rc = set_level(&classification, d, level, &paths);
+                rc = set_level(&change->classification, d, level, paths);
             break;
         }
         case OPT_RATIONALE:
-            classification.rationale = optarg;
-            rc = args_mask_add(&paths, "classification.rationale");
+            change->classification.rationale = optarg;
+            rc = args_mask_add(paths, "classification.rationale");
             break;
-        case OPT_ETAG:
-            asset.etag = optarg;
+        case OPT_SECURITY_CLASS:
+            rc = args_parse_security_class(cmd, "--security-class", optarg,
+                                           &change->security.security_class);
+            if (rc == ARGS_EXIT_OK)
+                rc = args_mask_add(paths, "security.security_class");
             break;
-        case OPT_REQUEST_ID:
-            request_id = optarg;
+        case OPT_SECURITY_SENSITIVE:
+        case OPT_NO_SECURITY_SENSITIVE:
+            change->security.security_sensitive = opt == OPT_SECURITY_SENSITIVE;
+            rc = args_mask_add(paths, "security.security_sensitive");
+            break;
+        case OPT_PROTECTED_OBJECT:
+        case OPT_NO_PROTECTED_OBJECT:
+            change->security.protected_object = opt == OPT_PROTECTED_OBJECT;
+            rc = args_mask_add(paths, "security.protected_object");
+            break;
+        case OPT_DECISION_REF:
+            change->security.decision_ref = optarg;
+            rc = args_mask_add(paths, "security.decision_ref");
+            break;
+        default:
+            rc = args_write_option(opt, optarg, &change->patch.write);
             break;
         }
     }
-    if (rc != ARGS_EXIT_OK)
-        goto done;
+    if (rc == ARGS_EXIT_OK)
+        rc = args_operands(p, 1, max_operands, "NAME");
+    p->exit_code = rc;
+    return rc == ARGS_EXIT_OK ? ARGS_END : ARGS_STOP;
+}
+
+/* ---- valv classify ------------------------------------------------------------ */
+
+int cmd_classify(cmd_session *s, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"confidentiality", required_argument, NULL, OPT_CONFIDENTIALITY},
+        {"integrity", required_argument, NULL, OPT_INTEGRITY},
+        {"availability", required_argument, NULL, OPT_AVAILABILITY},
+        {"traceability", required_argument, NULL, OPT_TRACEABILITY},
+        {"rationale", required_argument, NULL, OPT_RATIONALE},
+        ARGS_WRITE_OPTIONS,
+        ARGS_COMMON_OPTIONS,
+        {0},
+    };
+    const args_command *cmd = &classify_command;
+    protection_change change = PROTECTION_CHANGE_INIT;
+    args_parser p;
+    int rc = ARGS_EXIT_OK;
+
     /* NAME, then the short form: at most one per dimension. */
-    if ((rc = args_operands(&p, 1, 1 + ARGS_DIMENSIONS, "NAME")) != ARGS_EXIT_OK)
+    if (parse_protection(s, cmd, options, 1 + ARGS_DIMENSIONS, argc, argv, &change, &p) ==
+        ARGS_STOP) {
+        rc = p.exit_code;
         goto done;
+    }
     for (int i = optind + 1; i < argc && rc == ARGS_EXIT_OK; i++) {
         args_dimension d;
         Valv__V1__Level level;
         rc = args_parse_short_level(cmd, argv[i], &d, &level);
         if (rc == ARGS_EXIT_OK)
-            rc = set_level(&classification, d, level, &paths);
+            rc = set_level(&change.classification, d, level, &change.patch.paths);
     }
     if (rc != ARGS_EXIT_OK)
         goto done;
-    if ((rc = args_asset_operand(&p, 0, &name)) != ARGS_EXIT_OK)
-        goto done;
-    asset.name = name;
-    asset.classification = &classification;
-    rc = cmd_update_asset(s, cmd, &asset, &paths, request_id,
+    change.patch.asset.classification = &change.classification;
+    rc = cmd_update_asset(s, &p, &change.patch,
                           "nothing to change: give levels (K3 R2 T2 S1, or "
                           "--confidentiality L ...) or --rationale");
 done:
-    args_list_free_items(&paths);
-    free(name);
+    cmd_asset_patch_free(&change.patch);
     return rc;
 }
 
@@ -211,66 +251,25 @@ int cmd_protect(cmd_session *s, int argc, char **argv)
         {"protected-object", no_argument, NULL, OPT_PROTECTED_OBJECT},
         {"no-protected-object", no_argument, NULL, OPT_NO_PROTECTED_OBJECT},
         {"decision-ref", required_argument, NULL, OPT_DECISION_REF},
-        {"etag", required_argument, NULL, OPT_ETAG},
-        {"request-id", required_argument, NULL, OPT_REQUEST_ID},
+        ARGS_WRITE_OPTIONS,
         ARGS_COMMON_OPTIONS,
         {0},
     };
-    const args_command *cmd = &protect_command;
-    Valv__V1__Asset asset = VALV__V1__ASSET__INIT;
-    Valv__V1__SecurityProtection security = VALV__V1__SECURITY_PROTECTION__INIT;
-    args_list paths = {0};
-    const char *request_id = NULL;
-    char *name = NULL;
-    int rc = ARGS_EXIT_OK;
+    protection_change change = PROTECTION_CHANGE_INIT;
+    args_parser p;
+    int rc;
 
-    args_parser p = args_parser_init(cmd, &s->globals, argc, argv, options);
-    int opt;
-    while (rc == ARGS_EXIT_OK && (opt = args_next(&p)) != ARGS_END) {
-        switch (opt) {
-        case ARGS_STOP:
-            rc = p.exit_code;
-            goto done;
-        case OPT_SECURITY_CLASS:
-            rc = args_parse_security_class(cmd, "--security-class", optarg,
-                                           &security.security_class);
-            if (rc == ARGS_EXIT_OK)
-                rc = args_mask_add(&paths, "security.security_class");
-            break;
-        case OPT_SECURITY_SENSITIVE:
-        case OPT_NO_SECURITY_SENSITIVE:
-            security.security_sensitive = opt == OPT_SECURITY_SENSITIVE;
-            rc = args_mask_add(&paths, "security.security_sensitive");
-            break;
-        case OPT_PROTECTED_OBJECT:
-        case OPT_NO_PROTECTED_OBJECT:
-            security.protected_object = opt == OPT_PROTECTED_OBJECT;
-            rc = args_mask_add(&paths, "security.protected_object");
-            break;
-        case OPT_DECISION_REF:
-            security.decision_ref = optarg;
-            rc = args_mask_add(&paths, "security.decision_ref");
-            break;
-        case OPT_ETAG:
-            asset.etag = optarg;
-            break;
-        case OPT_REQUEST_ID:
-            request_id = optarg;
-            break;
-        }
+    if (parse_protection(s, &protect_command, options, 1, argc, argv, &change, &p) ==
+        ARGS_STOP) {
+        rc = p.exit_code;
+    } else {
+        change.patch.asset.security = &change.security;
+        rc = cmd_update_asset(s, &p, &change.patch,
+                              "nothing to change: give --security-class, "
+                              "--[no-]security-sensitive, --[no-]protected-object or "
+                              "--decision-ref");
     }
-    if (rc != ARGS_EXIT_OK)
-        goto done;
-    if ((rc = args_single_asset(&p, &name)) != ARGS_EXIT_OK)
-        goto done;
-    asset.name = name;
-    asset.security = &security;
-    rc = cmd_update_asset(s, cmd, &asset, &paths, request_id,
-                          "nothing to change: give --security-class, --[no-]security-sensitive, "
-                          "--[no-]protected-object or --decision-ref");
-done:
-    args_list_free_items(&paths);
-    free(name);
+    cmd_asset_patch_free(&change.patch);
     return rc;
 }
 

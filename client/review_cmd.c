@@ -9,12 +9,7 @@
 
 #define METHOD_PREFIX "/valv.v1.Review/"
 
-enum {
-    OPT_OWNER_UNIT = ARGS_OPT_FIRST_COMMAND_OPTION,
-    OPT_ETAG,
-    OPT_COMMENT,
-    OPT_REQUEST_ID
-};
+enum { OPT_OWNER_UNIT = ARGS_OPT_FIRST_COMMAND_OPTION, OPT_COMMENT };
 
 static const args_command review_group = {
     .path = "valv review",
@@ -69,7 +64,7 @@ static const args_command approve_command = {
              "  --etag ETAG            the etag shown by 'valv asset get NAME' or\n"
              "                         'valv review queue -o json' (required)\n"
              "  --comment TEXT         what the approval rests on (required)\n"
-             "  --request-id ID        identifies the request in the audit log\n"
+             ARGS_REQUEST_ID_HELP
              "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
              "Example:\n"
              "  valv asset get procapita       # read it; note its etag\n"
@@ -87,7 +82,7 @@ static const args_command return_command = {
              "  --etag ETAG            the etag shown by 'valv asset get NAME' or\n"
              "                         'valv review queue -o json' (required)\n"
              "  --comment TEXT         what the owner must do (required)\n"
-             "  --request-id ID        identifies the request in the audit log\n"
+             ARGS_REQUEST_ID_HELP
              "\n" ARGS_GLOBAL_FLAGS_HELP "\n"
              "Example:\n"
              "  valv review return sr-kungsholmen --etag 43 \\\n"
@@ -161,40 +156,37 @@ static int review_decision(cmd_session *s, const args_command *cmd, bool approve
                            char **argv)
 {
     static const struct option options[] = {
-        {"etag", required_argument, NULL, OPT_ETAG},
         {"comment", required_argument, NULL, OPT_COMMENT},
-        {"request-id", required_argument, NULL, OPT_REQUEST_ID},
+        ARGS_WRITE_OPTIONS,
         ARGS_COMMON_OPTIONS,
         {0},
     };
-    char *etag = NULL;
+    args_write write = ARGS_WRITE_INIT;
     char *comment = NULL;
-    char *request_id = NULL;
     char *name = NULL;
+    int rc = ARGS_EXIT_OK;
 
     args_parser p = args_parser_init(cmd, &s->globals, argc, argv, options);
     int opt;
-    while ((opt = args_next(&p)) != ARGS_END) {
+    while (rc == ARGS_EXIT_OK && (opt = args_next(&p)) != ARGS_END) {
         switch (opt) {
         case ARGS_STOP:
             return p.exit_code;
-        case OPT_ETAG:
-            etag = optarg;
-            break;
         case OPT_COMMENT:
             comment = optarg;
             break;
-        case OPT_REQUEST_ID:
-            request_id = optarg;
+        default:
+            rc = args_write_option(opt, optarg, &write);
             break;
         }
     }
-    int rc = args_operands(&p, 1, 1, "NAME");
+    if (rc == ARGS_EXIT_OK)
+        rc = args_operands(&p, 1, 1, "NAME");
     if (rc != ARGS_EXIT_OK)
         return rc;
     /* No etag is never filled in by reading the asset: the decision must
      * be about the version the reviewer actually saw. */
-    if (etag == NULL || etag[0] == '\0')
+    if (write.etag[0] == '\0')
         return args_usage_error(cmd,
                                 "missing --etag: pass the etag of the version you reviewed, "
                                 "as shown by 'valv asset get %s' or 'valv review queue -o json'",
@@ -208,18 +200,16 @@ static int review_decision(cmd_session *s, const args_command *cmd, bool approve
     if (approve) {
         Valv__V1__ApproveAssetRequest req = VALV__V1__APPROVE_ASSET_REQUEST__INIT;
         req.name = name;
-        req.etag = etag;
+        req.etag = write.etag;
         req.comment = comment;
-        if (request_id != NULL)
-            req.request_id = request_id;
+        req.request_id = write.request_id;
         rc = cmd_call_asset(s, METHOD_PREFIX "ApproveAsset", &req.base);
     } else {
         Valv__V1__ReturnAssetRequest req = VALV__V1__RETURN_ASSET_REQUEST__INIT;
         req.name = name;
-        req.etag = etag;
+        req.etag = write.etag;
         req.comment = comment;
-        if (request_id != NULL)
-            req.request_id = request_id;
+        req.request_id = write.request_id;
         rc = cmd_call_asset(s, METHOD_PREFIX "ReturnAsset", &req.base);
     }
     free(name);

@@ -1,6 +1,6 @@
 /* test_cli_args.c - how valv reads the words users type for levels,
- * security classes, link types, kinds, audit actions and times
- * (client/args.c). */
+ * security classes, link types, kinds, audit actions and times, and the
+ * flags commands share (client/args.c). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +439,69 @@ START_TEST(common_only_parse_takes_global_flags_and_counts_operands)
 }
 END_TEST
 
+/* ---- the write flags: --etag and --request-id ------------------------------------- */
+
+/* Parses argv (up to NULL) for test_command with options, handing every
+ * option of the command's own to args_write_option as a write command does.
+ * Returns what ended the options: ARGS_END or ARGS_STOP. */
+static int parse_write_flags(const struct option *options, char **argv, args_write *write)
+{
+    args_globals globals;
+    int argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    args_globals_init(&globals);
+    args_parser p = args_parser_init(&test_command, &globals, argc, argv, options);
+    int opt;
+    while ((opt = args_next(&p)) != ARGS_END && opt != ARGS_STOP)
+        ck_assert_int_eq(args_write_option(opt, optarg, write), ARGS_EXIT_OK);
+    return opt;
+}
+
+START_TEST(write_options_take_etag_and_request_id)
+{
+    static const struct option write_options[] = {ARGS_WRITE_OPTIONS, ARGS_COMMON_OPTIONS, {0}};
+    static const struct option request_id_options[] = {
+        ARGS_REQUEST_ID_OPTION, ARGS_COMMON_OPTIONS, {0}};
+    capture_stderr();
+
+    /* Not given, each is "": what a request's string field holds unset. */
+    args_write write = ARGS_WRITE_INIT;
+    ck_assert_str_eq(write.etag, "");
+    ck_assert_str_eq(write.request_id, "");
+
+    /* Before and after the operand, as with every option. */
+    char *both_argv[] = {"test", "--etag", "7", "name", "--request-id", "import-42", NULL};
+    ck_assert_int_eq(parse_write_flags(write_options, both_argv, &write), ARGS_END);
+    ck_assert_str_eq(write.etag, "7");
+    ck_assert_str_eq(write.request_id, "import-42");
+    ck_assert_str_eq(both_argv[optind], "name");
+
+    /* A command without an etag to check takes --request-id alone. */
+    write = (args_write)ARGS_WRITE_INIT;
+    char *request_id_argv[] = {"test", "--request-id=r-1", NULL};
+    ck_assert_int_eq(parse_write_flags(request_id_options, request_id_argv, &write), ARGS_END);
+    ck_assert_str_eq(write.request_id, "r-1");
+    ck_assert_str_eq(write.etag, "");
+    char *etag_argv[] = {"test", "--etag", "7", NULL};
+    ck_assert_int_eq(parse_write_flags(request_id_options, etag_argv, &write), ARGS_STOP);
+    assert_stderr_has("valv: unknown option '--etag'\nrun 'valv test --help'\n");
+    ck_assert_str_eq(write.etag, "");
+
+    char *missing_argv[] = {"test", "--etag", NULL};
+    ck_assert_int_eq(parse_write_flags(write_options, missing_argv, &write), ARGS_STOP);
+    assert_stderr_has("valv: option '--etag' needs a value\n");
+
+    /* Any other option is not the write flags' to take, and says nothing. */
+    ck_assert_int_eq(args_write_option(ARGS_OPT_PAGE_SIZE, "5", &write), ARGS_EXIT_USAGE);
+    ck_assert_int_eq(args_write_option(ARGS_OPT_FIRST_COMMAND_OPTION, "x", &write),
+                     ARGS_EXIT_USAGE);
+    ck_assert_str_eq(write.etag, "");
+    ck_assert_str_eq(write.request_id, "r-1");
+    ck_assert_str_eq(take_stderr(), "");
+}
+END_TEST
+
 static Suite *cli_args_suite(void)
 {
     Suite *s = suite_create("cli_args");
@@ -472,6 +535,10 @@ static Suite *cli_args_suite(void)
 
     tc = tcase_create("common_only");
     tcase_add_test(tc, common_only_parse_takes_global_flags_and_counts_operands);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("write_flags");
+    tcase_add_test(tc, write_options_take_etag_and_request_id);
     suite_add_tcase(s, tc);
     return s;
 }
