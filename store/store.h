@@ -127,7 +127,9 @@ typedef struct {
  * with it: an asset viewer may not see is VALV_ENOTFOUND, told as if it
  * did not exist. What *out points to lives in mem (arena.h) until its
  * reset. Decodes no more of the record than visibility and review.overdue
- * need, unless reading changed it. */
+ * need, unless reading changed it; so a record damaged inside one of its
+ * other sub-messages goes out as stored, and the client's decoding fails
+ * where store_get_asset would say VALV_EINTERNAL (valvd verify finds both). */
 int store_read_asset(store *s, const char *id, const store_actor *viewer, arena *mem,
                      store_asset_reply *out, valv_error *err);
 
