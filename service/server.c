@@ -673,6 +673,15 @@ static bool call_decode(call *c)
 {
     valv_error err;
     valv_error_clear(&err);
+    /* No payload is either a client that closed without sending one (its
+     * mistake: INVALID_ARGUMENT) or a call cut off before the message came
+     * (the client cancelled or went away): then it is CANCELLED, in the log
+     * and the metrics too. */
+    if (c->payload == NULL && grpc_call_failed_before_recv_message(c->gc)) {
+        valv_error_set(&err, VALV_ECANCELLED, "the call ended before its request message arrived");
+        call_fail(c, &err);
+        return false;
+    }
     if (decode_message(method_table[c->method_index].request, c->payload, &c->request, &err) != VALV_OK) {
         call_fail(c, &err);
         return false;

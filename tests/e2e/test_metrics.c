@@ -4,11 +4,16 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
 
 #include "harness.h"
 
@@ -141,6 +146,60 @@ START_TEST(scrape_counts_calls)
 }
 END_TEST
 
+/* Waits for tag on cq (up to 10 s); false when it did not come. */
+static bool wait_for(grpc_completion_queue *cq, void *tag)
+{
+    grpc_event ev = grpc_completion_queue_next(cq, gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                                                               gpr_time_from_seconds(10, GPR_TIMESPAN)),
+                                               NULL);
+    return ev.type == GRPC_OP_COMPLETE && ev.tag == tag;
+}
+
+/* A client that opens a GetAsset call, sends its headers but never its
+ * message, and cancels: valvd never saw a request, so the call is counted
+ * CANCELLED, not as a bad request (INVALID_ARGUMENT). */
+START_TEST(a_call_cut_off_before_its_request_is_cancelled)
+{
+    start_server();
+    grpc_init();
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *channel = grpc_channel_create(srv.addr, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_slice method = grpc_slice_from_static_string("/valv.v1.Inventory/GetAsset");
+    grpc_call *call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
+                                               NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_INITIAL_METADATA;
+    ck_assert_int_eq(grpc_call_start_batch(call, &op, 1, &op, NULL), GRPC_CALL_OK);
+    ck_assert(wait_for(cq, &op));
+    usleep(200 * 1000); /* the headers reach valvd, which waits for the message */
+    ck_assert_int_eq(grpc_call_cancel(call, NULL), GRPC_CALL_OK);
+
+    /* valvd counts the call once it has ended it. */
+    double cancelled = -1;
+    for (int i = 0; i < 100 && cancelled != 1; i++) {
+        usleep(50 * 1000);
+        char *r = http_request(metrics_addr, "GET", "/metrics");
+        cancelled = sample(r, CALLS("GetAsset", "CANCELLED"));
+        ck_assert_double_eq(sample(r, CALLS("GetAsset", "INVALID_ARGUMENT")), -1);
+        free(r);
+    }
+    ck_assert_double_eq(cancelled, 1);
+
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(channel);
+    grpc_shutdown();
+    stop_server();
+}
+END_TEST
+
 START_TEST(only_get_metrics_is_served)
 {
     start_server();
@@ -221,6 +280,7 @@ int main(void)
     TCase *tc = tcase_create("scrape");
     tcase_add_test(tc, scrape_counts_calls);
     tcase_add_test(tc, only_get_metrics_is_served);
+    tcase_add_test(tc, a_call_cut_off_before_its_request_is_cancelled);
     suite_add_tcase(s, tc);
     tc = tcase_create("refused");
     tcase_add_test(tc, bad_address_is_refused);
