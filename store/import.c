@@ -562,10 +562,11 @@ static int link_target(store_txn *rt, const store_import *imp, const Valv__V1__I
 /* Makes the links from asset id those rec gives, when it gives any:
  * creates the missing ones, deletes the links of this source that rec no
  * longer gives, and queues those whose target is not there yet. People's
- * links stay. *changed: anything was (or will be, at finish) written. */
+ * links stay. created: rec has just created the asset. *changed: anything
+ * was (or will be, at finish) written. */
 static int record_links(store_txn *rt, store_import *imp, const Valv__V1__ImportRecord *rec,
-                        const char *id, int64_t index, const store_actor *who, bool *changed,
-                        valv_error *err)
+                        const char *id, bool created, int64_t index, const store_actor *who,
+                        bool *changed, valv_error *err)
 {
     out_link_list existing = {rt, id, imp->source, NULL, 0, 0};
     char (*targets)[VALV_ASSET_ID_MAX + 1] = NULL;
@@ -588,7 +589,8 @@ static int record_links(store_txn *rt, store_import *imp, const Valv__V1__Import
             *changed = true;
         }
     }
-    if (rc == VALV_OK)
+    /* An asset this record just created has no links yet to keep or drop. */
+    if (rc == VALV_OK && !created)
         rc = links_each(imp->s, rt->txn, TABLE_LINKS_OUT, id, out_link_collect, &existing, err);
 
     for (size_t e = 0; e < existing.n && rc == VALV_OK; e++) {
@@ -675,8 +677,8 @@ static int record_apply(store_txn *rt, store_import *imp, const Valv__V1__Import
     }
     if (rc != VALV_OK)
         goto done;
-    rc = record_links(rt, imp, rec, asset_id(stored != NULL ? stored : written), index, who,
-                      &links_changed, err);
+    rc = record_links(rt, imp, rec, asset_id(stored != NULL ? stored : written), stored == NULL,
+                      index, who, &links_changed, err);
     if (rc == VALV_OK && links_changed && *outcome == OUTCOME_UNCHANGED)
         *outcome = OUTCOME_UPDATED;
 done:
