@@ -353,14 +353,14 @@ static int value_text(const ProtobufCFieldDescriptor *f, const void *v, char **o
  *
  * A list is a JSON array of the texts of its values; a map, or a message
  * inside a list, a JSON object of texts. Keys are sorted, so two equal
- * maps give the same text whatever their order, and of a key given twice
- * the last one counts (as protobuf parsers do). The text is compact, and
- * escaped as jansson would: ", \ and control characters, UTF-8 kept as is. */
+ * maps give the same text whatever their order (they are unique: checks
+ * refuse a map with a key twice, and the maps the store makes have none).
+ * The text is compact, and escaped as jansson would: ", \ and control
+ * characters, UTF-8 kept as is. */
 
 typedef struct {
-    char *key;    /* NULL in an array */
+    char *key; /* NULL in an array */
     char *text;
-    size_t order; /* position when added: equal keys keep it */
 } json_member;
 
 typedef struct {
@@ -397,7 +397,7 @@ static int members_add(json_members *ms, char *key, char *text, valv_error *err)
         ms->members = grown;
         ms->cap = cap;
     }
-    ms->members[ms->n] = (json_member){key, text, ms->n};
+    ms->members[ms->n] = (json_member){key, text};
     ms->n++;
     return VALV_OK;
 }
@@ -405,43 +405,71 @@ static int members_add(json_members *ms, char *key, char *text, valv_error *err)
 static int member_compare(const void *a, const void *b)
 {
     const json_member *ma = a, *mb = b;
-    int by_key = strcmp(ma->key, mb->key);
-    if (by_key != 0)
-        return by_key;
-    return ma->order < mb->order ? -1 : ma->order > mb->order;
+    return strcmp(ma->key, mb->key);
 }
 
-/* The bytes s takes as a JSON string, quotes included; with out, writes them. */
-static size_t json_string_put(const char *s, char *out)
+/* Where JSON text goes: counted only (text NULL), to learn its length, or
+ * counted and written into text. */
+typedef struct {
+    char *text;
+    size_t len;
+} json_sink;
+
+static void sink_put(json_sink *s, char c)
+{
+    if (s->text != NULL)
+        s->text[s->len] = c;
+    s->len++;
+}
+
+/* Puts s as a JSON string, quotes included. */
+static void sink_string(json_sink *sink, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-#define PUT(c) (out != NULL ? (void)(out[n] = (c)) : (void)0, n++)
-    PUT('"');
+    sink_put(sink, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        const char *escape = NULL;
+        char escape = 0;
         switch (*p) {
-        case '"': escape = "\\\""; break;
-        case '\\': escape = "\\\\"; break;
-        case '\b': escape = "\\b"; break;
-        case '\f': escape = "\\f"; break;
-        case '\n': escape = "\\n"; break;
-        case '\r': escape = "\\r"; break;
-        case '\t': escape = "\\t"; break;
+        case '"': escape = '"'; break;
+        case '\\': escape = '\\'; break;
+        case '\b': escape = 'b'; break;
+        case '\f': escape = 'f'; break;
+        case '\n': escape = 'n'; break;
+        case '\r': escape = 'r'; break;
+        case '\t': escape = 't'; break;
         default: break;
         }
-        if (escape != NULL) {
-            PUT(escape[0]);
-            PUT(escape[1]);
+        if (escape != 0) {
+            sink_put(sink, '\\');
+            sink_put(sink, escape);
         } else if (*p < 0x20) {
-            PUT('\\'), PUT('u'), PUT('0'), PUT('0'), PUT(hex[*p >> 4]), PUT(hex[*p & 0xf]);
+            const char *u = "\\u00";
+            while (*u != '\0')
+                sink_put(sink, *u++);
+            sink_put(sink, hex[*p >> 4]);
+            sink_put(sink, hex[*p & 0xf]);
         } else {
-            PUT((char)*p);
+            sink_put(sink, (char)*p);
         }
     }
-    PUT('"');
-#undef PUT
-    return n;
+    sink_put(sink, '"');
+}
+
+/* Puts ms as a JSON object (keys sorted before) or array. */
+static void sink_members(json_sink *sink, const json_members *ms, bool object)
+{
+    sink_put(sink, object ? '{' : '[');
+    for (size_t i = 0; i < ms->n; i++) {
+        const json_member *m = &ms->members[i];
+        if (i > 0)
+            sink_put(sink, ',');
+        if (object) {
+            sink_string(sink, m->key);
+            sink_put(sink, ':');
+        }
+        sink_string(sink, m->text);
+    }
+    sink_put(sink, object ? '}' : ']');
 }
 
 /* Writes ms as a JSON object (keys sorted) or array into *out (malloc'd). */
@@ -449,35 +477,14 @@ static int members_text(json_members *ms, bool object, char **out, valv_error *e
 {
     if (object && ms->n > 1)
         qsort(ms->members, ms->n, sizeof ms->members[0], member_compare);
-    /* Two passes over the same members: the first measures, the second writes. */
-    char *text = NULL;
-    for (int pass = 0; pass < 2; pass++) {
-        size_t used = 0;
-        text != NULL ? (void)(text[used] = object ? '{' : '[') : (void)0;
-        used++;
-        bool first = true;
-        for (size_t i = 0; i < ms->n; i++) {
-            const json_member *m = &ms->members[i];
-            if (object && i + 1 < ms->n && strcmp(m->key, ms->members[i + 1].key) == 0)
-                continue; /* a later one has the same key */
-            if (!first)
-                text != NULL ? (void)(text[used] = ',') : (void)0, used++;
-            first = false;
-            if (object) {
-                used += json_string_put(m->key, text != NULL ? text + used : NULL);
-                text != NULL ? (void)(text[used] = ':') : (void)0;
-                used++;
-            }
-            used += json_string_put(m->text, text != NULL ? text + used : NULL);
-        }
-        if (text != NULL) {
-            text[used] = object ? '}' : ']';
-            text[used + 1] = '\0';
-        } else if ((text = malloc(used + 2)) == NULL) {
-            return out_of_memory(err);
-        }
-    }
-    *out = text;
+    json_sink measure = {NULL, 0};
+    sink_members(&measure, ms, object);
+    json_sink write = {malloc(measure.len + 1), 0};
+    if (write.text == NULL)
+        return out_of_memory(err);
+    sink_members(&write, ms, object);
+    write.text[write.len] = '\0';
+    *out = write.text;
     return VALV_OK;
 }
 
