@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -97,8 +96,10 @@ static int print_record(FILE *out, output_format format, const record_field *fie
                                                        : json_integer(fields[i].number));
         char *line = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(obj);
-        if (line == NULL)
+        if (line == NULL) {
+            errno = ENOMEM;
             return -1;
+        }
         int rc = fprintf(out, "%s\n", line) < 0 ? -1 : 0;
         free(line);
         return rc;
@@ -120,7 +121,7 @@ static int print_record(FILE *out, output_format format, const record_field *fie
                         "", value);
         }
         if (format == OUTPUT_CSV)
-            fputc('\n', out);
+            fputs("\r\n", out); /* as every CSV valv writes (RFC 4180) */
     }
     return ferror(out) ? -1 : 0;
 }
@@ -131,7 +132,7 @@ static int admin_info(cmd_session *s, int argc, char **argv)
 {
     Valv__V1__GetServerInfoRequest req = VALV__V1__GET_SERVER_INFO_REQUEST__INIT;
     Valv__V1__ServerInfo *info = NULL;
-    char start[32] = "";
+    char start[OUTPUT_TIME_MAX];
     args_parser p;
 
     if (args_parse_common(&info_command, &s->globals, argc, argv, 0, 0, "", &p) == ARGS_STOP)
@@ -140,12 +141,7 @@ static int admin_info(cmd_session *s, int argc, char **argv)
                       &valv__v1__server_info__descriptor, (ProtobufCMessage **)&info);
     if (rc != ARGS_EXIT_OK)
         return rc;
-    if (info->start_time != NULL) {
-        time_t seconds = (time_t)info->start_time->seconds;
-        struct tm tm;
-        gmtime_r(&seconds, &tm);
-        strftime(start, sizeof start, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
+    output_time(info->start_time, false, start);
     const record_field fields[] = {
         {"version", info->version, 0},
         {"schema_version", NULL, info->schema_version},

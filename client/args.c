@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "limits.h" /* store/limits.h: the input limits the flags check */
+
 #define ASSET_NAME_PREFIX "assets/"
 /* A day: longer than any call should take, short enough to catch typos. */
 #define TIMEOUT_MAX_SECONDS 86400.0

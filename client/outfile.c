@@ -28,6 +28,11 @@ int outfile_open(const char *path, unsigned flags, outfile *out, valv_error *err
     *out = (outfile){.f = stdout, .flags = flags};
     if (strcmp(path, "-") == 0)
         return VALV_OK;
+    if (path[0] == '\0') {
+        *out = (outfile){.f = NULL};
+        return valv_error_set(err, VALV_EINVAL,
+                              "no file name given: name a file, or '-' for standard output");
+    }
 
     out->path = path;
     /* Next to path, so that rename replaces path in one step. */

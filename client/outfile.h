@@ -35,9 +35,9 @@ typedef struct {
 } outfile;
 
 /* Opens path ("-": standard output; borrowed until outfile_close) for
- * writing into *out. Errors: VALV_EUNAVAILABLE "cannot write PATH: REASON"
- * (no temporary file could be made next to it), VALV_EINTERNAL when out of
- * memory. */
+ * writing into *out. Errors: VALV_EINVAL for an empty path,
+ * VALV_EUNAVAILABLE "cannot write PATH: REASON" (no temporary file could be
+ * made next to it), VALV_EINTERNAL when out of memory. */
 int outfile_open(const char *path, unsigned flags, outfile *out, valv_error *err);
 
 /* Ends the output. When complete is true (the caller wrote everything),

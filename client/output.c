@@ -19,7 +19,6 @@
  * attribute keys push their value right instead of widening every line. */
 #define DETAIL_KEY_WIDTH 38
 /* "2026-01-01T00:00:00.123456789Z" plus room to spare. */
-#define TIME_TEXT_MAX 48
 /* The most columns a table has: the asset list's. */
 #define TABLE_COLUMNS_MAX 14
 /* Characters of an event's changes and reason that an audit table shows;
@@ -56,10 +55,8 @@ static const char *enum_name(const ProtobufCEnumDescriptor *desc, int value)
     return v != NULL ? v->name : "?";
 }
 
-/* RFC 3339 in UTC. with_fraction adds the nanoseconds, in 3, 6 or 9 digits
- * as the protobuf JSON mapping does; tables leave them out. "" for NULL. */
-static void format_time(const Google__Protobuf__Timestamp *ts, bool with_fraction,
-                        char buf[TIME_TEXT_MAX])
+void output_time(const Google__Protobuf__Timestamp *ts, bool with_fraction,
+                 char buf[OUTPUT_TIME_MAX])
 {
     buf[0] = '\0';
     if (ts == NULL)
@@ -68,7 +65,7 @@ static void format_time(const Google__Protobuf__Timestamp *ts, bool with_fractio
     struct tm tm;
     if (gmtime_r(&seconds, &tm) == NULL)
         return;
-    size_t len = strftime(buf, TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    size_t len = strftime(buf, OUTPUT_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
     int nanos = ts->nanos;
     if (with_fraction && nanos > 0) {
         int digits = 9;
@@ -76,9 +73,9 @@ static void format_time(const Google__Protobuf__Timestamp *ts, bool with_fractio
             nanos /= 1000;
             digits -= 3;
         }
-        len += (size_t)snprintf(buf + len, TIME_TEXT_MAX - len, ".%0*d", digits, nanos);
+        len += (size_t)snprintf(buf + len, OUTPUT_TIME_MAX - len, ".%0*d", digits, nanos);
     }
-    snprintf(buf + len, TIME_TEXT_MAX - len, "Z");
+    snprintf(buf + len, OUTPUT_TIME_MAX - len, "Z");
 }
 
 /* The CLI's level number: enum value minus one, '-' when not classified. */
@@ -263,8 +260,8 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *valu
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
         if (is_timestamp(f->descriptor)) {
-            char text[TIME_TEXT_MAX];
-            format_time((const Google__Protobuf__Timestamp *)sub, true, text);
+            char text[OUTPUT_TIME_MAX];
+            output_time((const Google__Protobuf__Timestamp *)sub, true, text);
             return json_string(text);
         }
         return message_to_json(sub);
@@ -377,8 +374,8 @@ static void detail_bool(FILE *out, const char *key, protobuf_c_boolean value)
 
 static void detail_time(FILE *out, const char *key, const Google__Protobuf__Timestamp *ts)
 {
-    char text[TIME_TEXT_MAX];
-    format_time(ts, true, text);
+    char text[OUTPUT_TIME_MAX];
+    output_time(ts, true, text);
     detail_text(out, key, text);
 }
 
@@ -395,7 +392,7 @@ static void print_review_detail(FILE *out, const Valv__V1__ReviewStatus *r)
 
 static void print_asset_detail(FILE *out, const Valv__V1__Asset *a)
 {
-    char text[TIME_TEXT_MAX];
+    char text[OUTPUT_TIME_MAX];
     char *labels = join_labels(a, ", ");
 
     detail_text(out, "name", a->name);
@@ -604,12 +601,12 @@ static int asset_row(table *t, size_t row, const Valv__V1__Asset *a)
     static const Valv__V1__Effective no_effective = VALV__V1__EFFECTIVE__INIT;
     const Valv__V1__Effective *e = a->effective != NULL ? a->effective : &no_effective;
     char revision[24];
-    char updated[TIME_TEXT_MAX];
-    char deleted[TIME_TEXT_MAX];
+    char updated[OUTPUT_TIME_MAX];
+    char deleted[OUTPUT_TIME_MAX];
 
     snprintf(revision, sizeof revision, "%" PRId64, a->revision);
-    format_time(a->update_time, false, updated);
-    format_time(a->delete_time, false, deleted);
+    output_time(a->update_time, false, updated);
+    output_time(a->delete_time, false, deleted);
     const char *values[TABLE_COLUMNS_MAX] = {
         a->name,
         enum_name(&valv__v1__asset_kind__descriptor, a->kind),
@@ -743,8 +740,8 @@ static int print_asset_csv(FILE *out, Valv__V1__Asset *const *assets, size_t n_a
         const Valv__V1__SecurityProtection *sec = a->security ? a->security : &no_security;
         const Valv__V1__Effective *e = a->effective ? a->effective : &no_effective;
         const Valv__V1__ReviewStatus *r = a->review ? a->review : &no_review;
-        char revision[24], created[TIME_TEXT_MAX], updated[TIME_TEXT_MAX], deleted[TIME_TEXT_MAX];
-        char reviewed[TIME_TEXT_MAX], due[TIME_TEXT_MAX];
+        char revision[24], created[OUTPUT_TIME_MAX], updated[OUTPUT_TIME_MAX], deleted[OUTPUT_TIME_MAX];
+        char reviewed[OUTPUT_TIME_MAX], due[OUTPUT_TIME_MAX];
         char *labels = join_labels(a, ";");
         if (labels == NULL) {
             errno = ENOMEM;
@@ -752,11 +749,11 @@ static int print_asset_csv(FILE *out, Valv__V1__Asset *const *assets, size_t n_a
             break;
         }
         snprintf(revision, sizeof revision, "%" PRId64, a->revision);
-        format_time(a->create_time, true, created);
-        format_time(a->update_time, true, updated);
-        format_time(a->delete_time, true, deleted);
-        format_time(r->review_time, true, reviewed);
-        format_time(r->due_time, true, due);
+        output_time(a->create_time, true, created);
+        output_time(a->update_time, true, updated);
+        output_time(a->delete_time, true, deleted);
+        output_time(r->review_time, true, reviewed);
+        output_time(r->due_time, true, due);
         const char *row[] = {
             a->name, enum_name(&valv__v1__asset_kind__descriptor, a->kind), a->display_name,
             a->description, a->owner_unit, a->owner, a->source, a->external_id, labels,
@@ -797,8 +794,8 @@ static int print_link_rows(FILE *out, output_format format, Valv__V1__Link *cons
     int rc = table_init(&t, csv ? csv_header : table_header, csv ? 5 : 4, n_links);
     for (size_t i = 0; i < n_links && rc == 0; i++) {
         const Valv__V1__Link *l = links[i];
-        char created[TIME_TEXT_MAX];
-        format_time(l->create_time, csv, created);
+        char created[OUTPUT_TIME_MAX];
+        output_time(l->create_time, csv, created);
         const char *values[] = {
             l->from_asset, enum_name(&valv__v1__link_type__descriptor, l->type), l->to_asset,
             created, l->create_by,
@@ -965,7 +962,7 @@ static void cut_to_width(char *text, size_t max_width)
 static int audit_row(table *t, size_t row, const Valv__V1__AuditEvent *ev, bool csv,
                      bool full_text)
 {
-    char revision[24], cause[24], time[TIME_TEXT_MAX];
+    char revision[24], cause[24], time[OUTPUT_TIME_MAX];
     char *changes = changes_text(ev);
     char *reason = strdup(ev->reason);
     char *asset = NULL;
@@ -986,7 +983,7 @@ static int audit_row(table *t, size_t row, const Valv__V1__AuditEvent *ev, bool 
     }
     snprintf(revision, sizeof revision, "%" PRId64, ev->revision);
     snprintf(cause, sizeof cause, "%" PRId64, ev->cause_revision);
-    format_time(ev->time, csv, time);
+    output_time(ev->time, csv, time);
     if (csv) {
         const char *values[] = {
             revision, time, ev->actor, ev->request_id, action_text(ev->action), ev->asset,

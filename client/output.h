@@ -85,6 +85,16 @@ int output_audit_event(FILE *out, output_format format, const Valv__V1__AuditEve
  * break, quotes inside doubled. NULL is an empty field. */
 void output_csv_field(FILE *out, char delimiter, bool first, const char *value);
 
+/* Room for output_time's text. */
+#define OUTPUT_TIME_MAX 48
+
+/* ts as RFC 3339 in UTC ("2026-11-22T16:05:00Z") into buf, the way every
+ * command prints times. with_fraction adds the nanoseconds, in 3, 6 or 9
+ * digits as the protobuf JSON mapping does; tables leave them out. "" for
+ * NULL. */
+void output_time(const Google__Protobuf__Timestamp *ts, bool with_fraction,
+                 char buf[OUTPUT_TIME_MAX]);
+
 /* Prints any message as one line of JSON, with the conventions above. */
 int output_message_json(FILE *out, const ProtobufCMessage *message);
 

@@ -11,9 +11,10 @@
 #include <jansson.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "output.h"
 
 /* "2026-11-22 17:05 CET" or "2026-11-22T16:05:00Z", with room to spare. */
-#define TIME_TEXT_MAX 64
+#define TIME_TEXT_MAX 64 /* at least OUTPUT_TIME_MAX */
 /* Digits of the largest int64, its sign and the NUL. */
 #define NUMBER_TEXT_MAX 24
 /* "#rrggbb" and the NUL. */
@@ -170,15 +171,19 @@ typedef enum {
 static void format_time(const Google__Protobuf__Timestamp *ts, time_style style,
                         char buf[TIME_TEXT_MAX])
 {
-    static const char *const formats[] = {"%Y-%m-%d %H:%M %Z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"};
+    static const char *const local_formats[] = {[SHOWN_LOCAL] = "%Y-%m-%d %H:%M %Z",
+                                                [SHOWN_DATE] = "%Y-%m-%d"};
     buf[0] = '\0';
+    if (style == SHOWN_UTC) {
+        output_time(ts, false, buf);
+        return;
+    }
     if (ts == NULL)
         return;
     time_t seconds = (time_t)ts->seconds;
     struct tm tm;
-    bool ok = style == SHOWN_UTC ? gmtime_r(&seconds, &tm) != NULL
-                                : localtime_r(&seconds, &tm) != NULL;
-    if (ok && strftime(buf, TIME_TEXT_MAX, formats[style], &tm) == 0)
+    if (localtime_r(&seconds, &tm) != NULL &&
+        strftime(buf, TIME_TEXT_MAX, local_formats[style], &tm) == 0)
         buf[0] = '\0';
 }
 

@@ -180,17 +180,18 @@ static int write_html(cmd_session *s, const args_list *units, const char *path,
     valv_error err;
     valv_error_clear(&err);
 
-    int rc = read_queue(s, units, &queue);
-    if (rc == ARGS_EXIT_OK && outfile_open(path, 0, &file, &err) != VALV_OK)
-        rc = ARGS_EXIT_FAILED;
-    if (rc == ARGS_EXIT_OK) {
-        bool written = report_write_html(file.f, summary, &queue.view) == 0;
-        /* Said before outfile_close, which changes errno. */
-        if (!written)
-            valv_error_set(&err, VALV_EUNAVAILABLE, "cannot write %s: %m", path);
-        if (outfile_close(&file, written, &err) != VALV_OK || !written)
-            rc = ARGS_EXIT_FAILED;
+    /* The file first, so that one that cannot be written costs no reads. */
+    if (outfile_open(path, 0, &file, &err) != VALV_OK) {
+        fprintf(stderr, "valv: %s\n", err.message);
+        return ARGS_EXIT_FAILED;
     }
+    int rc = read_queue(s, units, &queue);
+    bool written = rc == ARGS_EXIT_OK && report_write_html(file.f, summary, &queue.view) == 0;
+    /* Said before outfile_close, which changes errno. */
+    if (rc == ARGS_EXIT_OK && !written)
+        valv_error_set(&err, VALV_EUNAVAILABLE, "cannot write %s: %m", path);
+    if (outfile_close(&file, written, &err) != VALV_OK || !written)
+        rc = ARGS_EXIT_FAILED;
     if (err.code != VALV_OK)
         fprintf(stderr, "valv: %s\n", err.message);
     else if (rc == ARGS_EXIT_OK && strcmp(path, "-") != 0)

@@ -30,9 +30,12 @@ void health_check(call *c, const ProtobufCMessage *request)
     if (!is_known(req->service)) {
         valv_error err;
         valv_error_clear(&err);
+        /* The services are those of the method table; server reflection
+         * lists them, so this message need not (and cannot go stale). */
         valv_error_set(&err, VALV_ENOTFOUND,
-                       "unknown service '%s'; valvd serves valv.v1.Inventory, valv.v1.Review, "
-                       "valv.v1.Audit, valv.v1.Admin and the health and reflection services",
+                       "unknown service '%s'; give a full service name such as "
+                       "valv.v1.Inventory, or '' for the server as a whole (server "
+                       "reflection lists every service valvd serves)",
                        req->service);
         call_fail(c, &err);
         return;

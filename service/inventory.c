@@ -42,7 +42,7 @@ void inventory_create_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     if (req->asset == NULL)
         valv_error_violation(&err, "asset", "required: the asset to create");
-    write_check_fields(req->request_id, NULL, &err);
+    validate_write_fields(req->request_id, NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
@@ -71,7 +71,7 @@ void inventory_update_asset(call *c, const ProtobufCMessage *request)
         valv_error_violation(&err, "asset", "required: the asset with its name and the fields to change");
     else
         validate_asset_name(req->asset->name, "asset.name", &id, &err);
-    write_check_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, &err);
+    validate_write_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
@@ -95,7 +95,7 @@ void inventory_delete_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, &err);
-    write_check_fields(req->request_id, req->etag, &err);
+    validate_write_fields(req->request_id, req->etag, &err);
     validate_text(req->reason, VALV_REASON_MAX, "reason", &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
@@ -119,7 +119,7 @@ void inventory_undelete_asset(call *c, const ProtobufCMessage *request)
     valv_error_clear(&err);
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, &err);
-    write_check_fields(req->request_id, req->etag, &err);
+    validate_write_fields(req->request_id, req->etag, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
@@ -240,23 +240,6 @@ void inventory_list_assets(call *c, const ProtobufCMessage *request)
 
 /* Checks the two ends and the type of a link named in a request. field
  * prefixes the field names ("link." for CreateLink, "" for DeleteLink). */
-static int check_link(const char *prefix, const char *from, const char *to,
-                      Valv__V1__LinkType type, const char **from_id, const char **to_id,
-                      valv_error *err)
-{
-    char field[32];
-    snprintf(field, sizeof field, "%sfrom_asset", prefix);
-    validate_asset_name(from, field, from_id, err);
-    snprintf(field, sizeof field, "%sto_asset", prefix);
-    validate_asset_name(to, field, to_id, err);
-    if (type <= VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED || type > VALV__V1__LINK_TYPE__PART_OF) {
-        snprintf(field, sizeof field, "%stype", prefix);
-        valv_error_violation(err, field,
-                             "required: one of PROCESSED_BY, STORED_IN, HOSTED_IN, DEPENDS_ON, PART_OF");
-    }
-    return err->code;
-}
-
 static int write_create_link(store_txn *txn, write_op *op, valv_error *err)
 {
     const Valv__V1__CreateLinkRequest *req = (const void *)op->request;
@@ -277,9 +260,9 @@ void inventory_create_link(call *c, const ProtobufCMessage *request)
     if (req->link == NULL)
         valv_error_violation(&err, "link", "required: from_asset, to_asset and type");
     else
-        check_link("link.", req->link->from_asset, req->link->to_asset, req->link->type, &from_id,
-                   &to_id, &err);
-    write_check_fields(req->request_id, NULL, &err);
+        validate_link_fields("link.", req->link->from_asset, req->link->to_asset,
+                             req->link->type, &from_id, &to_id, &err);
+    validate_write_fields(req->request_id, NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;
@@ -299,8 +282,8 @@ void inventory_delete_link(call *c, const ProtobufCMessage *request)
     valv_error err;
     valv_error_clear(&err);
     const char *from_id = NULL, *to_id = NULL;
-    check_link("", req->from_asset, req->to_asset, req->type, &from_id, &to_id, &err);
-    write_check_fields(req->request_id, NULL, &err);
+    validate_link_fields("", req->from_asset, req->to_asset, req->type, &from_id, &to_id, &err);
+    validate_write_fields(req->request_id, NULL, &err);
     if (err.code != VALV_OK) {
         call_fail(c, &err);
         return;

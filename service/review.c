@@ -24,7 +24,7 @@ static int check_decision(const review_decision *d, const char **id, valv_error 
                              "required: the etag of the version you reviewed (valv asset get shows it)");
     if (d->comment[0] == '\0')
         valv_error_violation(err, "comment", "required: say what you checked, or what the owner must fix");
-    return write_check_fields(d->request_id, d->etag, err);
+    return validate_write_fields(d->request_id, d->etag, err);
 }
 
 static int write_approve(store_txn *txn, write_op *op, valv_error *err)

@@ -509,7 +509,7 @@ void call_set_request_id(call *c, const char *id)
 /* Takes the request's own request_id, when its message has one: a string
  * field of that name, found through the descriptor, so that every method
  * whose request carries one is covered. Its content is the handler's to
- * check (write_check_fields). */
+ * check (validate_write_fields). */
 static void call_adopt_request_id(call *c)
 {
     const ProtobufCFieldDescriptor *f =

@@ -88,15 +88,6 @@ void write_submit(call *c, const ProtobufCMessage *request, const char *id, cons
     writer_submit(call_writer(c), &w->job);
 }
 
-int write_check_fields(const char *request_id, const char *etag, valv_error *err)
-{
-    if (request_id != NULL)
-        validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
-    if (etag != NULL)
-        validate_text(etag, VALV_ETAG_MAX, "etag", err);
-    return err->code;
-}
-
 int write_result_asset(write_op *op, Valv__V1__Asset *asset, int rc)
 {
     op->result = asset != NULL ? &asset->base : NULL;

@@ -36,10 +36,6 @@ struct write_op {
 void write_submit(call *c, const ProtobufCMessage *request, const char *id, const char *other_id,
                   write_fn fn);
 
-/* Checks the fields every write request may carry: request_id and etag
- * (either may be NULL: not in this request). Adds violations to err;
- * returns err->code. */
-int write_check_fields(const char *request_id, const char *etag, valv_error *err);
 
 /* For write_fns that call a store function returning an asset: keeps the
  * asset as op's result and passes rc through. */

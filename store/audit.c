@@ -587,9 +587,9 @@ static bool value_same(const ProtobufCFieldDescriptor *f, const void *va, const 
             const Google__Protobuf__Timestamp *ta = (const void *)a, *tb = (const void *)b;
             return ta->seconds == tb->seconds && ta->nanos == tb->nanos;
         }
+        if (!is_map(f))
+            return false; /* a message other than a map's entry */
         const ProtobufCMessageDescriptor *d = a->descriptor;
-        if (d->n_fields != 2 || strcmp(d->fields[0].name, "key") != 0)
-            return false; /* not a map entry */
         return value_same(&d->fields[0], field_member(a, &d->fields[0]), field_member(b, &d->fields[0])) &&
                value_same(&d->fields[1], field_member(a, &d->fields[1]), field_member(b, &d->fields[1]));
     }

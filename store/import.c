@@ -331,7 +331,7 @@ static int seen_clear(store_txn *t, const store_import *imp, valv_error *err)
     }
     mdb_cursor_close(cur);
     if (rc == MDB_MAP_FULL)
-        t->full = true;
+        return txn_map_full(t, err);
     return rc == 0 || rc == MDB_NOTFOUND ? VALV_OK : storage_error(rc, "removing import marks", err);
 }
 

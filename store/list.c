@@ -334,19 +334,14 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
             break;
         if (!walk_key_id(w, &key, id))
             continue;
-        if (!walk_has_records) {
-            MDB_val id_key = {strlen(id), id};
-            rc = mdb_get(q->txn, q->s->tables[TABLE_ASSETS], &id_key, &record);
-            if (rc == MDB_NOTFOUND) {
+        if (!walk_has_records && (rc = asset_record(q->s, q->txn, id, &record, err)) != VALV_OK) {
+            if (rc == VALV_ENOTFOUND) {
+                valv_error_clear(err);
                 rc = valv_error_set(err, VALV_EINTERNAL,
                                     "an index names asset assets/%s, which has no record; "
                                     "run valvd verify on the data directory", id);
-                goto done;
             }
-            if (rc != 0) {
-                rc = storage_error(rc, "listing assets", err);
-                goto done;
-            }
+            goto done;
         }
         rc = candidate_decode(q->f != NULL ? &scan : NULL, &record, id, &look, &owned, err);
         if (rc != VALV_OK)

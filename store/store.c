@@ -393,9 +393,7 @@ static int map_full_error(const store *s, valv_error *err)
                           s->map_size_max / MIB);
 }
 
-/* The transaction ran out of map: LMDB allows only an abort now, and
- * store_grow can help the next try. */
-static int map_full_hit(store_txn *t, valv_error *err)
+int txn_map_full(store_txn *t, valv_error *err)
 {
     t->full = true;
     t->s->map_full = true;
@@ -429,7 +427,7 @@ static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
         return map_full_error(t->s, err);
     int rc = mdb_put(t->txn, dbi, &k, &v, flags);
     if (rc == MDB_MAP_FULL)
-        return map_full_hit(t, err);
+        return txn_map_full(t, err);
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
@@ -452,16 +450,13 @@ int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_err
         return map_full_error(t->s, err);
     int rc = mdb_del(t->txn, dbi, &k, NULL);
     if (rc == MDB_MAP_FULL)
-        return map_full_hit(t, err);
+        return txn_map_full(t, err);
     if (rc == MDB_NOTFOUND)
         rc = 0;
     return rc == 0 ? VALV_OK : storage_error(rc, "deleting", err);
 }
 
-/* Finds asset id's record in txn (*val is LMDB's, valid while txn lives).
- * Unknown: asset_not_found. */
-static int asset_record(const store *s, MDB_txn *txn, const char *id, MDB_val *val,
-                        valv_error *err)
+int asset_record(const store *s, MDB_txn *txn, const char *id, MDB_val *val, valv_error *err)
 {
     size_t id_len = strlen(id);
     MDB_val key = {id_len, (void *)id};
@@ -717,13 +712,13 @@ int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val)
     return mdb_get(txn, s->tables[TABLE_META], &key, val);
 }
 
-static int meta_put(const store *s, MDB_txn *txn, const char *name, const void *data,
-                    size_t len, valv_error *err)
+int meta_put(const store *s, MDB_txn *txn, const char *name, const void *data, size_t len,
+             const char *what, valv_error *err)
 {
     MDB_val key = {strlen(name), (void *)name};
     MDB_val val = {len, (void *)data};
     int rc = mdb_put(txn, s->tables[TABLE_META], &key, &val, 0);
-    return rc == 0 ? VALV_OK : storage_error(rc, "creating the store", err);
+    return rc == 0 ? VALV_OK : storage_error(rc, what, err);
 }
 
 /* Writes the meta table of a new store. */
@@ -737,13 +732,14 @@ static int meta_create(store *s, MDB_txn *txn, valv_error *err)
         return valv_error_set(err, VALV_EINTERNAL, "no random numbers for the page-token key");
     be64_put(version, STORE_SCHEMA_VERSION);
     be64_put(revision, 0);
-    rc = meta_put(s, txn, META_SCHEMA_VERSION, version, sizeof version, err);
+    const char *what = "creating the store";
+    rc = meta_put(s, txn, META_SCHEMA_VERSION, version, sizeof version, what, err);
     if (rc == VALV_OK)
-        rc = meta_put(s, txn, META_REVISION, revision, sizeof revision, err);
+        rc = meta_put(s, txn, META_REVISION, revision, sizeof revision, what, err);
     if (rc == VALV_OK)
-        rc = meta_put(s, txn, META_PAGE_TOKEN_KEY, key, sizeof key, err);
+        rc = meta_put(s, txn, META_PAGE_TOKEN_KEY, key, sizeof key, what, err);
     if (rc == VALV_OK)
-        rc = meta_put(s, txn, META_AUDIT_HASH, audit_hash, sizeof audit_hash, err);
+        rc = meta_put(s, txn, META_AUDIT_HASH, audit_hash, sizeof audit_hash, what, err);
     return rc;
 }
 

@@ -93,7 +93,9 @@ struct store_actor {
      * unit. NULL: everything is allowed. */
     int (*authorize)(const store_actor *who, store_act act, const char *unit, valv_error *err);
     /* false: asset (as stored, effective values included) does not exist
-     * for who. NULL: everything is visible. */
+     * for who. NULL: everything is visible. It may judge by owner_unit,
+     * effective and review only: store_read_asset hands it an asset with
+     * just those fields decoded. */
     bool (*can_see)(const store_actor *who, const Valv__V1__Asset *asset);
     const void *policy; /* the hooks' own data (the principal); borrowed */
 };

@@ -183,6 +183,11 @@ void asset_array_free(Valv__V1__Asset **assets, size_t n);
 
 int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
             size_t data_len, valv_error *err);
+/* t ran out of map (LMDB's MDB_MAP_FULL, from a write made outside
+ * txn_put and its kind): marks t and the store full, so that the writer
+ * grows the map and runs the write again, and says so in err. LMDB allows
+ * only an abort of t now. */
+int txn_map_full(store_txn *t, valv_error *err);
 /* As txn_put for a key after every key of dbi (LMDB's MDB_APPEND: pages are
  * filled, not split in half). A key not past the last one fails. */
 int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
@@ -195,6 +200,10 @@ void read_end(store *s, MDB_txn *txn);
 
 /* Reads key name of the meta table; LMDB's code (MDB_NOTFOUND when absent). */
 int meta_get(const store *s, MDB_txn *txn, const char *name, MDB_val *val);
+/* Writes key name of the meta table outside a store_txn (opening the
+ * store); a failure is a storage error about what. */
+int meta_put(const store *s, MDB_txn *txn, const char *name, const void *data, size_t len,
+             const char *what, valv_error *err);
 
 /* Decodes a stored asset record (data, len) of asset id. allocator NULL:
  * the asset is the caller's as usual; else it lives in the allocator's
@@ -207,6 +216,10 @@ int asset_unpack(const void *data, size_t len, const char *id, ProtobufCAllocato
  * the revision, and the message made from fmt and ap. */
 void verify_failed(store_verify_result *out, int64_t revision, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+
+/* Finds asset id's record in txn (*val is LMDB's, valid while txn lives
+ * and until it next writes). Unknown: asset_not_found. */
+int asset_record(const store *s, MDB_txn *txn, const char *id, MDB_val *val, valv_error *err);
 
 /* Reads asset id in txn. Unknown: asset_not_found. */
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,

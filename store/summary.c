@@ -376,10 +376,7 @@ int deleted_count_init(store *s, MDB_txn *txn, valv_error *err)
     if (rc != VALV_OK)
         return rc;
     be64_put(buf, (uint64_t)count);
-    MDB_val key = {strlen(META_DELETED_ASSETS), META_DELETED_ASSETS};
-    MDB_val val = {sizeof buf, buf};
-    rc = mdb_put(txn, s->tables[TABLE_META], &key, &val, 0);
-    return rc == 0 ? VALV_OK : storage_error(rc, "counting deleted assets", err);
+    return meta_put(s, txn, META_DELETED_ASSETS, buf, sizeof buf, "counting deleted assets", err);
 }
 
 int deleted_count_write(store_txn *t, const Valv__V1__Asset *old, const Valv__V1__Asset *a,

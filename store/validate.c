@@ -577,3 +577,29 @@ int validate_asset(const Valv__V1__Asset *asset, bool for_create, valv_error *er
     check_import_identity(&r, asset);
     return report_result(&r);
 }
+
+int validate_write_fields(const char *request_id, const char *etag, valv_error *err)
+{
+    if (request_id != NULL)
+        validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
+    if (etag != NULL)
+        validate_text(etag, VALV_ETAG_MAX, "etag", err);
+    return err->code;
+}
+
+int validate_link_fields(const char *prefix, const char *from, const char *to,
+                         Valv__V1__LinkType type, const char **from_id, const char **to_id,
+                         valv_error *err)
+{
+    char field[32];
+    snprintf(field, sizeof field, "%sfrom_asset", prefix);
+    validate_asset_name(from, field, from_id, err);
+    snprintf(field, sizeof field, "%sto_asset", prefix);
+    validate_asset_name(to, field, to_id, err);
+    if (type <= VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED || type > VALV__V1__LINK_TYPE__PART_OF) {
+        snprintf(field, sizeof field, "%stype", prefix);
+        valv_error_violation(err, field,
+                             "required: one of PROCESSED_BY, STORED_IN, HOSTED_IN, DEPENDS_ON, PART_OF");
+    }
+    return err->code;
+}

@@ -40,6 +40,19 @@ int validate_owner_unit(const char *unit, const char *field, valv_error *err);
 int validate_asset_name(const char *name, const char *field, const char **id_out,
                         valv_error *err);
 
+/* The fields every write request may carry: request_id and etag (either
+ * may be NULL: not in this request). Adds violations to err; returns
+ * err->code. */
+int validate_write_fields(const char *request_id, const char *etag, valv_error *err);
+
+/* The ends and type of a link in a request: from and to as asset names
+ * (*from_id and *to_id as validate_asset_name gives them), type one of the
+ * link types. prefix goes before each field's name ("link."). Adds
+ * violations to err; returns err->code. */
+int validate_link_fields(const char *prefix, const char *from, const char *to,
+                         Valv__V1__LinkType type, const char **from_id, const char **to_id,
+                         valv_error *err);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool validate_utf8(const char *s, size_t len);
 

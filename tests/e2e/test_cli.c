@@ -139,6 +139,9 @@ START_TEST(health_reports_serving)
     ck_assert_str_eq(out, "SERVING\n");
     ck_assert_int_eq(valv("health", "-o", "json"), 0);
     ck_assert_str_eq(out, "{\"status\":\"SERVING\"}\n");
+    ck_assert_int_eq(valv("health", "--service", "valv.v1.Admin"), 0);
+    ck_assert_int_eq(valv("health", "--service", "valv.v1.Nothing"), 1);
+    ck_assert_msg(strstr(err, "NOT_FOUND: unknown service 'valv.v1.Nothing'") != NULL, "%s", err);
     stop_server();
 }
 END_TEST

@@ -434,6 +434,16 @@ START_TEST(usage_errors_exit_2_and_help_has_examples)
     ck_assert_msg(harness_start(&srv, NULL) == 0, "valvd did not start");
     ck_assert_int_eq(valv("report", "--html", "/nonexistent-dir/report.html"), 1);
     assert_has(err, "valv: cannot write /nonexistent-dir/report.html: No such file or directory");
+    /* One that fails after the page was written beside it (a directory is
+     * in the way of the last step, the rename): the page goes too. */
+    char dir[] = "/tmp/valv-report-dir-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(valv("report", "--html", dir), 1);
+    assert_has(err, "Is a directory");
+    const char *const ls[] = {"sh", "-c", "ls -d \"$0\".* 2>/dev/null | wc -l", dir, NULL};
+    ck_assert_int_eq(run(ls), 0);
+    ck_assert_str_eq(out, "0\n");
+    ck_assert_int_eq(rmdir(dir), 0);
     ck_assert_int_eq(harness_stop(&srv), 0);
     harness_cleanup(&srv);
 }

@@ -29,22 +29,11 @@
 #include "valv/v1/inventory.pb-c.h"
 #include "valv/v1/review.pb-c.h"
 
-/* Limits that are private to one file of valvd, repeated here. */
-
 /* A fuzzed token never carries this key's HMAC, so every token is refused
  * after its base64url and length checks (fuzz_pagetoken.c goes further). */
 static const unsigned char token_key[PAGETOKEN_KEY_LEN];
 
 /* --- What several requests share ---------------------------------------------------- */
-
-/* service/write.c write_check_fields. */
-static int check_write_fields(const char *request_id, const char *etag, valv_error *err)
-{
-    validate_text(request_id, VALV_REQUEST_ID_MAX, "request_id", err);
-    if (etag != NULL)
-        validate_text(etag, VALV_ETAG_MAX, "etag", err);
-    return err->code;
-}
 
 /* The page_size and page_token of a list request; query and kind are what
  * the store digests into the token (close enough: a fuzzed token fails its
@@ -74,24 +63,6 @@ static int check_filter(const char *text, valv_error *err)
     if (filter_parse(text, &f, err) == VALV_OK)
         filter_hint_get(f, &hint);
     filter_free(f);
-    return err->code;
-}
-
-/* service/inventory.c check_link. */
-static int check_link(const char *prefix, const char *from, const char *to,
-                      Valv__V1__LinkType type, valv_error *err)
-{
-    const char *id = NULL;
-    char field[32];
-
-    snprintf(field, sizeof field, "%sfrom_asset", prefix);
-    validate_asset_name(from, field, &id, err);
-    snprintf(field, sizeof field, "%sto_asset", prefix);
-    validate_asset_name(to, field, &id, err);
-    if (type <= VALV__V1__LINK_TYPE__LINK_TYPE_UNSPECIFIED || type > VALV__V1__LINK_TYPE__PART_OF) {
-        snprintf(field, sizeof field, "%stype", prefix);
-        valv_error_violation(err, field, "required: a link type");
-    }
     return err->code;
 }
 
@@ -143,7 +114,7 @@ static int check_create_asset(const ProtobufCMessage *request, valv_error *err)
     const Valv__V1__CreateAssetRequest *req = (const void *)request;
     if (req->asset == NULL)
         valv_error_violation(err, "asset", "required");
-    if (check_write_fields(req->request_id, NULL, err) != VALV_OK)
+    if (validate_write_fields(req->request_id, NULL, err) != VALV_OK)
         return err->code;
     /* store_create_asset */
     if (validate_asset(req->asset, true, err) != VALV_OK)
@@ -187,7 +158,7 @@ static int check_update_asset(const ProtobufCMessage *request, valv_error *err)
         valv_error_violation(err, "asset", "required");
     else
         validate_asset_name(req->asset->name, "asset.name", &id, err);
-    if (check_write_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, err) !=
+    if (validate_write_fields(req->request_id, req->asset != NULL ? req->asset->etag : NULL, err) !=
         VALV_OK)
         return err->code;
     /* store_update_asset: the mask over the stored asset, then the result
@@ -214,7 +185,7 @@ static int check_delete_asset(const ProtobufCMessage *request, valv_error *err)
     const Valv__V1__DeleteAssetRequest *req = (const void *)request;
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, err);
-    check_write_fields(req->request_id, req->etag, err);
+    validate_write_fields(req->request_id, req->etag, err);
     validate_text(req->reason, VALV_REASON_MAX, "reason", err);
     return err->code;
 }
@@ -224,7 +195,7 @@ static int check_undelete_asset(const ProtobufCMessage *request, valv_error *err
     const Valv__V1__UndeleteAssetRequest *req = (const void *)request;
     const char *id = NULL;
     validate_asset_name(req->name, "name", &id, err);
-    return check_write_fields(req->request_id, req->etag, err);
+    return validate_write_fields(req->request_id, req->etag, err);
 }
 
 static int check_list_assets(const ProtobufCMessage *request, valv_error *err)
@@ -239,18 +210,21 @@ static int check_list_assets(const ProtobufCMessage *request, valv_error *err)
 static int check_create_link(const ProtobufCMessage *request, valv_error *err)
 {
     const Valv__V1__CreateLinkRequest *req = (const void *)request;
+    const char *from_id = NULL, *to_id = NULL;
     if (req->link == NULL)
-        valv_error_violation(err, "link", "required");
+        valv_error_violation(err, "link", "required: from_asset, to_asset and type");
     else
-        check_link("link.", req->link->from_asset, req->link->to_asset, req->link->type, err);
-    return check_write_fields(req->request_id, NULL, err);
+        validate_link_fields("link.", req->link->from_asset, req->link->to_asset, req->link->type,
+                             &from_id, &to_id, err);
+    return validate_write_fields(req->request_id, NULL, err);
 }
 
 static int check_delete_link(const ProtobufCMessage *request, valv_error *err)
 {
     const Valv__V1__DeleteLinkRequest *req = (const void *)request;
-    check_link("", req->from_asset, req->to_asset, req->type, err);
-    return check_write_fields(req->request_id, NULL, err);
+    const char *from_id = NULL, *to_id = NULL;
+    validate_link_fields("", req->from_asset, req->to_asset, req->type, &from_id, &to_id, err);
+    return validate_write_fields(req->request_id, NULL, err);
 }
 
 static int check_list_links(const ProtobufCMessage *request, valv_error *err)
@@ -322,7 +296,7 @@ static int check_decision(const char *name, const char *etag, const char *commen
         valv_error_violation(err, "etag", "required");
     if (comment[0] == '\0')
         valv_error_violation(err, "comment", "required");
-    if (check_write_fields(request_id, etag, err) == VALV_OK)
+    if (validate_write_fields(request_id, etag, err) == VALV_OK)
         validate_text(comment, VALV_COMMENT_MAX, "comment", err);
     return err->code;
 }

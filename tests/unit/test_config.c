@@ -115,31 +115,6 @@ START_TEST(an_empty_file_and_a_byte_order_mark_are_fine)
 }
 END_TEST
 
-/* main.c parses the file's arguments, then the command line's, with the
- * same getopt table: the command line's value is the one left standing. */
-START_TEST(flags_parsed_after_the_file_win)
-{
-    ck_assert_int_eq(read_text("listen = 127.0.0.1:1111\ndata-dir = /from/file\n"), VALV_OK);
-    char *cli[] = {"valvd", "--listen", "127.0.0.1:2222", NULL};
-    const char *listen = NULL, *data_dir = NULL;
-    char **lists[] = {file.argv, cli};
-    int counts[] = {file.argc, 3};
-    for (int k = 0; k < 2; k++) {
-        optind = 0;
-        opterr = 0;
-        int ch;
-        while ((ch = getopt_long(counts[k], lists[k], "", options, NULL)) != -1) {
-            if (ch == 'l')
-                listen = optarg;
-            else if (ch == 'd')
-                data_dir = optarg;
-        }
-    }
-    ck_assert_str_eq(listen, "127.0.0.1:2222");
-    ck_assert_str_eq(data_dir, "/from/file");
-}
-END_TEST
-
 /* ---- errors ------------------------------------------------------------------ */
 
 START_TEST(an_unknown_key_is_named_with_its_line_and_the_known_keys)
@@ -224,7 +199,6 @@ static Suite *config_suite(void)
     tcase_add_test(lines, a_false_switch_adds_nothing);
     tcase_add_test(lines, a_hash_inside_a_value_is_kept);
     tcase_add_test(lines, an_empty_file_and_a_byte_order_mark_are_fine);
-    tcase_add_test(lines, flags_parsed_after_the_file_win);
     suite_add_tcase(s, lines);
 
     TCase *errors = tcase_create("errors");

@@ -2,6 +2,7 @@
  * creates, updates or leaves alone, what is refused and how it is
  * reported, SYNC, dry runs, atomic imports, links between records, and a
  * batch the writer runs again. */
+#include "limits.h"
 #include "store_fixture.h"
 
 #define INFORMATION VALV__V1__ASSET_KIND__INFORMATION

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limits.h"
 #include "store_fixture.h"
 
 #define INFORMATION VALV__V1__ASSET_KIND__INFORMATION
