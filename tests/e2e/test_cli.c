@@ -1488,6 +1488,9 @@ START_TEST(export_csv_imports_back_unchanged_and_edits_become_updates)
     start_server();
     create_inventory();
     write_temp(path, sizeof path, ".csv", "");
+    /* An empty file name is refused before anything is read. */
+    ck_assert_int_eq(valv("export", "--output-file", ""), 1);
+    assert_has(err, "no file name given: name a file, or '-' for standard output");
     ck_assert_int_eq(valv("export", "--output-file", path), 0);
     assert_has(err, "wrote 4 assets to ");
     char *csv = read_whole_file(path);
