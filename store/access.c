@@ -29,15 +29,30 @@ int access_check(const store_actor *who, store_act act, const char *unit, valv_e
     return rc;
 }
 
+/* What access_load and access_load_values do once the asset is read: an
+ * asset viewer cannot see is freed and answered as missing. */
+static int access_hide_unseen(const char *id, const store_actor *viewer, Valv__V1__Asset **out,
+                              valv_error *err)
+{
+    if (store_asset_visible(viewer, *out))
+        return VALV_OK;
+    valv__v1__asset__free_unpacked(*out, NULL);
+    *out = NULL;
+    return asset_not_found(id, err);
+}
+
 int access_load(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
                 Valv__V1__Asset **out, valv_error *err)
 {
     int rc = asset_load(s, txn, id, out, err);
-    if (rc != VALV_OK || store_asset_visible(viewer, *out))
-        return rc;
-    valv__v1__asset__free_unpacked(*out, NULL);
-    *out = NULL;
-    return asset_not_found(id, err);
+    return rc == VALV_OK ? access_hide_unseen(id, viewer, out, err) : rc;
+}
+
+int access_load_values(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
+                       Valv__V1__Asset **out, valv_error *err)
+{
+    int rc = asset_load_values(s, txn, id, out, err);
+    return rc == VALV_OK ? access_hide_unseen(id, viewer, out, err) : rc;
 }
 
 int access_id_visible(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
@@ -48,7 +63,7 @@ int access_id_visible(const store *s, MDB_txn *txn, const char *id, const store_
     *visible = true;
     if (access_sees_all(viewer))
         return VALV_OK;
-    int rc = asset_load(s, txn, id, &a, err);
+    int rc = asset_load_values(s, txn, id, &a, err);
     if (rc == VALV_ENOTFOUND) {
         /* Nothing names a missing asset in a sound store; a damaged one
          * must not reveal what it lost. */

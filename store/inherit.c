@@ -61,7 +61,8 @@ typedef struct {
 
 typedef struct {
     char id[VALV_ASSET_ID_MAX + 1];
-    Valv__V1__Asset *stored; /* as stored, once loaded; NULL for the request's asset */
+    Valv__V1__Asset *stored; /* as stored, once loaded, maybe without its descriptive
+                                fields (asset_load_values); NULL for the request's asset */
     bool loaded;
     bool is_request_asset; /* the asset the request changed: inherit.request_* */
     bool seed;
@@ -175,7 +176,7 @@ static int node_load(inherit *c, size_t i, valv_error *err)
     node *n = &c->nodes[i];
     if (n->loaded || n->is_request_asset)
         return VALV_OK;
-    int rc = asset_load(c->t->s, c->t->txn, n->id, &n->stored, err);
+    int rc = asset_load_values(c->t->s, c->t->txn, n->id, &n->stored, err);
     if (rc == VALV_OK)
         n->loaded = true;
     return rc;
@@ -526,19 +527,24 @@ static int propagate(inherit *c, valv_error *err)
 }
 
 /* Step 3 for node i: its new version, the review rules, and a write when
- * anything changed (always for the request's asset). */
+ * anything changed (always for the request's asset). A stored node was read
+ * for its values only: what is compared and written is the whole asset,
+ * read again. */
 static int node_write(inherit *c, size_t i, valv_error *err)
 {
     node *n = &c->nodes[i];
-    const Valv__V1__Asset *old = n->is_request_asset ? c->request_asset_old : n->stored;
-    Valv__V1__Asset *copy = NULL, *a = c->request_asset;
+    const Valv__V1__Asset *old = c->request_asset_old;
+    Valv__V1__Asset *whole = NULL, *copy = NULL, *a = c->request_asset;
     bool review_changed = false, effective_same = false;
     int rc = VALV_OK;
 
     if (!n->is_request_asset && !n->reached && review_settled(n->stored))
         return VALV_OK; /* only relinked, and that changes nothing for it */
     if (!n->is_request_asset) {
-        rc = asset_copy(n->stored, &copy, err);
+        rc = asset_load(c->t->s, c->t->txn, n->id, &whole, err);
+        if (rc == VALV_OK)
+            rc = asset_load(c->t->s, c->t->txn, n->id, &copy, err);
+        old = whole;
         a = copy;
     }
     if (rc == VALV_OK && n->reached)
@@ -553,6 +559,8 @@ static int node_write(inherit *c, size_t i, valv_error *err)
     if (n->is_request_asset || review_changed || !effective_same)
         rc = asset_write(c->t, old, a, err);
 done:
+    if (whole != NULL)
+        valv__v1__asset__free_unpacked(whole, NULL);
     if (copy != NULL)
         valv__v1__asset__free_unpacked(copy, NULL);
     return rc;

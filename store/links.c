@@ -99,16 +99,17 @@ static int link_check_args(const char *from_id, const char *to_id, int type, val
     return err->n_violations > 0 ? VALV_EINVAL : VALV_OK;
 }
 
-/* Loads both ends of a link for a link write by who: each must exist and
- * be visible to who, and who may link from the from asset's unit. On error
- * both *from and *to are NULL. */
+/* Loads both ends of a link for a link write by who, without their
+ * descriptive fields (access_load_values): each must exist and be visible
+ * to who, and who may link from the from asset's unit. On error both *from
+ * and *to are NULL. */
 static int link_ends_load(store_txn *t, const char *from_id, const char *to_id,
                           const store_actor *who, Valv__V1__Asset **from, Valv__V1__Asset **to,
                           valv_error *err)
 {
-    int rc = access_load(t->s, t->txn, from_id, who, from, err);
+    int rc = access_load_values(t->s, t->txn, from_id, who, from, err);
     if (rc == VALV_OK)
-        rc = access_load(t->s, t->txn, to_id, who, to, err);
+        rc = access_load_values(t->s, t->txn, to_id, who, to, err);
     if (rc == VALV_OK)
         rc = access_check(who, STORE_ACT_LINK, (*from)->owner_unit, err);
     if (rc != VALV_OK) {
@@ -601,7 +602,7 @@ int store_list_links(store *s, const char *id, const store_actor *viewer, int32_
     rc = read_begin(s, &txn, err);
     if (rc != VALV_OK)
         goto done;
-    rc = access_load(s, txn, id, viewer, &a, err);
+    rc = access_load_values(s, txn, id, viewer, &a, err);
     if (rc != VALV_OK)
         goto done;
     page.s = s;

@@ -481,6 +481,52 @@ int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **o
     return asset_unpack(val.mv_data, val.mv_size, id, NULL, out, err);
 }
 
+/* Asset fields (asset.proto) that describe an asset: no link rule, access
+ * check or inheritance step reads them. ASSET_DESCRIPTIVE_FIELDS_N is in
+ * store_internal.h for the test that checks these numbers by name. */
+const uint32_t asset_descriptive_fields[ASSET_DESCRIPTIVE_FIELDS_N] = {
+    3,  /* display_name */
+    4,  /* description */
+    6,  /* owner */
+    9,  /* attributes */
+    10, /* labels */
+    11, /* source */
+    12, /* external_id */
+    16, /* etag */
+    17, /* create_time */
+    18, /* update_time */
+    20, /* create_by */
+    21, /* update_by */
+};
+
+/* Records up to this size are filtered on the stack. */
+#define VALUES_BUF_STACK 4096
+
+int asset_load_values(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+                      valv_error *err)
+{
+    uint8_t stack_buf[VALUES_BUF_STACK];
+    MDB_val val;
+
+    *out = NULL;
+    int rc = asset_record(s, txn, id, &val, err);
+    if (rc != VALV_OK)
+        return rc;
+    uint8_t *buf = val.mv_size <= sizeof stack_buf ? stack_buf : malloc(val.mv_size);
+    if (buf == NULL)
+        return out_of_memory(err);
+    size_t len = wire_drop(val.mv_data, val.mv_size, asset_descriptive_fields,
+                           ASSET_DESCRIPTIVE_FIELDS_N, buf);
+    if (len == WIRE_MALFORMED)
+        rc = valv_error_set(err, VALV_EINTERNAL,
+                            "asset assets/%s is damaged in the store and cannot be read", id);
+    else
+        rc = asset_unpack(buf, len, id, NULL, out, err);
+    if (buf != stack_buf)
+        free(buf);
+    return rc;
+}
+
 int asset_not_found(const char *id, valv_error *err)
 {
     return valv_error_set(err, VALV_ENOTFOUND, "asset assets/%s not found", id);

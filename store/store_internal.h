@@ -225,6 +225,19 @@ int asset_record(const store *s, MDB_txn *txn, const char *id, MDB_val *val, val
 int asset_load(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
                valv_error *err);
 
+/* Reads asset id in txn without its descriptive fields (display_name,
+ * description, owner, attributes, labels, source, external_id, etag, the
+ * create and update times and actors), which are left at their defaults:
+ * what links, access checks and inheritance read, at a fraction of a whole
+ * decode. Such an asset must never be written back or diffed: load the
+ * whole one (asset_load) for that. Unknown: asset_not_found. */
+int asset_load_values(const store *s, MDB_txn *txn, const char *id, Valv__V1__Asset **out,
+                      valv_error *err);
+
+/* The field numbers asset_load_values leaves out. */
+#define ASSET_DESCRIPTIVE_FIELDS_N 12
+extern const uint32_t asset_descriptive_fields[ASSET_DESCRIPTIVE_FIELDS_N];
+
 /* Sets err to VALV_ENOTFOUND "asset assets/ID not found" and returns that:
  * the one message for an asset that is missing or hidden from the caller. */
 int asset_not_found(const char *id, valv_error *err);
@@ -281,6 +294,11 @@ int access_check(const store_actor *who, store_act act, const char *unit, valv_e
  * (asset_not_found), so that nothing tells the two apart. */
 int access_load(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
                 Valv__V1__Asset **out, valv_error *err);
+
+/* access_load through asset_load_values: for reads of protection values
+ * and visibility only. */
+int access_load_values(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
+                       Valv__V1__Asset **out, valv_error *err);
 
 /* *visible: asset id is visible to viewer (a missing one is not). Loads
  * the asset only when viewer has a can_see hook. */
@@ -347,7 +365,7 @@ int inherit_set_asset(inherit *c, const Valv__V1__Asset *old, Valv__V1__Asset *a
                       valv_error *err);
 int inherit_seed(inherit *c, const char *id, valv_error *err);
 /* Hands the change *a, an asset as stored, loaded in this transaction by
- * the caller, so that it is not read again. The change owns it from now
+ * the caller (whole, or by asset_load_values), so that it is not read again. The change owns it from now
  * on (also when this fails) and sets *a to NULL. */
 int inherit_give(inherit *c, Valv__V1__Asset **a, valv_error *err);
 /* A link from -> to was added. A new link only adds an in-neighbour, so

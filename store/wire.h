@@ -4,6 +4,8 @@
  * Answering a read with an asset as stored needs only the fields its
  * visibility and review.overdue are judged on; decoding the whole record
  * for them would cost more than the rest of the read. See store_read_asset.
+ * Links and inheritance read only an asset's protection values: they decode
+ * it without its descriptive fields (asset_load_values).
  */
 #ifndef VALV_WIRE_H
 #define VALV_WIRE_H
@@ -26,5 +28,14 @@ typedef struct {
  * copies; protobuf-c writes each singular field once): the caller decodes
  * the whole message instead. The spans point into data. */
 bool wire_find(const void *data, size_t len, const uint32_t *fields, wire_span *spans, size_t n);
+
+/* What wire_drop returns for a message that is not well-formed. */
+#define WIRE_MALFORMED SIZE_MAX
+
+/* Copies the encoded message (data, len) to out (room for len bytes)
+ * without its top-level fields numbered fields[0..n) (each below 64), every
+ * other field as it was. Returns the bytes written, or WIRE_MALFORMED; decoding the
+ * result gives the message with those fields at their defaults. */
+size_t wire_drop(const void *data, size_t len, const uint32_t *fields, size_t n, uint8_t *out);
 
 #endif

@@ -1,16 +1,19 @@
 /* test_read.c - reading an asset to answer one call with it: the arena it
  * is read into (arena.h), finding fields in the record without decoding
  * it (wire.h), and store_read_asset, which answers with the record as
- * stored when it can. */
+ * stored when it can; and reading an asset without its descriptive fields
+ * (asset_load_values), as links and inheritance do. */
 #include <stdalign.h>
 #include <stdint.h>
 
 #include "arena.h"
 #include "limits.h"
 #include "store_fixture.h"
+#include "store_internal.h"
 #include "wire.h"
 
 #define IT_SYSTEM VALV__V1__ASSET_KIND__IT_SYSTEM
+#define ENTRIES 12 /* of VALV_ATTRIBUTE_VALUE_MAX bytes: more than ARENA_ASSET_BYTES */
 #define SECRET VALV__V1__SECURITY_CLASS__SECRET
 
 /* --- arena ------------------------------------------------------------------------ */
@@ -145,6 +148,111 @@ START_TEST(test_wire_refuses_what_it_cannot_read)
 }
 END_TEST
 
+START_TEST(test_wire_drops_fields)
+{
+    uint8_t data[256], out[256];
+    size_t len = encode_example(data);
+
+    /* Without attributes (a map: repeated entries) and review (a message). */
+    const uint32_t dropped[] = {9, 14};
+    size_t out_len = wire_drop(data, len, dropped, 2, out);
+    ck_assert_uint_lt(out_len, len);
+    Valv__V1__Asset *a = valv__v1__asset__unpack(NULL, out_len, out);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(a->n_attributes, 0);
+    ck_assert_ptr_null(a->review);
+    ck_assert_int_eq(a->kind, IT_SYSTEM);
+    ck_assert_str_eq(a->owner_unit, "it");
+    ck_assert_int_eq(a->revision, 300);
+    valv__v1__asset__free_unpacked(a, NULL);
+
+    /* Dropping nothing, or fields that are not there, copies it all. */
+    ck_assert_uint_eq(wire_drop(data, len, dropped, 0, out), len);
+    ck_assert_mem_eq(out, data, len);
+    const uint32_t absent[] = {3, 63};
+    ck_assert_uint_eq(wire_drop(data, len, absent, 2, out), len);
+    ck_assert_mem_eq(out, data, len);
+
+    /* Cut short: not well-formed. */
+    ck_assert_uint_eq(wire_drop(data, len - 1, dropped, 2, out), WIRE_MALFORMED);
+}
+END_TEST
+
+/* --- asset_load_values ------------------------------------------------------------------ */
+
+/* The numbers asset_load_values drops are the fields of these names. */
+START_TEST(test_values_drop_the_descriptive_fields)
+{
+    static const char *const names[ASSET_DESCRIPTIVE_FIELDS_N] = {
+        "display_name", "description", "owner",       "attributes", "labels",    "source",
+        "external_id",  "etag",        "create_time", "update_time", "create_by", "update_by",
+    };
+    for (int i = 0; i < ASSET_DESCRIPTIVE_FIELDS_N; i++) {
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+            &valv__v1__asset__descriptor, asset_descriptive_fields[i]);
+        ck_assert_ptr_nonnull(f);
+        ck_assert_str_eq(f->name, names[i]);
+    }
+}
+END_TEST
+
+/* Reads id's values in a read transaction and checks what is kept. */
+static void check_values(const char *id, const char *unit)
+{
+    MDB_txn *txn = NULL;
+    Valv__V1__Asset *a = NULL;
+    valv_error err;
+
+    ck_assert_int_eq(read_begin(s, &txn, &err), VALV_OK);
+    ck_assert_int_eq(asset_load_values(s, txn, id, &a, &err), VALV_OK);
+    ck_assert_str_eq(a->name + strlen("assets/"), id);
+    ck_assert_int_eq(a->kind, IT_SYSTEM);
+    ck_assert_str_eq(a->owner_unit, unit);
+    ck_assert_ptr_nonnull(a->classification);
+    ck_assert_int_eq(a->classification->availability, LEVEL(3));
+    ck_assert_ptr_nonnull(a->effective);
+    ck_assert_int_eq(a->effective->availability, LEVEL(3));
+    ck_assert_int_gt(a->revision, 0);
+    ck_assert_str_eq(a->display_name, "");
+    ck_assert_uint_eq(a->n_attributes, 0);
+    ck_assert_ptr_null(a->create_time);
+    valv__v1__asset__free_unpacked(a, NULL);
+    ck_assert_int_eq(asset_load_values(s, txn, "nothing", &a, &err), VALV_ENOTFOUND);
+    ck_assert_ptr_null(a);
+    mdb_txn_abort(txn);
+}
+
+START_TEST(test_values_keep_what_rules_read)
+{
+    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
+    static char value[VALV_ATTRIBUTE_VALUE_MAX];
+    Valv__V1__Asset__AttributesEntry entries[ENTRIES], *pointers[ENTRIES];
+    char keys[ENTRIES][8];
+    const char *paths[] = {"attributes"};
+    valv_error err;
+
+    create_ok("small", IT_SYSTEM, "it");
+    classify_ok("small", LEVEL(1), LEVEL(1), LEVEL(3), 0);
+    check_values("small", "it");
+
+    /* A record larger than the stack buffer it is filtered in. */
+    memset(value, 'v', sizeof value - 1);
+    for (int i = 0; i < ENTRIES; i++) {
+        snprintf(keys[i], sizeof keys[i], "key%d", i);
+        entries[i] = (Valv__V1__Asset__AttributesEntry)VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
+        entries[i].key = keys[i];
+        entries[i].value = value;
+        pointers[i] = &entries[i];
+    }
+    patch.n_attributes = ENTRIES;
+    patch.attributes = pointers;
+    create_ok("large", IT_SYSTEM, "school");
+    classify_ok("large", LEVEL(1), LEVEL(1), LEVEL(3), 0);
+    ck_assert_int_eq(update_paths("large", &patch, paths, 1, &err), VALV_OK);
+    check_values("large", "school");
+}
+END_TEST
+
 /* --- store_read_asset ------------------------------------------------------------------ */
 
 /* A viewer who sees only unit "it"'s assets once they are security classified. */
@@ -219,8 +327,6 @@ START_TEST(test_read_hides_what_the_viewer_may_not_see)
 }
 END_TEST
 
-#define ENTRIES 12 /* of VALV_ATTRIBUTE_VALUE_MAX bytes: more than ARENA_ASSET_BYTES */
-
 START_TEST(test_read_large_asset_spills_from_the_arena)
 {
     Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
@@ -270,6 +376,10 @@ int main(void)
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, test_wire_finds_fields);
     tcase_add_test(tc, test_wire_refuses_what_it_cannot_read);
+    tcase_add_test(tc, test_wire_drops_fields);
+    tcase_add_test(tc, test_values_drop_the_descriptive_fields);
+    tc = fixture_tcase(suite, "asset_load_values");
+    tcase_add_test(tc, test_values_keep_what_rules_read);
     tc = fixture_tcase(suite, "store_read_asset");
     tcase_add_test(tc, test_read_answers_as_stored);
     tcase_add_test(tc, test_read_hides_what_the_viewer_may_not_see);
