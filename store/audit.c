@@ -832,8 +832,8 @@ int audit_append_link(store_txn *t, const char *from_id, const char *to_id, int 
         &valv__v1__link_type__descriptor, type);
     char *type_name = v != NULL ? (char *)v->name : (char *)"LINK_TYPE_UNSPECIFIED";
 
-    snprintf(from, sizeof from, NAME_PREFIX "%s", from_id);
-    snprintf(to, sizeof to, NAME_PREFIX "%s", to_id);
+    asset_name_write(from, from_id);
+    asset_name_write(to, to_id);
     link.field = (char *)"link";
     link.before = added ? (char *)"" : type_name;
     link.after = added ? type_name : (char *)"";
@@ -864,8 +864,8 @@ int audit_link_removed(store_txn *t, const char *from_id, const char *to_id, int
         c->pending_cap = cap;
     }
     audit_link *l = &c->pending[c->n_pending++];
-    snprintf(l->from, sizeof l->from, "%s", from_id);
-    snprintf(l->to, sizeof l->to, "%s", to_id);
+    text_copy(l->from, sizeof l->from, from_id);
+    text_copy(l->to, sizeof l->to, to_id);
     l->type = type;
     return VALV_OK;
 }

@@ -224,7 +224,7 @@ static int pending_add(store_import *imp, const char *from_id, const Valv__V1__I
     }
     pending_link *p = &imp->pending[imp->n_pending];
     memset(p, 0, sizeof *p);
-    snprintf(p->from_id, sizeof p->from_id, "%s", from_id);
+    text_copy(p->from_id, sizeof p->from_id, from_id);
     p->type = l->type;
     p->link_index = link_index;
     p->index = index;
@@ -511,7 +511,7 @@ static int out_link_collect(void *ctx, const char *other_id, int type, valv_erro
     if (rc != VALV_OK)
         return rc;
     out_link *l = &list->links[list->n++];
-    snprintf(l->to, sizeof l->to, "%s", other_id);
+    text_copy(l->to, sizeof l->to, other_id);
     l->type = type;
     l->own = strcmp(link->source, list->source) == 0;
     valv__v1__link__free_unpacked(link, NULL);

@@ -143,8 +143,8 @@ static int link_change_spread(store_txn *t, Valv__V1__Asset **from, Valv__V1__As
     char from_id[VALV_ASSET_ID_MAX + 1], to_id[VALV_ASSET_ID_MAX + 1];
     inherit *change = NULL;
 
-    snprintf(from_id, sizeof from_id, "%s", asset_id(*from));
-    snprintf(to_id, sizeof to_id, "%s", asset_id(*to));
+    text_copy(from_id, sizeof from_id, asset_id(*from));
+    text_copy(to_id, sizeof to_id, asset_id(*to));
     int rc = inherit_begin(t, now, &change, err);
     /* to first: the change writes assets in the order it meets them. */
     if (rc == VALV_OK)
@@ -175,9 +175,9 @@ static int link_build(const char *from_id, const char *to_id, int type, const ch
         return out_of_memory(err);
     valv__v1__link__init(link);
     link->type = (Valv__V1__LinkType)type;
-    snprintf(name, sizeof name, NAME_PREFIX "%s", from_id);
+    asset_name_write(name, from_id);
     rc = string_set(&link->from_asset, name, err);
-    snprintf(name, sizeof name, NAME_PREFIX "%s", to_id);
+    asset_name_write(name, to_id);
     if (rc == VALV_OK)
         rc = string_set(&link->to_asset, name, err);
     if (rc == VALV_OK)
@@ -443,7 +443,7 @@ static int link_end_collect(void *ctx, const char *other_id, int type, valv_erro
         list->cap = cap;
     }
     link_end *e = &list->ends[list->n++];
-    snprintf(e->other, sizeof e->other, "%s", other_id);
+    text_copy(e->other, sizeof e->other, other_id);
     e->type = type;
     e->outgoing = list->outgoing;
     return VALV_OK;

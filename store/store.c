@@ -98,6 +98,19 @@ const char *asset_name_id(const char *name)
     return name + NAME_PREFIX_LEN;
 }
 
+void text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t len = strnlen(src, cap - 1);
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+void asset_name_write(char name[ASSET_NAME_MAX + 1], const char *id)
+{
+    memcpy(name, NAME_PREFIX, NAME_PREFIX_LEN);
+    text_copy(name + NAME_PREFIX_LEN, VALV_ASSET_ID_MAX + 1, id);
+}
+
 bool asset_deleted(const Valv__V1__Asset *a)
 {
     return a->delete_time != NULL;
@@ -1179,7 +1192,7 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
     if (rc != VALV_OK)
         goto done;
     asset_clear_output(a);
-    snprintf(name, sizeof name, NAME_PREFIX "%s", id);
+    asset_name_write(name, id);
     clock_now(&now);
     rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_CREATE, who, NULL, &now, err);
     if (rc == VALV_OK)

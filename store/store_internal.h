@@ -154,6 +154,12 @@ const char *asset_id(const Valv__V1__Asset *a);
 /* The id part of a name "assets/ID" from anywhere (an event, a record);
  * NULL when name is empty or not of that form. */
 const char *asset_name_id(const char *name);
+/* Writes the name "assets/ID" of asset id into name. An id longer than
+ * VALV_ASSET_ID_MAX is cut (the store never holds one). */
+void asset_name_write(char name[ASSET_NAME_MAX + 1], const char *id);
+/* Copies src into dst (room for cap > 0 bytes), cut to fit: what
+ * snprintf(dst, cap, "%s", src) does, without its cost on hot paths. */
+void text_copy(char *dst, size_t cap, const char *src);
 bool asset_deleted(const Valv__V1__Asset *a);
 
 /* Heap-owned string and timestamp fields of a protobuf-c message. */
