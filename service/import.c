@@ -3,7 +3,10 @@
  *
  * While the writer applies a batch, the next message is received and
  * decoded, so that the two overlap; it then waits for the writer, and no
- * further message is received until it has its turn. A long stream holds
+ * further message is received until it has its turn. The writer only
+ * records how a batch ended and kicks the call: what follows (the next
+ * batch, the answer) runs on the call's worker thread, like every message
+ * callback, so the stream's state needs no lock. A long stream holds
  * at most two batches in memory, and gRPC's flow control slows a client
  * that sends faster than the store writes. An atomic import is the exception: its records are kept (at most
  * STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the end, all or
@@ -11,7 +14,6 @@
  */
 #include "import.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +39,10 @@ typedef struct {
 
     import_step step;
     Valv__V1__ImportAssetsRequest *batch; /* the batch being applied (STEP_BATCH) */
+    int step_rc;                          /* how the writer's last step ended */
+    valv_error step_err;
 
-    /* The receiving worker thread and the writer thread meet here. What
-     * arrives while a batch is with the writer waits for it to finish. */
-    pthread_mutex_t lock;
+    /* What arrives while a batch is with the writer waits for it to finish. */
     bool writing;                           /* a batch is with the writer */
     Valv__V1__ImportAssetsRequest *waiting; /* the next batch, received meanwhile */
     bool ended;                             /* the client finished sending meanwhile */
@@ -59,7 +61,6 @@ static void import_free(void *arg)
         protobuf_c_message_free_unpacked(&x->batch->base, NULL);
     if (x->waiting != NULL)
         protobuf_c_message_free_unpacked(&x->waiting->base, NULL);
-    pthread_mutex_destroy(&x->lock);
     for (size_t i = 0; i < x->n_held; i++)
         protobuf_c_message_free_unpacked(&x->held[i]->base, NULL);
     free(x->held);
@@ -127,38 +128,48 @@ static void submit_batch(import_stream *x, Valv__V1__ImportAssetsRequest *req)
     call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
 }
 
-static void import_done(writer_job *job, int rc, const valv_error *err)
+/* On the call's worker thread, once the writer is done with a step. */
+static void import_answer(call *c, void *arg)
 {
-    import_stream *x = (import_stream *)job;
-    if (rc != VALV_OK) {
-        call_fail(x->call, err);
+    import_stream *x = arg;
+    if (x->step_rc != VALV_OK) {
+        call_fail(c, &x->step_err);
         return;
     }
-    store_import_commit_batch(x->imp);
     if (x->step == STEP_FINISH) {
         Valv__V1__ImportAssetsResponse resp;
         valv__v1__import_assets_response__init(&resp);
         store_import_result(x->imp, &resp);
-        call_reply(x->call, &resp.base);
+        call_reply(c, &resp.base);
         return;
     }
     x->next_index += (int64_t)x->batch->batch->n_records;
     protobuf_c_message_free_unpacked(&x->batch->base, NULL);
     x->batch = NULL;
 
-    pthread_mutex_lock(&x->lock);
     Valv__V1__ImportAssetsRequest *next = x->waiting;
-    bool ended = x->ended, broken = x->broken;
     x->waiting = NULL;
-    if (next == NULL && !ended && !broken)
-        x->writing = false; /* the next message, when it comes, goes straight in */
-    pthread_mutex_unlock(&x->lock);
     if (next != NULL)
         submit_batch(x, next);
-    else if (broken)
-        call_fail(x->call, &x->broken_err);
-    else if (ended)
+    else if (x->broken)
+        call_fail(c, &x->broken_err);
+    else if (x->ended)
         submit(x, STEP_FINISH);
+    else
+        x->writing = false; /* the next message, when it comes, goes straight in */
+}
+
+/* On the writer thread, after the commit: what went in is counted before
+ * the writer can take the next step. */
+static void import_done(writer_job *job, int rc, const valv_error *err)
+{
+    import_stream *x = (import_stream *)job;
+    x->step_rc = rc;
+    if (rc != VALV_OK)
+        x->step_err = *err;
+    else
+        store_import_commit_batch(x->imp);
+    call_kick(x->call, import_answer, x);
 }
 
 /* Keeps an atomic import's batch until the end. Returns false (and ends
@@ -222,19 +233,15 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
 static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg)
 {
     import_stream *x = arg;
-    if (err != NULL || msg == NULL) {
-        /* The stream is over. A batch still with the writer goes first. */
-        pthread_mutex_lock(&x->lock);
-        bool writing = x->writing;
-        if (writing && err != NULL) {
+    if ((err != NULL || msg == NULL) && x->writing) {
+        /* The stream is over. The batch still with the writer goes first. */
+        if (err != NULL) {
             x->broken = true;
             x->broken_err = *err;
-        } else if (writing) {
+        } else {
             x->ended = true;
         }
-        pthread_mutex_unlock(&x->lock);
-        if (writing)
-            return;
+        return;
     }
     if (err != NULL) {
         call_fail(c, err);
@@ -275,15 +282,12 @@ static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, vo
             call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
         return;
     }
-    pthread_mutex_lock(&x->lock);
-    bool writing = x->writing;
-    if (writing)
+    if (x->writing) {
         x->waiting = req;
-    else
-        x->writing = true;
-    pthread_mutex_unlock(&x->lock);
-    if (!writing)
-        submit_batch(x, req);
+        return;
+    }
+    x->writing = true;
+    submit_batch(x, req);
 }
 
 void import_assets(call *c, const ProtobufCMessage *request)
@@ -295,7 +299,6 @@ void import_assets(call *c, const ProtobufCMessage *request)
         return;
     }
     x->call = c;
-    pthread_mutex_init(&x->lock, NULL);
     policy_importer(c, NULL, &x->who); /* IMPORT is checked on the header's source */
     call_on_free(c, import_free, x);
     call_recv(c, &valv__v1__import_assets_request__descriptor, on_message, x);
