@@ -209,7 +209,7 @@ static int walk_units(summary_walk *w, const char *prefix, size_t prefix_len, va
             continue; /* not a key store.c writes */
         memcpy(id, nul + 1, id_len);
         id[id_len] = '\0';
-        rc = asset_load(w->s, w->txn, id, &a, err);
+        rc = asset_load_values(w->s, w->txn, id, &a, err);
         if (rc != VALV_OK)
             goto done;
         if (!asset_deleted(a) && store_asset_visible(w->viewer, a)) {
