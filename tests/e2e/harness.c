@@ -1,4 +1,4 @@
-/* harness.c - start a real valvd and run commands against it (see harness.h). */
+/* harness.c - start a real valvd, reach it and run commands against it (see harness.h). */
 #include "harness.h"
 
 #include <errno.h>
@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,20 @@ int harness_start_tls(harness_server *srv, const char *certs_dir, const char *pr
     return start_valvd(srv, tls_mode, extra_args, true, true);
 }
 
+int harness_start_principals(harness_server *srv, const char *certs_dir,
+                             const harness_principal *principals, size_t n,
+                             const char *const *extra_args)
+{
+    /* The file lives beside the data directory, as the log does. */
+    if (srv->data_dir[0] == '\0' && make_data_dir(srv) != 0)
+        return -1;
+    snprintf(srv->principals_path, sizeof srv->principals_path, "%s.principals.json",
+             srv->data_dir);
+    if (harness_write_principals(srv->principals_path, principals, n) != 0)
+        return -1;
+    return harness_start_tls(srv, certs_dir, srv->principals_path, extra_args);
+}
+
 int harness_start_config(harness_server *srv, const char *config_path,
                          const char *const *extra_args)
 {
@@ -269,13 +284,13 @@ int harness_start_config(harness_server *srv, const char *config_path,
     return start_valvd(srv, config_mode, extra_args, true, false);
 }
 
-char *harness_read_log(const harness_server *srv)
+char *harness_read_file(const char *path)
 {
     char *text = NULL;
     size_t len = 0;
-    FILE *f = srv->log_path[0] != '\0' ? fopen(srv->log_path, "r") : NULL;
+    FILE *f = fopen(path, "r");
     if (f == NULL)
-        return strdup("");
+        return NULL;
     FILE *copy = open_memstream(&text, &len);
     if (copy != NULL) {
         char chunk[4096];
@@ -286,6 +301,13 @@ char *harness_read_log(const harness_server *srv)
     }
     fclose(f);
     return text;
+}
+
+char *harness_read_log(const harness_server *srv)
+{
+    char *text = srv->log_path[0] != '\0' ? harness_read_file(srv->log_path) : NULL;
+    /* No log file (yet): nothing logged. */
+    return text != NULL ? text : strdup("");
 }
 
 int harness_read_stdout_line(const harness_server *srv, char *line, size_t cap)
@@ -340,11 +362,18 @@ void harness_remove_dir(const char *dir)
         fprintf(stderr, "harness: cannot remove %s: %s\n", dir, strerror(errno));
 }
 
+/* Removes the file path names, if any, and forgets it. */
+static void remove_file(char *path)
+{
+    if (path[0] != '\0' && remove(path) != 0 && errno != ENOENT)
+        fprintf(stderr, "harness: cannot remove %s: %s\n", path, strerror(errno));
+    path[0] = '\0';
+}
+
 void harness_cleanup(harness_server *srv)
 {
-    if (srv->log_path[0] != '\0' && remove(srv->log_path) != 0 && errno != ENOENT)
-        fprintf(stderr, "harness: cannot remove %s: %s\n", srv->log_path, strerror(errno));
-    srv->log_path[0] = '\0';
+    remove_file(srv->log_path);
+    remove_file(srv->principals_path);
     if (srv->data_dir[0] == '\0')
         return;
     harness_remove_dir(srv->data_dir);
@@ -550,7 +579,38 @@ done:
     return rc;
 }
 
-/* ---- certificates and tokens --------------------------------------------------- */
+int harness_run_valv_va(const harness_server *srv, const char *const *prefix,
+                        const char *stdin_text, char **out, char **err_out, const char *arg,
+                        va_list ap)
+{
+    const char *argv[ARGV_MAX];
+    int n = 0;
+    argv[n++] = harness_valv();
+    for (int i = 0; prefix != NULL && prefix[i] != NULL && n < ARGV_MAX - 1; i++)
+        argv[n++] = prefix[i];
+    for (const char *a = arg; a != NULL && n < ARGV_MAX - 1; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    argv[n] = NULL;
+    return harness_run(srv, argv, stdin_text, out, err_out);
+}
+
+int harness_run_valv(const harness_server *srv, const char *const *prefix, const char *stdin_text,
+                     char **out, char **err_out, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int code = harness_run_valv_va(srv, prefix, stdin_text, out, err_out, arg, ap);
+    va_end(ap);
+    return code;
+}
+
+int harness_verify(const char *data_dir, char **out, char **err_out)
+{
+    const char *const argv[] = {harness_valvd(), "verify", "--data-dir", data_dir, NULL};
+    return harness_run(NULL, argv, NULL, out, err_out);
+}
+
+/* ---- TLS: certificates, tokens, principals, identities ------------------------- */
 
 int harness_make_certs(const char *const *clients, char dir[HARNESS_PATH_MAX])
 {
@@ -606,4 +666,109 @@ int harness_token_new(char *token, size_t token_cap, char *identity, size_t iden
 done:
     free(out);
     return rc;
+}
+
+int harness_write_principals(const char *path, const harness_principal *principals, size_t n)
+{
+    char(*identities)[HARNESS_TOKEN_MAX] = calloc(n > 0 ? n : 1, sizeof *identities);
+    FILE *f = NULL;
+    bool failed;
+    int rc = -1;
+
+    if (identities == NULL) {
+        fprintf(stderr, "harness: out of memory\n");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (principals[i].new_token != NULL &&
+            harness_token_new(principals[i].new_token, HARNESS_TOKEN_MAX, identities[i],
+                              HARNESS_TOKEN_MAX) != 0)
+            goto done; /* harness_token_new said why */
+    }
+    f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "harness: cannot write %s: %s\n", path, strerror(errno));
+        goto done;
+    }
+    fprintf(f, "{\"principals\": [\n");
+    for (size_t i = 0; i < n; i++) {
+        const harness_principal *p = &principals[i];
+        const char *token = p->new_token != NULL ? identities[i] : p->token;
+        fprintf(f, "  {\"id\": \"%s\", \"roles\": [\"%s\"]", p->id, p->role);
+        if (p->unit != NULL)
+            fprintf(f, ", \"units\": [\"%s\"]", p->unit);
+        if (p->source != NULL)
+            fprintf(f, ", \"sources\": [\"%s\"]", p->source);
+        fprintf(f, ", \"identities\": [");
+        if (p->cert != NULL)
+            fprintf(f, "{\"cert\": \"%s.clients.valv.test\"}%s", p->cert,
+                    token != NULL ? ", " : "");
+        if (token != NULL)
+            fprintf(f, "{\"token\": \"%s\"}", token);
+        fprintf(f, "]}%s\n", i + 1 < n ? "," : "");
+    }
+    fprintf(f, "]}\n");
+    failed = ferror(f) != 0;
+    failed |= fclose(f) != 0; /* flushes: a full disk shows here */
+    f = NULL;
+    if (failed) {
+        fprintf(stderr, "harness: cannot write %s\n", path);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (f != NULL)
+        fclose(f);
+    free(identities);
+    return rc;
+}
+
+int harness_connect(const harness_server *srv, const char *certs_dir, const char *token,
+                    rpc_conn **conn, valv_error *err)
+{
+    char ca[HARNESS_PATH_MAX + 16];
+    rpc_options options = {.addr = srv->addr, .token = token};
+    if (certs_dir != NULL) {
+        snprintf(ca, sizeof ca, "%s/ca.crt", certs_dir);
+        options.tls_ca_file = ca;
+    }
+    *conn = NULL;
+    valv_error_clear(err);
+    return rpc_connect(&options, conn, err);
+}
+
+/* Appends `flag value` to id's flags. */
+static void identity_add(harness_identity *id, const char *flag, const char *value)
+{
+    int n = 0;
+    while (id->argv[n] != NULL)
+        n++;
+    id->argv[n++] = flag;
+    id->argv[n++] = value;
+    id->argv[n] = NULL;
+}
+
+void harness_as_nobody(harness_identity *id, const char *ca_dir)
+{
+    snprintf(id->ca, sizeof id->ca, "%s/ca.crt", ca_dir);
+    id->cert[0] = '\0';
+    id->key[0] = '\0';
+    id->argv[0] = NULL;
+    identity_add(id, "--tls-ca", id->ca);
+}
+
+void harness_as_client(harness_identity *id, const char *ca_dir, const char *cert_dir,
+                       const char *client)
+{
+    harness_as_nobody(id, ca_dir);
+    snprintf(id->cert, sizeof id->cert, "%s/%s.crt", cert_dir, client);
+    snprintf(id->key, sizeof id->key, "%s/%s.key", cert_dir, client);
+    identity_add(id, "--cert", id->cert);
+    identity_add(id, "--key", id->key);
+}
+
+void harness_as_token_file(harness_identity *id, const char *ca_dir, const char *token_file)
+{
+    harness_as_nobody(id, ca_dir);
+    identity_add(id, "--token-file", token_file);
 }

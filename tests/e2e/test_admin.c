@@ -39,18 +39,17 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static rpc_conn *connect_dev(const harness_server *srv)
-{
-    rpc_options opts = {.addr = srv->addr};
-    rpc_conn *conn = NULL;
-    valv_error err;
-    ck_assert_msg(rpc_connect(&opts, &conn, &err) == VALV_OK, "connect: %s", err.message);
-    return conn;
-}
-
 static void must(int rc, const valv_error *err, const char *what)
 {
     ck_assert_msg(rc == VALV_OK, "%s: %s %s", what, valv_code_name(rc), err->message);
+}
+
+static rpc_conn *connect_dev(const harness_server *srv)
+{
+    rpc_conn *conn = NULL;
+    valv_error err;
+    must(harness_connect(srv, NULL, NULL, &conn, &err), &err, "connect");
+    return conn;
 }
 
 /* Creates asset id (display name id) of kind in unit, with description
@@ -170,20 +169,14 @@ static Valv__V1__ServerInfo *server_info(rpc_conn *conn)
     return info;
 }
 
-/* Runs valv with the arguments up to NULL against srv; *out and *err_out
- * (malloc'd) get what it printed. Returns its exit code. */
-static int run_valv(const harness_server *srv, char **out, char **err_out, ...)
+/* Runs valv with the arguments from arg up to NULL against srv; *out and
+ * *err_out (malloc'd) get what it printed. Returns its exit code. */
+static int run_valv(const harness_server *srv, char **out, char **err_out, const char *arg, ...)
 {
-    const char *argv[16];
-    int n = 0;
     va_list ap;
-    argv[n++] = harness_valv();
-    va_start(ap, err_out);
-    for (const char *a = va_arg(ap, const char *); a != NULL && n < 15; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    va_start(ap, arg);
+    int code = harness_run_valv_va(srv, NULL, NULL, out, err_out, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
-    int code = harness_run(srv, argv, NULL, out, err_out);
     ck_assert_msg(code >= 0, "could not run valv");
     return code;
 }
@@ -273,8 +266,7 @@ START_TEST(test_backup_under_writes_restores)
     ck_assert_int_eq(harness_stop(&srv), 0);
 
     /* The copy verifies offline. */
-    const char *verify[] = {harness_valvd(), "verify", "--data-dir", restore_dir, NULL};
-    code = harness_run(NULL, verify, NULL, &out, &err_out);
+    code = harness_verify(restore_dir, &out, &err_out);
     ck_assert_msg(code == 0, "valvd verify: %s%s", out, err_out);
     free(out);
     free(err_out);
@@ -463,47 +455,37 @@ static char certs[HARNESS_PATH_MAX];
 
 enum { OWNER, READER, AUDITOR, N_PRINCIPALS };
 static const char *const principal_roles[N_PRINCIPALS] = {"owner", "reader", "auditor"};
-static char tokens[N_PRINCIPALS][128];
+static char tokens[N_PRINCIPALS][HARNESS_TOKEN_MAX];
 
-/* One principal per role with a token; the owner owns kultur. */
-static void write_principals(char *path, size_t cap)
+/* Starts valvd over TLS with one principal per role, each known by a new
+ * token (tokens[k]); the owner owns kultur. */
+static void start_tls(harness_server *srv)
 {
-    char identity[128];
-    snprintf(path, cap, "%s/admin-principals.json", certs);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"principals\": [\n");
-    for (int k = 0; k < N_PRINCIPALS; k++) {
-        ck_assert_int_eq(harness_token_new(tokens[k], sizeof tokens[k], identity, sizeof identity), 0);
-        fprintf(f, "  {\"id\": \"%s\", \"roles\": [\"%s\"]%s, \"identities\": [{\"token\": \"%s\"}]}%s\n",
-                principal_roles[k], principal_roles[k], k == OWNER ? ", \"units\": [\"kultur\"]" : "",
-                identity, k == N_PRINCIPALS - 1 ? "" : ",");
-    }
-    fprintf(f, "]}\n");
-    fclose(f);
+    harness_principal principals[N_PRINCIPALS];
+    for (int k = 0; k < N_PRINCIPALS; k++)
+        principals[k] = (harness_principal){.id = principal_roles[k],
+                                            .role = principal_roles[k],
+                                            .unit = k == OWNER ? "kultur" : NULL,
+                                            .new_token = tokens[k]};
+    memset(srv, 0, sizeof *srv);
+    ck_assert_int_eq(harness_start_principals(srv, certs, principals, N_PRINCIPALS, NULL), 0);
 }
 
 static rpc_conn *connect_as(const harness_server *srv, int k)
 {
-    char ca[HARNESS_PATH_MAX + 16];
-    snprintf(ca, sizeof ca, "%s/ca.crt", certs);
-    rpc_options opts = {.addr = srv->addr, .tls_ca_file = ca, .token = tokens[k]};
     rpc_conn *conn = NULL;
     valv_error err;
-    ck_assert_msg(rpc_connect(&opts, &conn, &err) == VALV_OK, "connect: %s", err.message);
+    must(harness_connect(srv, certs, tokens[k], &conn, &err), &err, "connect");
     return conn;
 }
 
 START_TEST(test_summary_need_to_know)
 {
-    char principals[HARNESS_PATH_MAX + 32];
     harness_server srv;
     Valv__V1__Summary *sum = NULL;
     valv_error err;
 
-    write_principals(principals, sizeof principals);
-    memset(&srv, 0, sizeof srv);
-    ck_assert_int_eq(harness_start_tls(&srv, certs, principals, NULL), 0);
+    start_tls(&srv);
     rpc_conn *owner = connect_as(&srv, OWNER), *reader = connect_as(&srv, READER),
              *auditor = connect_as(&srv, AUDITOR);
     /* secret-info is RESTRICTED; secret-sys processes it and inherits that. */

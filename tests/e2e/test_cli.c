@@ -55,18 +55,9 @@ static void free_output(void)
 static int run_valv_va(const harness_server *server, const char *const *prefix,
                        const char *stdin_text, const char *arg, va_list ap)
 {
-    const char *argv[ARGS_MAX];
-    int n = 0;
-    argv[n++] = harness_valv();
-    for (int i = 0; prefix != NULL && prefix[i] != NULL && n < ARGS_MAX - 1; i++)
-        argv[n++] = prefix[i];
-    for (const char *a = arg; a != NULL && n < ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    argv[n] = NULL;
-
     free_output();
-    int code = harness_run(server, argv, stdin_text, &out, &err);
-    ck_assert_msg(code >= 0, "could not run %s", argv[0]);
+    int code = harness_run_valv_va(server, prefix, stdin_text, &out, &err, arg, ap);
+    ck_assert_msg(code >= 0, "could not run %s", harness_valv());
     return code;
 }
 
@@ -885,16 +876,8 @@ static void start_background(background_valv *bg, const char *arg, ...)
 /* The whole content of a file, malloc'd. */
 static char *read_whole_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t cap = 0;
-    ssize_t len = getdelim(&text, &cap, '\0', f);
-    fclose(f);
-    if (len < 0) {
-        free(text);
-        text = strdup("");
-    }
+    char *text = harness_read_file(path);
+    ck_assert_msg(text != NULL, "%s: %s", path, strerror(errno));
     return text;
 }
 
@@ -1582,103 +1565,53 @@ static char other_certs[HARNESS_PATH_MAX]; /* another CA, and lena signed by it 
 static char importer_token_file[HARNESS_PATH_MAX + 32];
 static char importer_token[64];
 static char importer_hash[80];
-static char principals_path[HARNESS_PATH_MAX + 32]; /* the running test's principals file */
 
 /* Every principal of the security tests. okand has a certificate from the
  * right CA but is not in the file. */
-#define PRINCIPALS_FORMAT                                                                        \
-    "{\"principals\": [\n"                                                                       \
-    " {\"id\": \"lena\", \"roles\": [\"reader\"],\n"                                              \
-    "  \"identities\": [{\"cert\": \"lena.clients.valv.test\"}]},\n"                              \
-    " {\"id\": \"anna\", \"roles\": [\"owner\"], \"units\": [\"fastighetsnamnden\"],\n"           \
-    "  \"identities\": [{\"cert\": \"anna.clients.valv.test\"}]},\n"                              \
-    " {\"id\": \"bertil\", \"roles\": [\"owner\"], \"units\": [\"socialnamnden\"],\n"             \
-    "  \"identities\": [{\"cert\": \"bertil.clients.valv.test\"}]},\n"                            \
-    " {\"id\": \"chef\", \"roles\": [\"security_chief\"],\n"                                      \
-    "  \"identities\": [{\"cert\": \"chef.clients.valv.test\"}]},\n"                              \
-    " {\"id\": \"revisor\", \"roles\": [\"auditor\"],\n"                                          \
-    "  \"identities\": [{\"cert\": \"revisor.clients.valv.test\"}]},\n"                           \
-    " {\"id\": \"cmdb-nightly\", \"roles\": [\"importer\"], \"sources\": [\"servicenow\"],\n"      \
-    "  \"identities\": [{\"token\": \"%s\"}]}%s\n"                                                \
-    "]}\n"
+static const harness_principal principals[] = {
+    {.id = "lena", .role = "reader", .cert = "lena"},
+    {.id = "anna", .role = "owner", .unit = "fastighetsnamnden", .cert = "anna"},
+    {.id = "bertil", .role = "owner", .unit = "socialnamnden", .cert = "bertil"},
+    {.id = "chef", .role = "security_chief", .cert = "chef"},
+    {.id = "revisor", .role = "auditor", .cert = "revisor"},
+    {.id = "cmdb-nightly", .role = "importer", .source = "servicenow", .token = importer_hash},
+};
+#define N_PRINCIPALS (sizeof principals / sizeof principals[0])
 
-/* Writes the principals file: everyone above, then extra (more principals,
- * each starting with ",", or ""). */
-static void write_principals(const char *extra)
+/* Rewrites the running valvd's principals file: every principal above, and
+ * extra when it is not NULL. */
+static void write_principals(const harness_principal *extra)
 {
-    FILE *f = fopen(principals_path, "w");
-    ck_assert_msg(f != NULL, "%s: %s", principals_path, strerror(errno));
-    fprintf(f, PRINCIPALS_FORMAT, importer_hash, extra);
-    ck_assert_int_eq(fclose(f), 0);
+    harness_principal all[N_PRINCIPALS + 1];
+    size_t n = N_PRINCIPALS;
+    memcpy(all, principals, sizeof principals);
+    if (extra != NULL)
+        all[n++] = *extra;
+    ck_assert_int_eq(harness_write_principals(srv.principals_path, all, n), 0);
 }
 
 static void start_tls_server(void)
 {
     ck_assert_msg(certs[0] != '\0', "no certificates: see the harness message before the tests");
-    snprintf(principals_path, sizeof principals_path, "%s/principals-%d.json", certs,
-             (int)getpid());
-    write_principals("");
     memset(&srv, 0, sizeof srv);
-    ck_assert_msg(harness_start_tls(&srv, certs, principals_path, NULL) == 0,
+    ck_assert_msg(harness_start_principals(&srv, certs, principals, N_PRINCIPALS, NULL) == 0,
                   "valvd did not start with TLS");
 }
 
-static void stop_tls_server(void)
+/* The client certificate of client from certs (and the CA of certs). */
+static void as_client(harness_identity *id, const char *client)
 {
-    ck_assert_int_eq(harness_stop(&srv), 0);
-    harness_cleanup(&srv);
-    unlink(principals_path);
-}
-
-/* The global flags that make valv call as someone. */
-typedef struct {
-    char ca[HARNESS_PATH_MAX + 32];
-    char cert[HARNESS_PATH_MAX + 32];
-    char key[HARNESS_PATH_MAX + 32];
-    const char *argv[8]; /* NULL-terminated */
-} identity;
-
-/* TLS that trusts the CA of dir, and no identity. */
-static void as_nobody(identity *id, const char *dir)
-{
-    snprintf(id->ca, sizeof id->ca, "%s/ca.crt", dir);
-    int n = 0;
-    id->argv[n++] = "--tls-ca";
-    id->argv[n++] = id->ca;
-    id->argv[n] = NULL;
-}
-
-/* The client certificate dir/client.crt (and the CA of certs). */
-static void as_client_of(identity *id, const char *dir, const char *client)
-{
-    as_nobody(id, certs);
-    snprintf(id->cert, sizeof id->cert, "%s/%s.crt", dir, client);
-    snprintf(id->key, sizeof id->key, "%s/%s.key", dir, client);
-    int n = 2;
-    id->argv[n++] = "--cert";
-    id->argv[n++] = id->cert;
-    id->argv[n++] = "--key";
-    id->argv[n++] = id->key;
-    id->argv[n] = NULL;
-}
-
-static void as_client(identity *id, const char *client)
-{
-    as_client_of(id, certs, client);
+    harness_as_client(id, certs, certs, client);
 }
 
 /* The bearer token on the first line of token_file. */
-static void as_token_file(identity *id, const char *token_file)
+static void as_token_file(harness_identity *id, const char *token_file)
 {
-    as_nobody(id, certs);
-    int n = 2;
-    id->argv[n++] = "--token-file";
-    id->argv[n++] = token_file;
-    id->argv[n] = NULL;
+    harness_as_token_file(id, certs, token_file);
 }
 
 /* Runs valv as who against srv. */
-static int run_valv_as(const identity *who, const char *stdin_text, const char *arg, ...)
+static int run_valv_as(const harness_identity *who, const char *stdin_text, const char *arg, ...)
 {
     va_list ap;
     va_start(ap, arg);
@@ -1720,7 +1653,8 @@ static void wait_for_log(const char *needle, int times)
 }
 
 /* Creates an asset as who; fails the test otherwise. */
-static void create_as(const identity *who, const char *kind, const char *id, const char *unit)
+static void create_as(const harness_identity *who, const char *kind, const char *id,
+                      const char *unit)
 {
     int code = valv_as(who, "asset", "create", "--kind", kind, "--display-name", id,
                        "--owner-unit", unit, "--id", id);
@@ -1729,25 +1663,25 @@ static void create_as(const identity *who, const char *kind, const char *id, con
 
 START_TEST(tls_failures_say_what_to_fix)
 {
-    identity lena, wrong_ca, untrusted_client, mismatched_key;
+    harness_identity lena, wrong_ca, untrusted_client, mismatched_key;
     start_tls_server();
 
     /* Health needs no identity, but TLS all the same. */
-    identity nobody;
-    as_nobody(&nobody, certs);
+    harness_identity nobody;
+    harness_as_nobody(&nobody, certs);
     ck_assert_int_eq(valv_as(&nobody, "health"), 0);
     ck_assert_str_eq(out, "SERVING\n");
 
     assert_failed(valv("health"), "UNAVAILABLE", "closed the connection");
     assert_has(err, "--tls-ca");
 
-    as_nobody(&wrong_ca, other_certs);
+    harness_as_nobody(&wrong_ca, other_certs);
     assert_failed(valv_as(&wrong_ca, "health"), "UNAVAILABLE",
                   "presented a certificate that does not verify against CA ");
     assert_has(err, wrong_ca.ca);
     assert_has(err, srv.addr);
 
-    as_client_of(&untrusted_client, other_certs, "lena");
+    harness_as_client(&untrusted_client, certs, other_certs, "lena");
     assert_failed(valv_as(&untrusted_client, "asset", "list"), "UNAVAILABLE",
                   "it may not trust the client certificate ");
     assert_has(err, untrusted_client.cert);
@@ -1765,7 +1699,7 @@ START_TEST(tls_failures_say_what_to_fix)
     ck_assert_int_eq(valv("asset", "list"), 0);
     unsetenv("VALV_CERT");
     unsetenv("VALV_KEY");
-    stop_tls_server();
+    stop_server();
 
     /* TLS against plaintext --dev. */
     start_server();
@@ -1778,11 +1712,11 @@ END_TEST
 
 START_TEST(an_unknown_caller_is_unauthenticated)
 {
-    identity nobody, okand, bad_token;
+    harness_identity nobody, okand, bad_token;
     char bad_token_file[HARNESS_PATH_MAX + 32];
     start_tls_server();
 
-    as_nobody(&nobody, certs);
+    harness_as_nobody(&nobody, certs);
     assert_failed(valv_as(&nobody, "asset", "list"), "UNAUTHENTICATED", "no known identity");
 
     /* A certificate from the right CA that the principals file does not name. */
@@ -1803,7 +1737,7 @@ START_TEST(an_unknown_caller_is_unauthenticated)
     assert_failed(run_valv(NULL, "--addr", "192.0.2.1:443", "--token", importer_token, "health",
                            NULL),
                   "INVALID_ARGUMENT", "refusing to send a bearer token");
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
@@ -1813,7 +1747,7 @@ END_TEST
 
 START_TEST(an_importer_imports_its_own_source_only)
 {
-    identity importer;
+    harness_identity importer;
     start_tls_server();
     as_token_file(&importer, importer_token_file);
 
@@ -1829,7 +1763,7 @@ START_TEST(an_importer_imports_its_own_source_only)
                   "may not read assets");
 
     /* The token from the environment, and on the command line. */
-    as_nobody(&importer, certs);
+    harness_as_nobody(&importer, certs);
     setenv("VALV_TOKEN", importer_token, 1);
     ck_assert_int_eq(valv_as_input(&importer, IMPORT_CSV, "import", "-", "--source", "servicenow"),
                      0);
@@ -1838,13 +1772,13 @@ START_TEST(an_importer_imports_its_own_source_only)
     ck_assert_int_eq(valv_as_input(&importer, IMPORT_CSV, "--token", importer_token, "import", "-",
                                    "--source", "servicenow"),
                      0);
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
 START_TEST(a_reader_reads_but_may_not_write)
 {
-    identity lena, anna;
+    harness_identity lena, anna;
     start_tls_server();
     as_client(&lena, "lena");
     as_client(&anna, "anna");
@@ -1862,13 +1796,13 @@ START_TEST(a_reader_reads_but_may_not_write)
     assert_failed(valv_as(&lena, "review", "queue"), "PERMISSION_DENIED", "may not review");
     assert_failed(valv_as(&lena, "audit", "list"), "PERMISSION_DENIED",
                   "may not read or verify the audit log");
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
 START_TEST(an_owner_writes_in_own_units_only)
 {
-    identity anna, bertil, revisor;
+    harness_identity anna, bertil, revisor;
     start_tls_server();
     as_client(&anna, "anna");
     as_client(&bertil, "bertil");
@@ -1898,13 +1832,13 @@ START_TEST(an_owner_writes_in_own_units_only)
     ck_assert_int_eq(count_lines(out), 2); /* create and classify */
     ck_assert_int_eq(valv_as(&revisor, "audit", "list", "-o", "json", "--actor", "bertil"), 0);
     ck_assert_int_eq(count_lines(out), 1);
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
 START_TEST(the_chief_reviews_and_the_auditor_reads_the_log)
 {
-    identity anna, chef, revisor;
+    harness_identity anna, chef, revisor;
     start_tls_server();
     as_client(&anna, "anna");
     as_client(&chef, "chef");
@@ -1936,14 +1870,14 @@ START_TEST(the_chief_reviews_and_the_auditor_reads_the_log)
     ck_assert_int_eq(valv_as(&revisor, "audit", "verify"), 0);
     assert_failed(valv_as(&revisor, "asset", "update", "stadshuset", "--description", "x"),
                   "PERMISSION_DENIED", "may not update assets");
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
 START_TEST(sighup_reloads_principals_and_a_broken_file_keeps_them)
 {
-    char token[64], hash[80], token_file[HARNESS_PATH_MAX + 32], extra[256];
-    identity nils, lena;
+    char token[64], hash[80], token_file[HARNESS_PATH_MAX + 32];
+    harness_identity nils, lena;
     start_tls_server();
     as_client(&lena, "lena");
     ck_assert_int_eq(harness_token_new(token, sizeof token, hash, sizeof hash), 0);
@@ -1955,17 +1889,14 @@ START_TEST(sighup_reloads_principals_and_a_broken_file_keeps_them)
     as_token_file(&nils, token_file);
     assert_failed(valv_as(&nils, "asset", "list"), "UNAUTHENTICATED", "no known identity");
 
-    snprintf(extra, sizeof extra,
-             ",\n {\"id\": \"nils\", \"roles\": [\"reader\"], "
-             "\"identities\": [{\"token\": \"%s\"}]}",
-             hash);
-    write_principals(extra);
+    harness_principal nils_principal = {.id = "nils", .role = "reader", .token = hash};
+    write_principals(&nils_principal);
     kill(srv.pid, SIGHUP);
     wait_for_log("event=reloaded", 1);
     ck_assert_int_eq(valv_as(&nils, "asset", "list"), 0);
 
     /* A broken file is refused, and the set in force stays. */
-    f = fopen(principals_path, "w");
+    f = fopen(srv.principals_path, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"principals\": [{\"id\": \"nils\", \"roles\": [\"superuser\"]}\n", f);
     fclose(f);
@@ -1978,13 +1909,13 @@ START_TEST(sighup_reloads_principals_and_a_broken_file_keeps_them)
     ck_assert_int_eq(valv_as(&lena, "asset", "list"), 0);
 
     /* Taking nils out revokes the token. */
-    write_principals("");
+    write_principals(NULL);
     kill(srv.pid, SIGHUP);
     wait_for_log("event=reloaded", 2);
     assert_failed(valv_as(&nils, "asset", "list"), "UNAUTHENTICATED", "no known identity");
     ck_assert_int_eq(valv_as(&lena, "asset", "list"), 0);
     unlink(token_file);
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 
@@ -1998,7 +1929,7 @@ static bool listed(const char *id)
 
 START_TEST(restricted_assets_are_invisible_without_need_to_know)
 {
-    identity lena, anna, bertil, chef;
+    harness_identity lena, anna, bertil, chef;
     start_tls_server();
     as_client(&lena, "lena");
     as_client(&anna, "anna");
@@ -2031,7 +1962,7 @@ START_TEST(restricted_assets_are_invisible_without_need_to_know)
     ck_assert_msg(listed("personakter") && listed("procapita") && listed("stadshuset"),
                   "the chief's list: %s", out);
     ck_assert_int_eq(valv_as(&chef, "asset", "get", "procapita"), 0);
-    stop_tls_server();
+    stop_server();
 }
 END_TEST
 

@@ -184,9 +184,7 @@ static void *write_until_killed(void *arg)
     writer *w = arg;
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv.addr};
-    int rc = rpc_connect(&options, &conn, &err);
+    int rc = harness_connect(&srv, NULL, NULL, &conn, &err);
     pthread_barrier_wait(&go);
     while (rc == VALV_OK) {
         writer_choose(w, &w->current);
@@ -257,9 +255,7 @@ static void *import_until_killed(void *arg)
     importer *imp = arg;
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv.addr};
-    int rc = rpc_connect(&options, &conn, &err);
+    int rc = harness_connect(&srv, NULL, NULL, &conn, &err);
     pthread_barrier_wait(&go);
     while (rc == VALV_OK && imp->n_streams < IMPORT_STREAMS_MAX) {
         int s = imp->n_streams++;
@@ -477,9 +473,7 @@ static void check_after_restart(writer *writers, importer *imp)
 {
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv.addr};
-    ck_assert_int_eq(rpc_connect(&options, &conn, &err), VALV_OK);
+    ck_assert_int_eq(harness_connect(&srv, NULL, NULL, &conn, &err), VALV_OK);
     for (int i = 0; i < CRASH_WRITERS; i++) {
         writer_check_assets(conn, &writers[i]);
         writer_check_interrupted_create(conn, &writers[i]);
@@ -495,9 +489,8 @@ static void check_after_restart(writer *writers, importer *imp)
  * exactly what the crash left. */
 static void verify_directory(const char *when)
 {
-    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
     char *out = NULL, *err_out = NULL;
-    int code = harness_run(NULL, argv, NULL, &out, &err_out);
+    int code = harness_verify(srv.data_dir, &out, &err_out);
     ck_assert_msg(code == 0, "valvd verify %s exited %d:\n%s%s", when, code, out ? out : "",
                   err_out ? err_out : "");
     free(out);

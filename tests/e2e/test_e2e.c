@@ -28,9 +28,8 @@ static void start(void)
     memset(&srv, 0, sizeof srv);
     ck_assert_int_eq(harness_start(&srv, NULL), 0);
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv.addr};
-    ck_assert_msg(rpc_connect(&options, &conn, &err) == VALV_OK, "connect: %s", err.message);
+    ck_assert_msg(harness_connect(&srv, NULL, NULL, &conn, &err) == VALV_OK, "connect: %s",
+                  err.message);
 }
 
 static void stop(void)
@@ -592,8 +591,7 @@ static void *create_n(void *arg)
     bulk_writer *b = arg;
     rpc_conn *own = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err) != VALV_OK)
+    if (harness_connect(&srv, NULL, NULL, &own, &err) != VALV_OK)
         return NULL;
     for (int i = 0; i < b->n; i++) {
         char name[48];
@@ -639,8 +637,7 @@ START_TEST(test_concurrent_writes_all_land_and_survive_restart)
     ck_assert_int_eq(harness_stop(&srv), 0);
     ck_assert_int_eq(harness_start(&srv, NULL), 0);
     valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err), VALV_OK);
+    ck_assert_int_eq(harness_connect(&srv, NULL, NULL, &conn, &err), VALV_OK);
     Valv__V1__ListAssetsResponse *page = NULL;
     ck_assert_int_eq(list("owner_unit = it", 1000, NULL, false, &page, &err), VALV_OK);
     ck_assert_int_eq(page->n_assets, THREADS * 25);
@@ -1048,9 +1045,8 @@ START_TEST(test_audit_events_and_verify)
     rpc_close(conn);
     conn = NULL;
     ck_assert_int_eq(harness_stop(&srv), 0);
-    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
     char *text = NULL;
-    ck_assert_int_eq(harness_run(NULL, argv, NULL, &text, NULL), 0);
+    ck_assert_int_eq(harness_verify(srv.data_dir, &text, NULL), 0);
     ck_assert_ptr_nonnull(strstr(text, "intact"));
     free(text);
     harness_cleanup(&srv);
@@ -1064,8 +1060,7 @@ static void update_busy(int n, int round)
 {
     rpc_conn *own = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &own, &err), VALV_OK);
+    ck_assert_int_eq(harness_connect(&srv, NULL, NULL, &own, &err), VALV_OK);
     static char text[8001];
     for (int i = 0; i < n; i++) {
         memset(text, 'a' + (i + round) % 26, sizeof text - 1); /* a big event: 8 KB before and after */
@@ -1096,8 +1091,7 @@ START_TEST(test_watch_that_stops_reading_is_cut_off)
     memset(&srv, 0, sizeof srv);
     ck_assert_int_eq(harness_start(&srv, args), 0);
     valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err), VALV_OK);
+    ck_assert_int_eq(harness_connect(&srv, NULL, NULL, &conn, &err), VALV_OK);
     free_asset(create("busy", VALV__V1__ASSET_KIND__IT_SYSTEM, "Busy", "it")); /* revision 1 */
 
     /* A watch that takes nothing while some 25 MB of events pile up: more
@@ -1231,14 +1225,12 @@ START_TEST(test_import_cut_off_keeps_whole_batches)
     rpc_close(conn);
     conn = NULL;
     ck_assert_int_eq(harness_stop(&srv), 0);
-    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
     char *text = NULL;
-    ck_assert_int_eq(harness_run(NULL, argv, NULL, &text, NULL), 0);
+    ck_assert_int_eq(harness_verify(srv.data_dir, &text, NULL), 0);
     ck_assert_ptr_nonnull(strstr(text, "intact"));
     free(text);
     ck_assert_int_eq(harness_start(&srv, NULL), 0);
-    rpc_options options = {.addr = srv.addr};
-    ck_assert(rpc_connect(&options, &conn, &err) == VALV_OK);
+    ck_assert(harness_connect(&srv, NULL, NULL, &conn, &err) == VALV_OK);
 
     Valv__V1__ListAssetsResponse *atomic = cut_list("atomic");
     ck_assert_int_eq(atomic->n_assets, 0);

@@ -28,9 +28,8 @@ static rpc_conn *connect_to(const harness_server *srv)
 {
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv->addr};
-    ck_assert_msg(rpc_connect(&options, &conn, &err) == VALV_OK, "connect: %s", err.message);
+    ck_assert_msg(harness_connect(srv, NULL, NULL, &conn, &err) == VALV_OK, "connect: %s",
+                  err.message);
     return conn;
 }
 
@@ -89,9 +88,8 @@ static void assert_readable(rpc_conn *conn, int n)
 static void stop_and_verify(harness_server *srv)
 {
     ck_assert_int_eq(harness_stop(srv), 0);
-    const char *argv[] = {harness_valvd(), "verify", "--data-dir", srv->data_dir, NULL};
     char *out = NULL;
-    int rc = harness_run(NULL, argv, NULL, &out, NULL);
+    int rc = harness_verify(srv->data_dir, &out, NULL);
     ck_assert_msg(rc == 0 && strstr(out, "intact") != NULL, "valvd verify: exit %d: %s", rc, out);
     free(out);
 }

@@ -69,32 +69,40 @@ static const rpc_row rows[] = {
 };
 
 static char certs[HARNESS_PATH_MAX];
-static char principals_path[HARNESS_PATH_MAX + 32];
-static char tokens[N_CALLERS][128];
+static char tokens[N_CALLERS][HARNESS_TOKEN_MAX];
 
-/* One principal per role, each with a token; "nobody" gets a token that is
- * in no file. */
-static void write_principals(void)
+/* Starts valvd over TLS with one principal per role, each known by a new
+ * token (tokens[k]); "nobody" (the last caller) gets a token that is in no
+ * file. */
+static void start_tls(harness_server *srv)
 {
     static const char *const roles[] = {"reader", "owner", "security_chief", "importer", "auditor", "admin"};
-    char identity[128];
-    snprintf(principals_path, sizeof principals_path, "%s/principals.json", certs);
-    FILE *f = fopen(principals_path, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"principals\": [\n");
-    for (int k = 0; k < N_CALLERS; k++) {
-        ck_assert_int_eq(harness_token_new(tokens[k], sizeof tokens[k], identity, sizeof identity), 0);
-        if (k == NOBODY)
-            continue;
-        fprintf(f, "  {\"id\": \"%s\", \"roles\": [\"%s\"]", caller_names[k], roles[k]);
-        if (k == OWNER)
-            fprintf(f, ", \"units\": [\"kultur\"]");
-        if (k == IMPORTER)
-            fprintf(f, ", \"sources\": [\"cmdb\"]");
-        fprintf(f, ", \"identities\": [{\"token\": \"%s\"}]}%s\n", identity, k == ADMIN ? "" : ",");
-    }
-    fprintf(f, "]}\n");
-    fclose(f);
+    harness_principal principals[NOBODY];
+    char identity[HARNESS_TOKEN_MAX];
+    for (int k = 0; k < NOBODY; k++)
+        principals[k] = (harness_principal){.id = caller_names[k],
+                                            .role = roles[k],
+                                            .unit = k == OWNER ? "kultur" : NULL,
+                                            .source = k == IMPORTER ? "cmdb" : NULL,
+                                            .new_token = tokens[k]};
+    ck_assert_int_eq(
+        harness_token_new(tokens[NOBODY], sizeof tokens[NOBODY], identity, sizeof identity), 0);
+    memset(srv, 0, sizeof *srv);
+    ck_assert_int_eq(harness_start_principals(srv, certs, principals, NOBODY, NULL), 0);
+}
+
+static void must(int rc, const valv_error *err, const char *what)
+{
+    ck_assert_msg(rc == VALV_OK, "%s: %s %s", what, valv_code_name(rc), err->message);
+}
+
+/* Connects as caller k over TLS, with k's token. */
+static rpc_conn *connect_as(const harness_server *srv, int k)
+{
+    rpc_conn *conn = NULL;
+    valv_error err;
+    must(harness_connect(srv, certs, tokens[k], &conn, &err), &err, "connect");
+    return conn;
 }
 
 /* Calls row's method with an empty request; returns the status code. */
@@ -137,20 +145,14 @@ static int call_as(rpc_conn *conn, const rpc_row *row, valv_error *err)
 
 START_TEST(test_every_rpc_as_every_role)
 {
-    write_principals();
     harness_server srv;
-    memset(&srv, 0, sizeof srv);
-    ck_assert_int_eq(harness_start_tls(&srv, certs, principals_path, NULL), 0);
-    char ca[HARNESS_PATH_MAX + 16];
-    snprintf(ca, sizeof ca, "%s/ca.crt", certs);
+    start_tls(&srv);
 
     int wrong = 0;
     for (int k = 0; k < N_CALLERS; k++) {
-        rpc_conn *conn = NULL;
+        rpc_conn *conn = connect_as(&srv, k);
         valv_error err;
         valv_error_clear(&err);
-        rpc_options opts = {.addr = srv.addr, .tls_ca_file = ca, .token = tokens[k]};
-        ck_assert_msg(rpc_connect(&opts, &conn, &err) == VALV_OK, "connect: %s", err.message);
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
             int rc = call_as(conn, &rows[r], &err);
             bool allowed = rows[r].allowed & (1 << k);
@@ -174,23 +176,6 @@ END_TEST
 
 
 /* --- Need to know, on every read path a reader has ------------------------------- */
-
-static rpc_conn *connect_as(const harness_server *srv, int k)
-{
-    char ca[HARNESS_PATH_MAX + 16];
-    snprintf(ca, sizeof ca, "%s/ca.crt", certs);
-    rpc_options opts = {.addr = srv->addr, .tls_ca_file = ca, .token = tokens[k]};
-    rpc_conn *conn = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    ck_assert_msg(rpc_connect(&opts, &conn, &err) == VALV_OK, "connect: %s", err.message);
-    return conn;
-}
-
-static void must(int rc, const valv_error *err, const char *what)
-{
-    ck_assert_msg(rc == VALV_OK, "%s: %s %s", what, valv_code_name(rc), err->message);
-}
 
 static void owner_creates(rpc_conn *owner, const char *id, Valv__V1__AssetKind kind)
 {
@@ -237,10 +222,8 @@ static int count_in_stream(rpc_conn *conn, const char *method, const ProtobufCMe
 
 START_TEST(test_restricted_assets_do_not_exist_for_the_uncleared)
 {
-    write_principals();
     harness_server srv;
-    memset(&srv, 0, sizeof srv);
-    ck_assert_int_eq(harness_start_tls(&srv, certs, principals_path, NULL), 0);
+    start_tls(&srv);
     rpc_conn *owner = connect_as(&srv, OWNER), *reader = connect_as(&srv, READER);
     valv_error err;
     valv_error_clear(&err);

@@ -85,15 +85,9 @@ static double sample(const char *text, const char *series)
     return -1;
 }
 
-/* Runs valv with the arguments up to NULL; returns its exit code. */
-static int valv(const char *const argv[])
-{
-    char *out = NULL, *err = NULL;
-    int code = harness_run(&srv, argv, NULL, &out, &err);
-    free(out);
-    free(err);
-    return code;
-}
+/* Runs valv with the arguments given against srv, its output dropped;
+ * returns its exit code. */
+#define valv(...) harness_run_valv(&srv, NULL, NULL, NULL, NULL, __VA_ARGS__, NULL)
 
 /* Series of an Inventory method (a name the test spells out). */
 #define CALLS(method, code) "valv_requests_total{method=\"/valv.v1.Inventory/" method "\",code=\"" code "\"}"
@@ -103,15 +97,12 @@ static int valv(const char *const argv[])
 START_TEST(scrape_counts_calls)
 {
     start_server();
-    const char *valv_path = harness_valv();
-    const char *create[] = {valv_path, "asset", "create", "--kind", "information", "--display-name",
-                            "Personakter", "--owner-unit", "socialnamnden", "--id", "personakter", NULL};
-    const char *get[] = {valv_path, "asset", "get", "personakter", NULL};
-    const char *missing[] = {valv_path, "asset", "get", "no-such-asset", NULL};
-    ck_assert_int_eq(valv(create), 0);
-    ck_assert_int_eq(valv(get), 0);
-    ck_assert_int_eq(valv(get), 0);
-    ck_assert_int_eq(valv(missing), 1);
+    ck_assert_int_eq(valv("asset", "create", "--kind", "information", "--display-name",
+                          "Personakter", "--owner-unit", "socialnamnden", "--id", "personakter"),
+                     0);
+    ck_assert_int_eq(valv("asset", "get", "personakter"), 0);
+    ck_assert_int_eq(valv("asset", "get", "personakter"), 0);
+    ck_assert_int_eq(valv("asset", "get", "no-such-asset"), 1);
 
     char *r = http_request(metrics_addr, "GET", "/metrics");
     ck_assert_msg(strncmp(r, "HTTP/1.", 7) == 0 && strncmp(r + 8, " 200", 4) == 0, "response: %.200s", r);

@@ -37,7 +37,7 @@ typedef struct {
 
 typedef struct {
     int index;
-    const char *addr;
+    const harness_server *srv;
     pthread_barrier_t *go;
     attempt attempts[RACE_ATTEMPTS];
     /* A failure other than the update's ABORTED, for the main thread. */
@@ -56,9 +56,7 @@ static void *race(void *arg)
     racer *r = arg;
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = r->addr};
-    int rc = rpc_connect(&options, &conn, &err);
+    int rc = harness_connect(r->srv, NULL, NULL, &conn, &err);
     if (rc != VALV_OK)
         snprintf(r->failure, sizeof r->failure, "connect: %s", err.message);
     /* Everyone waits, failed or not, so that the others are not left hanging. */
@@ -137,9 +135,7 @@ START_TEST(test_racing_updates_lose_nothing)
     ck_assert_int_eq(harness_start(&srv, quiet), 0);
     rpc_conn *conn = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    rpc_options options = {.addr = srv.addr};
-    ck_assert_int_eq(rpc_connect(&options, &conn, &err), VALV_OK);
+    ck_assert_int_eq(harness_connect(&srv, NULL, NULL, &conn, &err), VALV_OK);
     Valv__V1__Asset *created = NULL;
     int rc = calls_create(conn, RACE_ID, "Contested", RACE_FIRST_VALUE, &created, &err);
     ck_assert_msg(rc == VALV_OK, "create: %s", err.message);
@@ -150,7 +146,7 @@ START_TEST(test_racing_updates_lose_nothing)
     pthread_barrier_init(&go, NULL, RACE_CLIENTS);
     pthread_t threads[RACE_CLIENTS];
     for (int c = 0; c < RACE_CLIENTS; c++) {
-        racers[c] = (racer){.index = c, .addr = srv.addr, .go = &go};
+        racers[c] = (racer){.index = c, .srv = &srv, .go = &go};
         ck_assert_int_eq(pthread_create(&threads[c], NULL, race, &racers[c]), 0);
     }
     for (int c = 0; c < RACE_CLIENTS; c++)

@@ -21,7 +21,6 @@
 
 #include "harness.h"
 
-#define ARGS_MAX 32
 #define TEST_TIMEOUT_S 120
 #define CHROMIUM "/usr/bin/chromium"
 /* The screenshot's size, as --window-size asks. */
@@ -58,21 +57,17 @@ static int run(const char *const *argv)
 }
 
 /* Runs valv with the global flags in prefix (NULL-terminated; may be
- * NULL), then the arguments up to NULL. */
+ * NULL), then the arguments up to NULL, against srv; out and err hold its
+ * output. */
 static int run_valv(const char *const *prefix, const char *arg, ...)
 {
-    const char *argv[ARGS_MAX];
-    int n = 0;
     va_list ap;
-    argv[n++] = harness_valv();
-    for (int i = 0; prefix != NULL && prefix[i] != NULL && n < ARGS_MAX - 1; i++)
-        argv[n++] = prefix[i];
+    free_output();
     va_start(ap, arg);
-    for (const char *a = arg; a != NULL && n < ARGS_MAX - 1; a = va_arg(ap, const char *))
-        argv[n++] = a;
+    int code = harness_run_valv_va(&srv, prefix, NULL, &out, &err, arg, ap);
     va_end(ap);
-    argv[n] = NULL;
-    return run(argv);
+    ck_assert_msg(code >= 0, "could not run %s", harness_valv());
+    return code;
 }
 
 #define valv(...) run_valv(NULL, __VA_ARGS__, NULL)
@@ -101,19 +96,11 @@ static void work_path(const char *name, char path[HARNESS_PATH_MAX + 64])
     snprintf(path, HARNESS_PATH_MAX + 64, "%s/%s", work_dir, name);
 }
 
+/* The whole content of the file at path, malloc'd. */
 static char *read_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, mem);
-    fclose(f);
-    fclose(mem);
+    char *text = harness_read_file(path);
+    ck_assert_msg(text != NULL, "%s: %s", path, strerror(errno));
     return text;
 }
 
@@ -455,50 +442,28 @@ END_TEST
 static const char *const clients[] = {"lena", "anna", "bertil", "chef", NULL};
 static char certs[HARNESS_PATH_MAX]; /* "" when they could not be made */
 
-#define PRINCIPALS                                                                         \
-    "{\"principals\": [\n"                                                                 \
-    " {\"id\": \"lena\", \"roles\": [\"reader\"],\n"                                        \
-    "  \"identities\": [{\"cert\": \"lena.clients.valv.test\"}]},\n"                        \
-    " {\"id\": \"anna\", \"roles\": [\"owner\"], \"units\": [\"fastighetsnamnden\"],\n"     \
-    "  \"identities\": [{\"cert\": \"anna.clients.valv.test\"}]},\n"                        \
-    " {\"id\": \"bertil\", \"roles\": [\"owner\"], \"units\": [\"socialnamnden\"],\n"       \
-    "  \"identities\": [{\"cert\": \"bertil.clients.valv.test\"}]},\n"                      \
-    " {\"id\": \"chef\", \"roles\": [\"security_chief\"],\n"                                \
-    "  \"identities\": [{\"cert\": \"chef.clients.valv.test\"}]}\n"                         \
-    "]}\n"
-
-/* The global flags that make valv call as client over TLS. */
-typedef struct {
-    char ca[HARNESS_PATH_MAX + 32], cert[HARNESS_PATH_MAX + 32], key[HARNESS_PATH_MAX + 32];
-    const char *argv[7];
-} identity;
-
-static void as_client(identity *id, const char *client)
-{
-    snprintf(id->ca, sizeof id->ca, "%s/ca.crt", certs);
-    snprintf(id->cert, sizeof id->cert, "%s/%s.crt", certs, client);
-    snprintf(id->key, sizeof id->key, "%s/%s.key", certs, client);
-    const char *argv[] = {"--tls-ca", id->ca, "--cert", id->cert, "--key", id->key, NULL};
-    memcpy(id->argv, argv, sizeof argv);
-}
+/* Each known by the client certificate of the same name. */
+static const harness_principal principals[] = {
+    {.id = "lena", .role = "reader", .cert = "lena"},
+    {.id = "anna", .role = "owner", .unit = "fastighetsnamnden", .cert = "anna"},
+    {.id = "bertil", .role = "owner", .unit = "socialnamnden", .cert = "bertil"},
+    {.id = "chef", .role = "security_chief", .cert = "chef"},
+};
 
 START_TEST(a_reader_gets_the_figures_and_a_page_without_the_queue)
 {
-    identity lena, anna, bertil, chef;
-    char principals[HARNESS_PATH_MAX + 64], page[HARNESS_PATH_MAX + 64];
+    harness_identity lena, anna, bertil, chef;
+    char page[HARNESS_PATH_MAX + 64];
     ck_assert_msg(certs[0] != '\0', "no certificates: see the harness message before the tests");
     make_work_dir();
-    work_path("principals.json", principals);
-    FILE *f = fopen(principals, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(PRINCIPALS, f);
-    ck_assert_int_eq(fclose(f), 0);
     memset(&srv, 0, sizeof srv);
-    ck_assert_msg(harness_start_tls(&srv, certs, principals, NULL) == 0, "valvd did not start");
-    as_client(&lena, "lena");
-    as_client(&anna, "anna");
-    as_client(&bertil, "bertil");
-    as_client(&chef, "chef");
+    ck_assert_msg(harness_start_principals(&srv, certs, principals,
+                                           sizeof principals / sizeof principals[0], NULL) == 0,
+                  "valvd did not start");
+    harness_as_client(&lena, certs, certs, "lena");
+    harness_as_client(&anna, certs, certs, "anna");
+    harness_as_client(&bertil, certs, certs, "bertil");
+    harness_as_client(&chef, certs, certs, "chef");
     make_inventory(bertil.argv, anna.argv, chef.argv);
 
     /* lena reads: the figures, but barnakter (RESTRICTED) is not hers to
