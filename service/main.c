@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -371,6 +372,11 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 1, argv + 1);
 
+    /* When valvd started: the one time AdminService.Info and the metrics
+     * endpoint both report. */
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+
     options opts;
     config_file file = {.argc = 0};
     int rc = read_options(argc, argv, &file, &opts);
@@ -427,7 +433,7 @@ int main(int argc, char **argv)
         goto done;
     }
     if (opts.metrics_listen != NULL &&
-        (metrics_create(st, wr, &mx, &err) != VALV_OK ||
+        (metrics_create(st, wr, (int64_t)started.tv_sec, &mx, &err) != VALV_OK ||
          metrics_listen(mx, opts.metrics_listen, metrics_bound, sizeof metrics_bound, &err) != VALV_OK)) {
         fprintf(stderr, "valvd: %s\n", err.message);
         goto done;
@@ -438,7 +444,7 @@ int main(int argc, char **argv)
                          .store = st, .writer = wr, .watches = hub,
                          .tls_cert_pem = cert_pem, .tls_key_pem = key_pem, .client_ca_pem = ca_pem,
                          .require_client_cert = opts.require_client_cert, .principals = holder, .metrics = mx,
-                         .data_dir = opts.data_dir};
+                         .data_dir = opts.data_dir, .start_time = started};
     if (server_start(&cfg, &srv, bound, sizeof bound, &err) != VALV_OK) {
         fprintf(stderr, "valvd: %s\n", err.message);
         grpc_shutdown();

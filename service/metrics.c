@@ -426,7 +426,7 @@ done:
 
 /* --- Life ------------------------------------------------------------------------ */
 
-int metrics_create(store *s, writer *w, metrics **out, valv_error *err)
+int metrics_create(store *s, writer *w, int64_t start_time, metrics **out, valv_error *err)
 {
     if (method_count > METRICS_METHODS_MAX)
         return valv_error_set(err, VALV_EINTERNAL,
@@ -437,7 +437,7 @@ int metrics_create(store *s, writer *w, metrics **out, valv_error *err)
         return valv_error_set(err, VALV_EINTERNAL, "out of memory");
     m->store = s;
     m->writer = w;
-    m->start_time = (int64_t)time(NULL);
+    m->start_time = start_time;
     pthread_mutex_init(&m->summary_lock, NULL);
     *out = m;
     return VALV_OK;

@@ -39,9 +39,11 @@
 typedef struct metrics metrics; /* opaque */
 
 /* Creates the counters for the method table (methods.h); s and w are
- * borrowed and must outlive *out. Serves nothing until metrics_listen.
- * The caller owns *out (metrics_free). */
-int metrics_create(store *s, writer *w, metrics **out, valv_error *err);
+ * borrowed and must outlive *out. start_time: when valvd started (seconds
+ * since the epoch), the figure valv_start_time_seconds, the same start
+ * AdminService.Info reports. Serves nothing until metrics_listen. The
+ * caller owns *out (metrics_free). */
+int metrics_create(store *s, writer *w, int64_t start_time, metrics **out, valv_error *err);
 
 /* Starts serving GET /metrics on address ("HOST:PORT", "[V6]:PORT"; port 0
  * picks a free one) from a thread of its own. *bound_out receives

@@ -872,7 +872,7 @@ int server_start(const server_config *cfg, server **out, char *bound_out, size_t
     srv->watches = cfg->watches;
     srv->metrics = cfg->metrics;
     srv->data_dir = cfg->data_dir;
-    clock_gettime(CLOCK_REALTIME, &srv->start_time);
+    srv->start_time = cfg->start_time;
     clock_gettime(CLOCK_MONOTONIC, &srv->start_monotonic);
     srv->principals = cfg->principals;
     srv->dev = cfg->dev;

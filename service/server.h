@@ -40,6 +40,7 @@ typedef struct {
     struct watch_hub *watches; /* borrowed: WatchChanges' watchers */
     struct metrics *metrics;   /* borrowed: counts every call; NULL: metrics off */
     const char *data_dir;      /* borrowed: the store's directory (Backup's temporary copies) */
+    struct timespec start_time; /* when valvd started (CLOCK_REALTIME): AdminService.Info's */
 } server_config;
 
 /* Binds, registers every method of the method table and starts the worker

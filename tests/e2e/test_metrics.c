@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -133,6 +135,29 @@ START_TEST(scrape_counts_calls)
     ck_assert(sample(r, "valv_map_bytes_max") >= sample(r, "valv_map_bytes"));
     ck_assert_ptr_nonnull(strstr(r, "\nvalv_build_info{version=\""));
     free(r);
+    stop_server();
+}
+END_TEST
+
+/* The start the metrics report is the one AdminService.Info does: valvd
+ * takes the time once. */
+START_TEST(start_time_is_admin_infos)
+{
+    char *out = NULL;
+    start_server();
+    ck_assert_int_eq(harness_run_valv(&srv, NULL, NULL, &out, NULL, "-o", "json", "admin", "info", NULL), 0);
+    json_t *info = json_loads(out, 0, NULL);
+    ck_assert_msg(info != NULL, "valv admin info printed no JSON: %s", out);
+    const char *start = json_string_value(json_object_get(info, "start_time"));
+    ck_assert_ptr_nonnull(start);
+    struct tm tm = {0};
+    ck_assert_ptr_nonnull(strptime(start, "%Y-%m-%dT%H:%M:%S", &tm));
+
+    char *r = http_request(metrics_addr, "GET", "/metrics");
+    ck_assert_double_eq(sample(r, "valv_start_time_seconds"), (double)timegm(&tm));
+    free(r);
+    json_decref(info);
+    free(out);
     stop_server();
 }
 END_TEST
@@ -270,6 +295,7 @@ int main(void)
     Suite *s = suite_create("metrics");
     TCase *tc = tcase_create("scrape");
     tcase_add_test(tc, scrape_counts_calls);
+    tcase_add_test(tc, start_time_is_admin_infos);
     tcase_add_test(tc, only_get_metrics_is_served);
     tcase_add_test(tc, a_call_cut_off_before_its_request_is_cancelled);
     suite_add_tcase(s, tc);

@@ -4,6 +4,7 @@
  * end to end (tests/e2e/test_metrics.c); here metrics_render is called
  * directly, with a method table of the test's own. */
 #include <check.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@ static void setup(void)
     valv_error err;
     fixture_setup();
     ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
-    ck_assert_int_eq(metrics_create(s, w, &m, &err), VALV_OK);
+    ck_assert_int_eq(metrics_create(s, w, (int64_t)time(NULL), &m, &err), VALV_OK);
 }
 
 static void teardown(void)
