@@ -43,7 +43,6 @@
 #define AUTHORIZATION_KEY "authorization"
 #define BEARER_PREFIX "bearer "
 #define TOKEN_MAX 512
-#define REQUEST_ID_RANDOM_BYTES 8 /* a generated request id: 16 hex digits, as store/ makes them */
 #define REQUEST_ID_POOL_BYTES 4096
 
 typedef enum {
@@ -157,24 +156,18 @@ static const char *call_principal_id(const call *c)
  * generator fails; a write then gets store/'s own. */
 static void request_id_generate(char out[VALV_REQUEST_ID_MAX + 1])
 {
-    static const char hex[] = "0123456789abcdef";
     /* Random bytes drawn a block at a time, per thread: a RAND_bytes for
      * every call cost a tenth of a GetAsset's CPU. */
     static _Thread_local unsigned char pool[REQUEST_ID_POOL_BYTES];
     static _Thread_local size_t pool_used = REQUEST_ID_POOL_BYTES;
     out[0] = '\0';
-    if (pool_used + REQUEST_ID_RANDOM_BYTES > sizeof pool) {
+    if (pool_used + STORE_REQUEST_ID_RANDOM_BYTES > sizeof pool) {
         if (RAND_bytes(pool, sizeof pool) != 1)
             return;
         pool_used = 0;
     }
-    const unsigned char *random = pool + pool_used;
-    pool_used += REQUEST_ID_RANDOM_BYTES;
-    for (size_t i = 0; i < REQUEST_ID_RANDOM_BYTES; i++) {
-        out[2 * i] = hex[random[i] >> 4];
-        out[2 * i + 1] = hex[random[i] & 0xf];
-    }
-    out[2 * REQUEST_ID_RANDOM_BYTES] = '\0';
+    store_request_id_format(pool + pool_used, out);
+    pool_used += STORE_REQUEST_ID_RANDOM_BYTES;
 }
 
 /* --- Call objects ----------------------------------------------------------- */

@@ -28,7 +28,6 @@
 #include "store_internal.h"
 #include "validate.h"
 
-#define REQUEST_ID_RANDOM_BYTES 8 /* a generated request id: 16 hex digits */
 #define FIELD_PATH_MAX 128        /* "effective.security_sensitive" and the like */
 #define REVISION_KEY_LEN 8
 
@@ -84,20 +83,25 @@ void audit_change_clear(audit_change *c)
     memset(c, 0, sizeof *c);
 }
 
-static int request_id_generate(store_txn *t, char out[VALV_REQUEST_ID_MAX + 1], valv_error *err)
+void store_request_id_format(const unsigned char random[STORE_REQUEST_ID_RANDOM_BYTES],
+                             char out[2 * STORE_REQUEST_ID_RANDOM_BYTES + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char random[REQUEST_ID_RANDOM_BYTES] = {0};
-
-    int rc = txn_random(t, random, sizeof random, err);
-    if (rc != VALV_OK)
-        return rc;
-    for (size_t i = 0; i < sizeof random; i++) {
+    for (size_t i = 0; i < STORE_REQUEST_ID_RANDOM_BYTES; i++) {
         out[2 * i] = hex[random[i] >> 4];
         out[2 * i + 1] = hex[random[i] & 0xf];
     }
-    out[2 * sizeof random] = '\0';
-    return VALV_OK;
+    out[2 * STORE_REQUEST_ID_RANDOM_BYTES] = '\0';
+}
+
+static int request_id_generate(store_txn *t, char out[VALV_REQUEST_ID_MAX + 1], valv_error *err)
+{
+    unsigned char random[STORE_REQUEST_ID_RANDOM_BYTES] = {0};
+
+    int rc = txn_random(t, random, sizeof random, err);
+    if (rc == VALV_OK)
+        store_request_id_format(random, out);
+    return rc;
 }
 
 int audit_change_begin(store_txn *t, int action, const store_actor *who, const char *reason,

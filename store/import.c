@@ -34,7 +34,7 @@
 #include "validate.h"
 
 #define RUN_TIME_LEN 8
-#define RUN_RANDOM_LEN 8
+#define RUN_RANDOM_LEN STORE_REQUEST_ID_RANDOM_BYTES /* also the import's request id */
 #define RUN_ID_LEN (RUN_TIME_LEN + RUN_RANDOM_LEN)
 /* Marks of a run that began this long ago belong to an import whose stream
  * broke before it finished: the next import of the source removes them. */
@@ -1037,8 +1037,7 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
     clock_now(&now);
     be64_put(imp->run_id, (uint64_t)timespec_ns(&now));
     memcpy(imp->run_id + RUN_TIME_LEN, random, RUN_RANDOM_LEN);
-    for (int i = 0; i < RUN_RANDOM_LEN; i++)
-        snprintf(imp->request_id + 2 * i, 3, "%02x", random[i]);
+    store_request_id_format(random, imp->request_id);
     *out = imp;
     return VALV_OK;
 }

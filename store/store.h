@@ -319,6 +319,16 @@ int store_list_review_queue(store *s, const store_queue_request *req, store_list
  * before or after "". A link event has one change, "link", with the link type
  * as after (LINK) or before (UNLINK). */
 
+/* Bytes of randomness in a generated request id. */
+#define STORE_REQUEST_ID_RANDOM_BYTES 8
+
+/* Writes the request id made from random (STORE_REQUEST_ID_RANDOM_BYTES
+ * bytes): 16 lowercase hex digits and a NUL. The one form of a generated
+ * id, whether valvd's log (a call's id) or the store (a change's or an
+ * import's, when the caller gave none) makes it. */
+void store_request_id_format(const unsigned char random[STORE_REQUEST_ID_RANDOM_BYTES],
+                             char out[2 * STORE_REQUEST_ID_RANDOM_BYTES + 1]);
+
 typedef struct {
     const char *asset_id;   /* NULL or "": every asset (matches asset or related_asset) */
     const char *actor;      /* NULL or "": every actor */
