@@ -151,6 +151,11 @@ static int64_t queue_count(const Valv__V1__UnitSummary *u)
     return u->pending + u->returned + u->overdue;
 }
 
+int64_t report_queue_length(const Valv__V1__Summary *summary)
+{
+    return queue_count(total_of(summary));
+}
+
 /* What a unit has left undone: assets not classified, and reviews returned
  * to it or overdue. An asset can count twice (not classified and returned),
  * which is what the unit has to do about it. */

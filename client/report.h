@@ -75,4 +75,9 @@ typedef struct {
  * largest share of those among its assets. */
 int report_write_html(FILE *out, const Valv__V1__Summary *summary, const report_queue *queue);
 
+/* The assets waiting for the security protection chief by summary's total
+ * (PENDING, RETURNED and overdue): the review queue's length as the
+ * summary counted it. */
+int64_t report_queue_length(const Valv__V1__Summary *summary);
+
 #endif

@@ -68,9 +68,10 @@ static const args_command report_command = {
 
 /* ---- The review queue for the page ------------------------------------------------ */
 
-/* Queue assets are read this many at a time: the API's largest page, since
- * the whole queue is read to count what the page does not list. */
-#define QUEUE_PAGE_SIZE VALV_PAGE_SIZE_MAX
+/* Queue assets are read REPORT_QUEUE_MAX at a time when the server picks
+ * the unit's (one named, or none), else this many: with several units
+ * named, valv picks theirs out of the whole queue. */
+#define QUEUE_PAGE_SIZE_UNITS VALV_PAGE_SIZE_MAX
 
 typedef struct {
     report_queue view;
@@ -80,6 +81,7 @@ typedef struct {
     ProtobufCMessage *pages[REPORT_QUEUE_MAX];
     size_t n_pages;
     char reason[VALV_ERROR_MESSAGE_MAX]; /* why the queue is not available */
+    bool read_to_end; /* view.n_more counts the rest; else the summary does */
 } queue_extract;
 
 static bool unit_wanted(const args_list *units, const char *unit)
@@ -114,10 +116,11 @@ static void take_queue_page(queue_extract *q, const args_list *units,
         valv__v1__list_review_queue_response__free_unpacked(page, NULL);
 }
 
-/* Reads the review queue of units (all, when none is named) into q: the
- * server filters by unit when there is one, valv when there are several. A
- * caller who may not read the queue is no error: the page says so. Returns
- * ARGS_EXIT_OK or ARGS_EXIT_FAILED (the error printed). */
+/* Reads the review queue of units (all, when none is named) into q, until
+ * it has the REPORT_QUEUE_MAX assets the page lists: the server filters by
+ * unit when there is one, valv when there are several. A caller who may
+ * not read the queue is no error: the page says so. Returns ARGS_EXIT_OK
+ * or ARGS_EXIT_FAILED (the error printed). */
 static int read_queue(cmd_session *s, const args_list *units, queue_extract *q)
 {
     Valv__V1__ListReviewQueueRequest req = VALV__V1__LIST_REVIEW_QUEUE_REQUEST__INIT;
@@ -127,7 +130,7 @@ static int read_queue(cmd_session *s, const args_list *units, queue_extract *q)
 
     valv_error_clear(&err);
     q->view = (report_queue){.available = true, .assets = q->assets};
-    req.page_size = QUEUE_PAGE_SIZE;
+    req.page_size = units->n <= 1 ? REPORT_QUEUE_MAX : QUEUE_PAGE_SIZE_UNITS;
     if (units->n == 1)
         req.owner_unit = units->items[0];
     if ((rc = cmd_connect(s, &err)) != VALV_OK)
@@ -147,7 +150,8 @@ static int read_queue(cmd_session *s, const args_list *units, queue_extract *q)
             goto done;
         }
         req.page_token = token;
-    } while (token[0] != '\0');
+    } while (token[0] != '\0' && q->view.n_assets < REPORT_QUEUE_MAX);
+    q->read_to_end = token[0] == '\0';
 done:
     free(token);
     if (rc == VALV_EPERM) {
@@ -186,6 +190,12 @@ static int write_html(cmd_session *s, const args_list *units, const char *path,
         return ARGS_EXIT_FAILED;
     }
     int rc = read_queue(s, units, &queue);
+    /* The page names REPORT_QUEUE_MAX and counts the rest: by the summary
+     * when the queue was not read to its end (what was read counts too, in
+     * case the queue grew since the summary). */
+    int64_t unread = report_queue_length(summary) - (int64_t)queue.view.n_assets;
+    if (queue.view.available && !queue.read_to_end && unread > queue.view.n_more)
+        queue.view.n_more = unread;
     bool written = rc == ARGS_EXIT_OK && report_write_html(file.f, summary, &queue.view) == 0;
     /* Said before outfile_close, which changes errno. */
     if (rc == ARGS_EXIT_OK && !written)

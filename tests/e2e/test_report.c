@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "report.h"
 
 #define TEST_TIMEOUT_S 120
 #define CHROMIUM "/usr/bin/chromium"
@@ -503,6 +504,36 @@ static void remove_work_dir(void)
     work_dir[0] = '\0';
 }
 
+/* Assets in the queue past the page's list: the page reads no more than it
+ * lists and counts the rest by the summary. */
+#define LONG_QUEUE (REPORT_QUEUE_MAX + 5)
+
+START_TEST(a_long_queue_is_listed_in_part_and_counted)
+{
+    char id[32];
+    memset(&srv, 0, sizeof srv);
+    ck_assert_msg(harness_start(&srv, NULL) == 0, "valvd did not start");
+    for (int i = 0; i < LONG_QUEUE; i++) {
+        snprintf(id, sizeof id, "arkiv-%02d", i);
+        assert_ok(valv("asset", "create", "--kind", "information", "--id", id, "--display-name", id,
+                       "--owner-unit", "socialnamnden"));
+        assert_ok(valv("protect", id, "--security-class", "restricted")); /* now PENDING */
+    }
+
+    assert_ok(valv("report", "--html", "-"));
+    size_t listed = 0;
+    for (const char *row = strstr(out, "<tr data-asset="); row != NULL;
+         row = strstr(row + 1, "<tr data-asset="))
+        listed++;
+    ck_assert_uint_eq(listed, REPORT_QUEUE_MAX);
+    assert_has(out, "<tr data-asset=\"assets/arkiv-00\">"); /* oldest first */
+    ck_assert_ptr_null(strstr(out, "<tr data-asset=\"assets/arkiv-50\">"));
+    assert_has(out, "... and 5 more.");
+    ck_assert_int_eq(harness_stop(&srv), 0);
+    harness_cleanup(&srv);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -513,6 +544,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, html_report_shows_in_a_browser);
     tcase_add_test(tc, usage_errors_exit_2_and_help_has_examples);
     tcase_add_test(tc, a_reader_gets_the_figures_and_a_page_without_the_queue);
+    tcase_add_test(tc, a_long_queue_is_listed_in_part_and_counted);
     suite_add_tcase(s, tc);
     return s;
 }
