@@ -68,9 +68,24 @@ static void import_free(void *arg)
     free(x);
 }
 
-static void fail(call *c, valv_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Ends the stream with err: at once, or, while a batch is with the writer,
+ * when it comes back (import_answer). The call, and the import the writer is
+ * using, must outlive the writer's work: a call ended now could be freed
+ * under it. */
+static void stream_fail(import_stream *x, const valv_error *err)
+{
+    if (!x->writing) {
+        call_fail(x->call, err);
+    } else if (!x->broken) {
+        x->broken = true;
+        x->broken_err = *err;
+    }
+}
 
-static void fail(call *c, valv_code code, const char *fmt, ...)
+static void fail(import_stream *x, valv_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(import_stream *x, valv_code code, const char *fmt, ...)
 {
     valv_error err;
     valv_error_clear(&err);
@@ -79,7 +94,7 @@ static void fail(call *c, valv_code code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err.message, sizeof err.message, fmt, ap);
     va_end(ap);
-    call_fail(c, &err);
+    stream_fail(x, &err);
 }
 
 /* Applies one message's records. */
@@ -147,12 +162,14 @@ static void import_answer(call *c, void *arg)
     protobuf_c_message_free_unpacked(&x->batch->base, NULL);
     x->batch = NULL;
 
+    if (x->broken) {
+        call_fail(c, &x->broken_err);
+        return;
+    }
     Valv__V1__ImportAssetsRequest *next = x->waiting;
     x->waiting = NULL;
     if (next != NULL)
         submit_batch(x, next);
-    else if (x->broken)
-        call_fail(c, &x->broken_err);
     else if (x->ended)
         submit(x, STEP_FINISH);
     else
@@ -178,7 +195,7 @@ static bool hold(import_stream *x, Valv__V1__ImportAssetsRequest *req)
 {
     if (x->n_held_records + req->batch->n_records > STORE_IMPORT_ATOMIC_MAX) {
         protobuf_c_message_free_unpacked(&req->base, NULL);
-        fail(x->call, VALV_EFULL, "an atomic import takes at most %d records; split it, or import without atomic",
+        fail(x, VALV_EFULL, "an atomic import takes at most %d records; split it, or import without atomic",
              STORE_IMPORT_ATOMIC_MAX);
         return false;
     }
@@ -187,7 +204,7 @@ static bool hold(import_stream *x, Valv__V1__ImportAssetsRequest *req)
         void *held = realloc(x->held, cap * sizeof *x->held);
         if (held == NULL) {
             protobuf_c_message_free_unpacked(&req->base, NULL);
-            fail(x->call, VALV_EFULL, "valvd is out of memory; retry later");
+            fail(x, VALV_EFULL, "valvd is out of memory; retry later");
             return false;
         }
         x->held = held;
@@ -204,13 +221,13 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
     valv_error err;
     valv_error_clear(&err);
     if (x->imp != NULL) {
-        fail(x->call, VALV_EINVAL, "the header came twice; send it once, as the first message");
+        fail(x, VALV_EINVAL, "the header came twice; send it once, as the first message");
     } else if (h->mode != VALV__V1__IMPORT_MODE__UPSERT && h->mode != VALV__V1__IMPORT_MODE__SYNC) {
         valv_error_violation(&err, "header.mode", "required: UPSERT or SYNC");
-        call_fail(x->call, &err);
+        stream_fail(x, &err);
     } else if (validate_text(h->request_id, VALV_REQUEST_ID_MAX, "header.request_id", &err) != VALV_OK ||
                authz_check(call_principal(x->call), AUTHZ_IMPORT, h->source, &err) != VALV_OK) {
-        call_fail(x->call, &err);
+        stream_fail(x, &err);
     } else {
         call_set_request_id(x->call, h->request_id);
         x->who.request_id = call_request_id(x->call);
@@ -221,7 +238,7 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
             .atomic = h->atomic,
         };
         if (store_import_begin(call_store(x->call), &opts, &x->imp, &err) != VALV_OK) {
-            call_fail(x->call, &err);
+            stream_fail(x, &err);
         } else {
             x->atomic = h->atomic;
             call_recv(x->call, &valv__v1__import_assets_request__descriptor, on_message, x);
@@ -233,23 +250,15 @@ static void on_header(import_stream *x, Valv__V1__ImportAssetsRequest *req)
 static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, void *arg)
 {
     import_stream *x = arg;
-    if ((err != NULL || msg == NULL) && x->writing) {
-        /* The stream is over. The batch still with the writer goes first. */
-        if (err != NULL) {
-            x->broken = true;
-            x->broken_err = *err;
-        } else {
-            x->ended = true;
-        }
-        return;
-    }
     if (err != NULL) {
-        call_fail(c, err);
+        stream_fail(x, err);
         return;
     }
     if (msg == NULL) { /* the client finished sending */
         if (x->imp == NULL)
-            fail(c, VALV_EINVAL, "the stream ended before the header; send an ImportHeader first");
+            fail(x, VALV_EINVAL, "the stream ended before the header; send an ImportHeader first");
+        else if (x->writing)
+            x->ended = true; /* the batch with the writer goes first */
         else
             submit(x, STEP_FINISH);
         return;
@@ -263,17 +272,17 @@ static void on_message(call *c, ProtobufCMessage *msg, const valv_error *err, vo
         break;
     default:
         protobuf_c_message_free_unpacked(msg, NULL);
-        fail(c, VALV_EINVAL, "an empty message; send a header, then batches of records");
+        fail(x, VALV_EINVAL, "an empty message; send a header, then batches of records");
         return;
     }
     if (x->imp == NULL) {
         protobuf_c_message_free_unpacked(msg, NULL);
-        fail(c, VALV_EINVAL, "the first message must be the header (source and mode)");
+        fail(x, VALV_EINVAL, "the first message must be the header (source and mode)");
         return;
     }
     if (req->batch->n_records > STORE_IMPORT_BATCH_MAX) {
         protobuf_c_message_free_unpacked(msg, NULL);
-        fail(c, VALV_EINVAL, "a batch holds at most %d records; send more, smaller batches",
+        fail(x, VALV_EINVAL, "a batch holds at most %d records; send more, smaller batches",
              STORE_IMPORT_BATCH_MAX);
         return;
     }
@@ -295,7 +304,10 @@ void import_assets(call *c, const ProtobufCMessage *request)
     (void)request; /* client streaming: the messages come through call_recv */
     import_stream *x = calloc(1, sizeof *x);
     if (x == NULL) {
-        fail(c, VALV_EFULL, "valvd is out of memory; retry later");
+        valv_error err;
+        valv_error_clear(&err);
+        valv_error_set(&err, VALV_EFULL, "valvd is out of memory; retry later");
+        call_fail(c, &err);
         return;
     }
     x->call = c;

@@ -115,7 +115,7 @@ int audit_change_begin(store_txn *t, int action, const store_actor *who, const c
     c->reason = reason != NULL ? reason : "";
     c->time = *now;
     if (who != NULL && who->request_id != NULL && who->request_id[0] != '\0') {
-        snprintf(c->request_id, sizeof c->request_id, "%s", who->request_id);
+        text_copy(c->request_id, sizeof c->request_id, who->request_id);
         return VALV_OK;
     }
     return request_id_generate(t, c->request_id, err);
@@ -1040,7 +1040,7 @@ static int event_asset_visible(event_page *p, const char *name, bool *visible,
     int rc = access_id_visible(p->s, p->txn, id, p->q->viewer, visible, err);
     if (rc != VALV_OK)
         return rc;
-    snprintf(p->asked_id, sizeof p->asked_id, "%s", id);
+    text_copy(p->asked_id, sizeof p->asked_id, id);
     p->asked_visible = *visible;
     return VALV_OK;
 }

@@ -34,7 +34,7 @@
 #include "validate.h"
 
 #define RUN_TIME_LEN 8
-#define RUN_RANDOM_LEN STORE_REQUEST_ID_RANDOM_BYTES /* also the import's request id */
+#define RUN_RANDOM_LEN 8 /* part of the import_seen keys on disk: never change it */
 #define RUN_ID_LEN (RUN_TIME_LEN + RUN_RANDOM_LEN)
 /* Marks of a run that began this long ago belong to an import whose stream
  * broke before it finished: the next import of the source removes them. */
@@ -135,7 +135,7 @@ static void error_reason(const valv_error *e, char *buf, size_t cap)
     size_t len = 0;
     buf[0] = '\0';
     if (e->n_violations <= 1) {
-        snprintf(buf, cap, "%s", e->message);
+        text_copy(buf, cap, e->message);
         return;
     }
     for (int i = 0; i < e->n_violations && len < cap; i++)
@@ -444,7 +444,7 @@ static int record_identify(store_txn *rt, const store_import *imp,
         rc = validate_text(rec->external_id, VALV_EXTERNAL_ID_MAX, "external_id", err);
         if (rc != VALV_OK)
             return rc;
-        snprintf(seen, VALV_EXTERNAL_ID_MAX + 1, "%s", rec->external_id);
+        text_copy(seen, VALV_EXTERNAL_ID_MAX + 1, rec->external_id);
         rc = source_lookup(imp->s, rt->txn, imp->source, rec->external_id, id, &found, err);
         if (rc != VALV_OK)
             return rc;
@@ -471,7 +471,7 @@ static int record_identify(store_txn *rt, const store_import *imp,
     if (rc != VALV_OK)
         return rc;
     if (strcmp((*stored)->source, imp->source) == 0)
-        snprintf(seen, VALV_EXTERNAL_ID_MAX + 1, "%s", (*stored)->external_id);
+        text_copy(seen, VALV_EXTERNAL_ID_MAX + 1, (*stored)->external_id);
     if (asset_deleted(*stored))
         return valv_error_set(err, VALV_EPRECONDITION,
                               "asset %s is deleted; undelete it before importing its facts",
@@ -549,7 +549,7 @@ static int link_target(store_txn *rt, const store_import *imp, const Valv__V1__I
         snprintf(field, sizeof field, "links[%zu].to_asset", i);
         rc = validate_asset_name(l->to_asset, field, &id, err);
         if (rc == VALV_OK)
-            snprintf(target, VALV_ASSET_ID_MAX + 1, "%s", id);
+            text_copy(target, VALV_ASSET_ID_MAX + 1, id);
         return rc;
     }
     snprintf(field, sizeof field, "links[%zu].to_external_id", i);
@@ -1030,13 +1030,15 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
         return out_of_memory(err);
     }
     imp->s = s;
-    snprintf(imp->source, sizeof imp->source, "%s", opts->source);
+    text_copy(imp->source, sizeof imp->source, opts->source);
     imp->sync = opts->sync;
     imp->dry_run = opts->dry_run;
     imp->atomic = opts->atomic;
     clock_now(&now);
     be64_put(imp->run_id, (uint64_t)timespec_ns(&now));
     memcpy(imp->run_id + RUN_TIME_LEN, random, RUN_RANDOM_LEN);
+    /* The random part of the run id is also the import's request id. */
+    _Static_assert(RUN_RANDOM_LEN == STORE_REQUEST_ID_RANDOM_BYTES, "a run id's random part is a request id");
     store_request_id_format(random, imp->request_id);
     *out = imp;
     return VALV_OK;

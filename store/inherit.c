@@ -528,12 +528,13 @@ static int propagate(inherit *c, valv_error *err)
 
 /* Step 3 for node i: its new version, the review rules, and a write when
  * anything changed (always for the request's asset). A stored node was read
- * for its values only: what is compared and written is the whole asset,
- * read again. */
+ * for its values only, which is all the decision needs; the new version is
+ * made from the whole asset, and a write compares it with the whole stored
+ * one, read again only then. */
 static int node_write(inherit *c, size_t i, valv_error *err)
 {
     node *n = &c->nodes[i];
-    const Valv__V1__Asset *old = c->request_asset_old;
+    const Valv__V1__Asset *old = n->is_request_asset ? c->request_asset_old : n->stored;
     Valv__V1__Asset *whole = NULL, *copy = NULL, *a = c->request_asset;
     bool review_changed = false, effective_same = false;
     int rc = VALV_OK;
@@ -541,10 +542,7 @@ static int node_write(inherit *c, size_t i, valv_error *err)
     if (!n->is_request_asset && !n->reached && review_settled(n->stored))
         return VALV_OK; /* only relinked, and that changes nothing for it */
     if (!n->is_request_asset) {
-        rc = asset_load(c->t->s, c->t->txn, n->id, &whole, err);
-        if (rc == VALV_OK)
-            rc = asset_load(c->t->s, c->t->txn, n->id, &copy, err);
-        old = whole;
+        rc = asset_load(c->t->s, c->t->txn, n->id, &copy, err);
         a = copy;
     }
     if (rc == VALV_OK && n->reached)
@@ -554,9 +552,13 @@ static int node_write(inherit *c, size_t i, valv_error *err)
     if (rc == VALV_OK && !n->is_request_asset && !review_changed)
         rc = message_same((const ProtobufCMessage *)old->effective,
                           (const ProtobufCMessage *)a->effective, &effective_same, err);
-    if (rc != VALV_OK)
+    if (rc != VALV_OK || !(n->is_request_asset || review_changed || !effective_same))
         goto done;
-    if (n->is_request_asset || review_changed || !effective_same)
+    if (!n->is_request_asset) {
+        rc = asset_load(c->t->s, c->t->txn, n->id, &whole, err);
+        old = whole;
+    }
+    if (rc == VALV_OK)
         rc = asset_write(c->t, old, a, err);
 done:
     if (whole != NULL)

@@ -439,7 +439,7 @@ static int sort_take(void *ctx, Valv__V1__Asset *a, const MDB_val *key, valv_err
         list->cap = cap;
     }
     list->items[list->n].value = order_value(a, list->field);
-    snprintf(list->items[list->n].id, sizeof list->items[list->n].id, "%s", asset_id(a));
+    text_copy(list->items[list->n].id, sizeof list->items[list->n].id, asset_id(a));
     list->n++;
 done:
     valv__v1__asset__free_unpacked(a, NULL);

@@ -530,9 +530,8 @@ int asset_load_values(const store *s, MDB_txn *txn, const char *id, Valv__V1__As
         return out_of_memory(err);
     size_t len = wire_drop(val.mv_data, val.mv_size, asset_descriptive_fields,
                            ASSET_DESCRIPTIVE_FIELDS_N, buf);
-    if (len == WIRE_MALFORMED)
-        rc = valv_error_set(err, VALV_EINTERNAL,
-                            "asset assets/%s is damaged in the store and cannot be read", id);
+    if (len == WIRE_MALFORMED) /* asset_unpack says what is wrong with it */
+        rc = asset_unpack(val.mv_data, val.mv_size, id, NULL, out, err);
     else
         rc = asset_unpack(buf, len, id, NULL, out, err);
     if (buf != stack_buf)
