@@ -444,7 +444,7 @@ static part run_grpc(caller *callers, int n, int seconds)
     rpc_conn *conn = NULL;
     valv_error err;
     valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err) != VALV_OK)
+    if (harness_connect(&srv, NULL, NULL, &conn, &err) != VALV_OK)
         bench_die(program, "connect", err.message);
     for (int i = 0; i < n; i++) {
         bench_asset b;

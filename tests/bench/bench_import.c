@@ -228,8 +228,7 @@ int main(int argc, char **argv)
     valv_error err;
     valv_error_clear(&err);
     rpc_conn *conn = NULL;
-    rpc_options opts = {.addr = srv.addr};
-    if (rpc_connect(&opts, &conn, &err) != VALV_OK)
+    if (harness_connect(&srv, NULL, NULL, &conn, &err) != VALV_OK)
         die("connect", err.message);
 
     printf("bench_import: %zu records (10%% facilities, 60%% IT systems, 30%% information; "

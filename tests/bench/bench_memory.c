@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     rpc_conn *conn = NULL;
     valv_error err;
     valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = srv.addr}, &conn, &err) != VALV_OK)
+    if (harness_connect(&srv, NULL, NULL, &conn, &err) != VALV_OK)
         bench_die(program, "connect", err.message);
 
     memory before = memory_of(srv.pid);

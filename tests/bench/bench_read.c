@@ -209,7 +209,7 @@ static void create_asset(const harness_server *srv)
     rpc_conn *conn = NULL;
     valv_error err;
     valv_error_clear(&err);
-    if (rpc_connect(&(rpc_options){.addr = srv->addr}, &conn, &err) != VALV_OK)
+    if (harness_connect(srv, NULL, NULL, &conn, &err) != VALV_OK)
         bench_die(program, "connect", err.message);
     bench_asset b;
     bench_asset_make(&b, 7); /* an information asset: it has a description */

@@ -250,8 +250,9 @@ int harness_start(harness_server *srv, const char *const *extra_args)
     return start_valvd(srv, dev_mode, extra_args, false, true);
 }
 
-int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
-                      const char *const *extra_args)
+/* harness_start_principals once the principals file is written. */
+static int start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
+                     const char *const *extra_args)
 {
     char cert[HARNESS_PATH_MAX + 16], key[HARNESS_PATH_MAX + 16], ca[HARNESS_PATH_MAX + 16];
     snprintf(cert, sizeof cert, "%s/server.crt", certs_dir);
@@ -274,7 +275,7 @@ int harness_start_principals(harness_server *srv, const char *certs_dir,
              srv->data_dir);
     if (harness_write_principals(srv->principals_path, principals, n) != 0)
         return -1;
-    return harness_start_tls(srv, certs_dir, srv->principals_path, extra_args);
+    return start_tls(srv, certs_dir, srv->principals_path, extra_args);
 }
 
 int harness_start_config(harness_server *srv, const char *config_path,
@@ -292,15 +293,21 @@ char *harness_read_file(const char *path)
     if (f == NULL)
         return NULL;
     FILE *copy = open_memstream(&text, &len);
-    if (copy != NULL) {
+    bool ok = copy != NULL;
+    if (ok) {
         char chunk[4096];
         size_t n;
         while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            fwrite(chunk, 1, n, copy);
-        fclose(copy);
+            ok = ok && fwrite(chunk, 1, n, copy) == n;
+        ok = fclose(copy) == 0 && ok;
     }
+    int read_errno = ferror(f) ? errno : 0;
     fclose(f);
-    return text;
+    if (ok && read_errno == 0)
+        return text;
+    free(text);
+    errno = read_errno != 0 ? read_errno : ENOMEM;
+    return NULL;
 }
 
 char *harness_read_log(const harness_server *srv)

@@ -26,7 +26,7 @@ typedef struct {
     char addr[64];                    /* "127.0.0.1:PORT", as valvd printed it */
     char data_dir[HARNESS_PATH_MAX];  /* a fresh temporary directory, removed by
                                          harness_cleanup */
-    char log_path[HARNESS_PATH_MAX + 8]; /* valvd's stderr when harness_start_tls
+    char log_path[HARNESS_PATH_MAX + 8]; /* valvd's stderr when harness_start_principals
                                             started it ("DATA_DIR.log"), else "" */
     char principals_path[HARNESS_PATH_MAX + 16]; /* the principals file
                                                     harness_start_principals wrote
@@ -50,7 +50,7 @@ typedef struct {
 } harness_principal;
 
 /* Writes the principals file path (replacing it): {"principals": [...]}
- * with the n principals given, for harness_start_tls, or for valvd to
+ * with the n principals given, for harness_start_principals, or for valvd to
  * reload on SIGHUP. Makes the new tokens first, so that a failure leaves
  * the file as it was. Returns 0, or -1 with a message on stderr. */
 int harness_write_principals(const char *path, const harness_principal *principals, size_t n);
@@ -62,19 +62,14 @@ int harness_write_principals(const char *path, const harness_principal *principa
  * (restart on the same data). */
 int harness_start(harness_server *srv, const char *const *extra_args);
 
-/* Starts valvd as harness_start does, but serving TLS with mutual TLS and
- * principals instead of --dev:
+/* Writes the n principals (see harness_write_principals) to
+ * srv->principals_path and starts valvd as harness_start does, but serving
+ * TLS with mutual TLS and those principals instead of --dev:
  *   $VALVD --listen 127.0.0.1:0 --data-dir TMP --tls-cert CERTS/server.crt
  *          --tls-key CERTS/server.key --client-ca CERTS/ca.crt
- *          --principals PRINCIPALS_FILE EXTRA...
+ *          --principals PRINCIPALS_PATH EXTRA...
  * certs_dir is one harness_make_certs made. valvd's stderr goes to
- * srv->log_path (read it with harness_read_log). */
-int harness_start_tls(harness_server *srv, const char *certs_dir, const char *principals_file,
-                      const char *const *extra_args);
-
-/* Writes the n principals (see harness_write_principals) to
- * srv->principals_path and starts valvd with them as harness_start_tls
- * does. To change them, rewrite that file with harness_write_principals
+ * srv->log_path (read it with harness_read_log). To change them, rewrite that file with harness_write_principals
  * and send valvd SIGHUP. harness_cleanup removes the file. */
 int harness_start_principals(harness_server *srv, const char *certs_dir,
                              const harness_principal *principals, size_t n,

@@ -139,8 +139,9 @@ START_TEST(scrape_counts_calls)
 }
 END_TEST
 
-/* The start the metrics report is the one AdminService.Info does: valvd
- * takes the time once. */
+/* The start the metrics report agrees with AdminService.Info's, to the
+ * second (both are printed in whole seconds): a wrong clock, zone or field
+ * shows here. valvd takes the time once, so they cannot drift apart. */
 START_TEST(start_time_is_admin_infos)
 {
     char *out = NULL;

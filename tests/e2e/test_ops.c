@@ -237,12 +237,8 @@ START_TEST(the_example_file_documents_every_option_with_working_values)
     ck_assert_int_eq(RUN(harness_valvd(), "--help"), 0);
     char *help = out;
     out = NULL;
-    FILE *f = fopen(VALV_SOURCE_DIR "/deploy/valvd.conf.example", "r");
-    ck_assert_ptr_nonnull(f);
-    char example[16384];
-    size_t len = fread(example, 1, sizeof example - 1, f);
-    fclose(f);
-    example[len] = '\0';
+    char *example = harness_read_file(VALV_SOURCE_DIR "/deploy/valvd.conf.example");
+    ck_assert_ptr_nonnull(example);
 
     int options = 0;
     for (const char *at = help; (at = strstr(at, "\n  --")) != NULL; at += 5) {
@@ -271,6 +267,7 @@ START_TEST(the_example_file_documents_every_option_with_working_values)
             keys++;
         }
     }
+    free(example);
     fprintf(conf, "dev = true\n");
     ck_assert_int_eq(fclose(conf), 0);
     ck_assert_int_eq(keys, options - 6); /* all but the six of needs_tls */

@@ -56,8 +56,7 @@ static rpc_conn *connect_or_die(void)
 {
     rpc_conn *conn = NULL;
     valv_error err;
-    rpc_options opts = {.addr = srv.addr};
-    if (rpc_connect(&opts, &conn, &err) != VALV_OK) {
+    if (harness_connect(&srv, NULL, NULL, &conn, &err) != VALV_OK) {
         fprintf(stderr, "soak: connect: %s\n", err.message);
         exit(1);
     }
@@ -218,9 +217,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "soak: valvd did not stop cleanly\n");
         failed = 1;
     }
-    const char *verify[] = {harness_valvd(), "verify", "--data-dir", srv.data_dir, NULL};
     char *out = NULL;
-    int rc = harness_run(NULL, verify, NULL, &out, NULL);
+    int rc = harness_verify(srv.data_dir, &out, NULL);
     printf("valvd verify: %s", rc == 0 && out != NULL ? out : "FAILED\n");
     failed |= rc != 0;
     free(out);
