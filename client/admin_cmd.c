@@ -162,37 +162,41 @@ static int admin_info(cmd_session *s, int argc, char **argv)
 
 /* ---- valv admin backup ------------------------------------------------------------ */
 
+/* Where the backup's chunks go, and what came. */
+typedef struct {
+    FILE *out;
+    const char *shown; /* out's name in errors */
+    int64_t bytes;
+    int64_t revision; /* the revision the copy is of (the first chunk says) */
+} backup_sink;
+
+/* cmd_read_stream's take: one chunk, written to the sink (arg). */
+static int take_chunk(void *arg, const ProtobufCMessage *message, valv_error *err)
+{
+    backup_sink *sink = arg;
+    const Valv__V1__BackupChunk *chunk = (const Valv__V1__BackupChunk *)message;
+    if (sink->bytes == 0)
+        sink->revision = chunk->revision;
+    sink->bytes += (int64_t)chunk->data.len;
+    /* Stops at the first failed write rather than stream the rest for nothing. */
+    if (fwrite(chunk->data.data, 1, chunk->data.len, sink->out) != chunk->data.len)
+        return valv_error_set(err, VALV_EUNAVAILABLE, "cannot write %s: %s", sink->shown,
+                              strerror(errno));
+    return VALV_OK;
+}
+
 /* Streams the backup into out, which shown names in errors; *bytes and
  * *revision say what came. */
 static int receive_backup(cmd_session *s, FILE *out, const char *shown, int64_t *bytes,
                           int64_t *revision, valv_error *err)
 {
     Valv__V1__BackupRequest req = VALV__V1__BACKUP_REQUEST__INIT;
-    rpc_stream *stream = NULL;
-    int rc = cmd_connect(s, err);
-
-    *bytes = 0;
-    *revision = 0;
-    if (rc == VALV_OK)
-        rc = rpc_stream_open(s->conn, METHOD_PREFIX "Backup", &req.base, s->globals.timeout_ms,
-                             &stream, err);
-    while (rc == VALV_OK) {
-        Valv__V1__BackupChunk *chunk = NULL;
-        rc = rpc_stream_next(stream, &valv__v1__backup_chunk__descriptor,
-                             (ProtobufCMessage **)&chunk, err);
-        if (rc != VALV_OK || chunk == NULL)
-            break;
-        if (*bytes == 0)
-            *revision = chunk->revision;
-        /* Stops at the first failed write rather than stream the rest for nothing. */
-        if (fwrite(chunk->data.data, 1, chunk->data.len, out) != chunk->data.len)
-            rc = valv_error_set(err, VALV_EUNAVAILABLE, "cannot write %s: %s", shown,
-                                strerror(errno));
-        *bytes += (int64_t)chunk->data.len;
-        valv__v1__backup_chunk__free_unpacked(chunk, NULL);
-    }
-    rpc_stream_close(stream);
-    if (rc == VALV_OK && *bytes == 0)
+    backup_sink sink = {.out = out, .shown = shown};
+    int rc = cmd_read_stream(s, METHOD_PREFIX "Backup", &req.base,
+                             &valv__v1__backup_chunk__descriptor, take_chunk, &sink, err);
+    *bytes = sink.bytes;
+    *revision = sink.revision;
+    if (rc == VALV_OK && sink.bytes == 0)
         rc = valv_error_set(err, VALV_EINTERNAL, "valvd sent an empty backup");
     return rc;
 }

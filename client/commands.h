@@ -89,6 +89,20 @@ int cmd_follow_stream(cmd_session *s, const char *method, const ProtobufCMessage
                       const ProtobufCMessageDescriptor *desc, cmd_message_fn on_message,
                       void *arg, valv_code *end_code);
 
+/* Called with each message of a stream read by cmd_read_stream (borrowed;
+ * freed once this returns). Returns VALV_OK to go on, or an error code with
+ * err filled to stop the stream. */
+typedef int (*cmd_take_fn)(void *arg, const ProtobufCMessage *message, valv_error *err);
+
+/* Connects (on first use), calls the server-streaming method with req and
+ * hands each message, unpacked with desc, to take until the stream ends.
+ * Returns VALV_OK, or the error that ended it, take's or the call's, with
+ * err filled. For streams read to their end (export, backup); a stream
+ * the user follows until Ctrl-C is cmd_follow_stream's. */
+int cmd_read_stream(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *desc, cmd_take_fn take, void *arg,
+                    valv_error *err);
+
 /* The replies of a List method, kept whole because the items point into
  * them. Every List reply of the API has one repeated field of items
  * (assets, links) and next_page_token. */

@@ -284,10 +284,12 @@ static int write_json_row(const export_run *run, const Valv__V1__Asset *a)
 
 /* ---- The stream ------------------------------------------------------------------ */
 
-/* Handles one asset of the stream: written at once as JSON, parked for
- * CSV. */
-static int take_asset(export_run *run, const Valv__V1__Asset *asset, valv_error *err)
+/* Handles one asset of the stream (cmd_read_stream's take; arg is the
+ * export_run): written at once as JSON, parked for CSV. */
+static int take_asset(void *arg, const ProtobufCMessage *message, valv_error *err)
 {
+    export_run *run = arg;
+    const Valv__V1__Asset *asset = (const Valv__V1__Asset *)message;
     run->n_assets++;
     if (run->opts->format == EXPORT_JSONL) {
         if (write_json_row(run, asset) != 0)
@@ -304,27 +306,14 @@ static int take_asset(export_run *run, const Valv__V1__Asset *asset, valv_error 
 
 static int read_stream(cmd_session *s, export_run *run)
 {
-    rpc_stream *stream = NULL;
     valv_error err;
     valv_error_clear(&err);
     int rc = VALV_OK;
     if (run->opts->format == EXPORT_CSV)
         rc = spool_open(&run->assets, &err);
     if (rc == VALV_OK)
-        rc = cmd_connect(s, &err);
-    if (rc == VALV_OK)
-        rc = rpc_stream_open(s->conn, EXPORT_METHOD, &run->opts->req.base, s->globals.timeout_ms,
-                             &stream, &err);
-    while (rc == VALV_OK) {
-        Valv__V1__Asset *asset = NULL;
-        rc = rpc_stream_next(stream, &valv__v1__asset__descriptor, (ProtobufCMessage **)&asset,
-                             &err);
-        if (rc != VALV_OK || asset == NULL)
-            break;
-        rc = take_asset(run, asset, &err);
-        valv__v1__asset__free_unpacked(asset, NULL);
-    }
-    rpc_stream_close(stream);
+        rc = cmd_read_stream(s, EXPORT_METHOD, &run->opts->req.base, &valv__v1__asset__descriptor,
+                             take_asset, run, &err);
     if (rc != VALV_OK) {
         output_error(stderr, &err);
         return ARGS_EXIT_FAILED;

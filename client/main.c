@@ -216,6 +216,26 @@ static int read_stream(cmd_session *s, rpc_stream *stream, const ProtobufCMessag
     return rc;
 }
 
+int cmd_read_stream(cmd_session *s, const char *method, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *desc, cmd_take_fn take, void *arg,
+                    valv_error *err)
+{
+    rpc_stream *stream = NULL;
+    int rc = cmd_connect(s, err);
+    if (rc == VALV_OK)
+        rc = rpc_stream_open(s->conn, method, req, s->globals.timeout_ms, &stream, err);
+    while (rc == VALV_OK) {
+        ProtobufCMessage *message = NULL;
+        rc = rpc_stream_next(stream, desc, &message, err);
+        if (rc != VALV_OK || message == NULL)
+            break;
+        rc = take(arg, message, err);
+        protobuf_c_message_free_unpacked(message, NULL);
+    }
+    rpc_stream_close(stream);
+    return rc;
+}
+
 int cmd_follow_stream(cmd_session *s, const char *method, const ProtobufCMessage *req,
                       const ProtobufCMessageDescriptor *desc, cmd_message_fn on_message,
                       void *arg, valv_code *end_code)
