@@ -178,6 +178,30 @@ START_TEST(test_wire_drops_fields)
 }
 END_TEST
 
+/* Gives asset id ENTRIES attributes of VALV_ATTRIBUTE_VALUE_MAX bytes each:
+ * a record larger than ARENA_ASSET_BYTES and than any stack buffer. */
+static void give_large_attributes(const char *id)
+{
+    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
+    static char value[VALV_ATTRIBUTE_VALUE_MAX];
+    Valv__V1__Asset__AttributesEntry entries[ENTRIES], *pointers[ENTRIES];
+    char keys[ENTRIES][8];
+    const char *paths[] = {"attributes"};
+    valv_error err;
+
+    memset(value, 'v', sizeof value - 1);
+    for (int i = 0; i < ENTRIES; i++) {
+        snprintf(keys[i], sizeof keys[i], "key%d", i);
+        entries[i] = (Valv__V1__Asset__AttributesEntry)VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
+        entries[i].key = keys[i];
+        entries[i].value = value;
+        pointers[i] = &entries[i];
+    }
+    patch.n_attributes = ENTRIES;
+    patch.attributes = pointers;
+    ck_assert_int_eq(update_paths(id, &patch, paths, 1, &err), VALV_OK);
+}
+
 /* --- asset_load_values ------------------------------------------------------------------ */
 
 /* The numbers asset_load_values drops are the fields of these names. */
@@ -224,31 +248,14 @@ static void check_values(const char *id, const char *unit)
 
 START_TEST(test_values_keep_what_rules_read)
 {
-    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
-    static char value[VALV_ATTRIBUTE_VALUE_MAX];
-    Valv__V1__Asset__AttributesEntry entries[ENTRIES], *pointers[ENTRIES];
-    char keys[ENTRIES][8];
-    const char *paths[] = {"attributes"};
-    valv_error err;
-
     create_ok("small", IT_SYSTEM, "it");
     classify_ok("small", LEVEL(1), LEVEL(1), LEVEL(3), 0);
     check_values("small", "it");
 
     /* A record larger than the stack buffer it is filtered in. */
-    memset(value, 'v', sizeof value - 1);
-    for (int i = 0; i < ENTRIES; i++) {
-        snprintf(keys[i], sizeof keys[i], "key%d", i);
-        entries[i] = (Valv__V1__Asset__AttributesEntry)VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
-        entries[i].key = keys[i];
-        entries[i].value = value;
-        pointers[i] = &entries[i];
-    }
-    patch.n_attributes = ENTRIES;
-    patch.attributes = pointers;
     create_ok("large", IT_SYSTEM, "school");
     classify_ok("large", LEVEL(1), LEVEL(1), LEVEL(3), 0);
-    ck_assert_int_eq(update_paths("large", &patch, paths, 1, &err), VALV_OK);
+    give_large_attributes("large");
     check_values("large", "school");
 }
 END_TEST
@@ -329,29 +336,14 @@ END_TEST
 
 START_TEST(test_read_large_asset_spills_from_the_arena)
 {
-    Valv__V1__Asset patch = VALV__V1__ASSET__INIT;
-    static char value[VALV_ATTRIBUTE_VALUE_MAX];
-    Valv__V1__Asset__AttributesEntry entries[ENTRIES], *pointers[ENTRIES];
-    char keys[ENTRIES][8];
-    const char *paths[] = {"attributes"};
     unsigned char buffer[256]; /* small on purpose */
     arena mem;
     store_asset_reply reply;
     valv_error err;
     uint8_t *expected = NULL;
 
-    memset(value, 'v', sizeof value - 1);
-    for (int i = 0; i < ENTRIES; i++) {
-        snprintf(keys[i], sizeof keys[i], "key%d", i);
-        entries[i] = (Valv__V1__Asset__AttributesEntry)VALV__V1__ASSET__ATTRIBUTES_ENTRY__INIT;
-        entries[i].key = keys[i];
-        entries[i].value = value;
-        pointers[i] = &entries[i];
-    }
-    patch.n_attributes = ENTRIES;
-    patch.attributes = pointers;
     create_ok("big", IT_SYSTEM, "it");
-    ck_assert_int_eq(update_paths("big", &patch, paths, 1, &err), VALV_OK);
+    give_large_attributes("big");
     size_t len = encoded_as_got("big", &expected);
     ck_assert_uint_gt(len, ARENA_ASSET_BYTES);
 
