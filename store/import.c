@@ -1,7 +1,8 @@
 /* import.c - inventory imports: records keyed by (source, external_id),
  * applied through the store's own writes. See store.h, "Imports".
  *
- * Every change an import makes is a store_create_asset, store_update_asset,
+ * Every change an import makes is an asset_create_checked (store_create_asset
+ * without the checks the import has made), store_update_asset,
  * store_delete_asset, link_create or store_delete_link, so inheritance,
  * review and audit happen exactly as for the API. Each record goes in whole
  * or not at all: a batch is first applied in one transaction, and only when
@@ -666,7 +667,7 @@ static int record_apply(store_txn *rt, store_import *imp, const Valv__V1__Import
         goto done;
 
     if (stored == NULL) {
-        rc = store_create_asset(rt, &view.asset, NULL, who, &written, err);
+        rc = asset_create_checked(rt, &view.asset, who, &written, err);
         *outcome = OUTCOME_CREATED;
     } else if (!facts_same(stored, &view.asset)) {
         view.asset.name = stored->name;

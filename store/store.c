@@ -35,11 +35,6 @@
  * key must stay under KEY_MAX, and a display name may take 800 bytes. */
 #define DISPLAY_KEY_NAME_MAX 400
 
-/* Generated ids: "a", the creation time in milliseconds as 10 base32hex
- * digits (so ids sort by creation time), then 6 random base32hex digits. */
-#define ID_TIME_DIGITS 10
-#define ID_RANDOM_DIGITS 6
-#define ID_GENERATED_LEN (1 + ID_TIME_DIGITS + ID_RANDOM_DIGITS)
 #define ID_GENERATE_ATTEMPTS 8
 
 
@@ -720,23 +715,40 @@ int txn_random(store_txn *t, void *out, size_t n, valv_error *err)
     return VALV_OK;
 }
 
+void id_sequence_next(id_sequence *seq, uint64_t now_ms, uint32_t random)
+{
+    /* A clock that went back, or a millisecond already used, continues the
+     * last id's sequence; a sequence run out moves on a millisecond. */
+    if (now_ms <= seq->ms && seq->sequence < ID_SEQUENCE_MAX) {
+        seq->sequence++;
+        return;
+    }
+    seq->ms = now_ms <= seq->ms ? seq->ms + 1 : now_ms;
+    seq->sequence = random % ID_SEQUENCE_ROOM;
+}
+
+void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1])
+{
+    out[0] = 'a';
+    for (int i = 0; i < ID_TIME_DIGITS; i++)
+        out[1 + i] = base32hex[(seq->ms >> (5 * (ID_TIME_DIGITS - 1 - i))) & 31];
+    for (int i = 0; i < ID_SEQUENCE_DIGITS; i++)
+        out[1 + ID_TIME_DIGITS + i] =
+            base32hex[(seq->sequence >> (5 * (ID_SEQUENCE_DIGITS - 1 - i))) & 31];
+    out[ID_GENERATED_LEN] = '\0';
+}
+
 static int id_generate(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
 {
     struct timespec now;
-    unsigned char random[ID_RANDOM_DIGITS] = {0};
-
-    int rc = txn_random(t, random, sizeof random, err);
+    uint32_t random = 0;
+    int rc = txn_random(t, &random, sizeof random, err);
     if (rc != VALV_OK)
         return rc;
     clock_gettime(CLOCK_REALTIME, &now);
     uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-
-    out[0] = 'a';
-    for (int i = 0; i < ID_TIME_DIGITS; i++)
-        out[1 + i] = base32hex[(ms >> (5 * (ID_TIME_DIGITS - 1 - i))) & 31];
-    for (int i = 0; i < ID_RANDOM_DIGITS; i++)
-        out[1 + ID_TIME_DIGITS + i] = base32hex[random[i] & 31];
-    out[ID_GENERATED_LEN] = '\0';
+    id_sequence_next(&t->s->id_last, ms, random);
+    id_sequence_format(&t->s->id_last, out);
     return VALV_OK;
 }
 
@@ -1152,42 +1164,25 @@ static int change_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asse
     return rc;
 }
 
-int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *id,
-                       const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+/* The work of a create after the caller's own checks: asset is valid, id
+ * is free (or NULL: one is generated), and check_source says whether the
+ * asset's (source, external_id) must still be looked up. */
+static int asset_create(store_txn *t, const Valv__V1__Asset *asset, const char *id,
+                        bool check_source, const store_actor *who, Valv__V1__Asset **out,
+                        valv_error *err)
 {
     Valv__V1__Asset *a = NULL;
     char generated[ID_GENERATED_LEN + 1];
     char name[ASSET_NAME_MAX + 1];
     struct timespec now;
-    bool exists = false;
-    int rc;
+    int rc = VALV_OK;
 
-    valv_error_clear(err);
-    *out = NULL;
-    rc = validate_asset(asset, true, err);
-    if (rc != VALV_OK) {
-        valv_error_prefix_fields(err, "asset");
-        goto done;
-    }
-    /* Before the id is looked at: a caller who may not create here learns
-     * nothing about which ids are taken. */
-    rc = access_check(who, STORE_ACT_CREATE, asset->owner_unit, err);
-    if (rc != VALV_OK)
-        goto done;
-    if (id != NULL && id[0] != '\0') {
-        rc = validate_asset_id(id, "asset_id", err);
-        if (rc == VALV_OK)
-            rc = asset_exists(t, id, &exists, err);
-        if (rc == VALV_OK && exists)
-            rc = valv_error_set(err, VALV_EEXIST, "asset assets/%s already exists", id);
-    } else {
+    if (id == NULL) {
         rc = id_generate_free(t, generated, err);
         id = generated;
     }
-    if (rc != VALV_OK)
-        goto done;
-
-    rc = asset_copy(asset, &a, err);
+    if (rc == VALV_OK)
+        rc = asset_copy(asset, &a, err);
     if (rc != VALV_OK)
         goto done;
     asset_clear_output(a);
@@ -1204,7 +1199,7 @@ int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *i
         rc = string_set(&a->create_by, actor_name(who), err);
     if (rc == VALV_OK)
         rc = string_set(&a->update_by, actor_name(who), err);
-    if (rc == VALV_OK)
+    if (rc == VALV_OK && check_source)
         rc = check_source_free(t, a, who, err);
     if (rc == VALV_OK)
         rc = change_write(t, NULL, a, &now, err);
@@ -1216,6 +1211,49 @@ done:
     if (a != NULL)
         valv__v1__asset__free_unpacked(a, NULL);
     return rc;
+}
+
+int store_create_asset(store_txn *t, const Valv__V1__Asset *asset, const char *id,
+                       const store_actor *who, Valv__V1__Asset **out, valv_error *err)
+{
+    bool exists = false;
+    int rc;
+
+    valv_error_clear(err);
+    *out = NULL;
+    rc = validate_asset(asset, true, err);
+    if (rc != VALV_OK) {
+        valv_error_prefix_fields(err, "asset");
+        return rc;
+    }
+    /* Before the id is looked at: a caller who may not create here learns
+     * nothing about which ids are taken. */
+    rc = access_check(who, STORE_ACT_CREATE, asset->owner_unit, err);
+    if (rc != VALV_OK)
+        return rc;
+    if (id != NULL && id[0] != '\0') {
+        rc = validate_asset_id(id, "asset_id", err);
+        if (rc == VALV_OK)
+            rc = asset_exists(t, id, &exists, err);
+        if (rc == VALV_OK && exists)
+            rc = valv_error_set(err, VALV_EEXIST, "asset assets/%s already exists", id);
+        if (rc != VALV_OK)
+            return rc;
+    } else {
+        id = NULL;
+    }
+    return asset_create(t, asset, id, true, who, out, err);
+}
+
+int asset_create_checked(store_txn *t, const Valv__V1__Asset *asset, const store_actor *who,
+                         Valv__V1__Asset **out, valv_error *err)
+{
+    valv_error_clear(err);
+    *out = NULL;
+    int rc = access_check(who, STORE_ACT_CREATE, asset->owner_unit, err);
+    if (rc != VALV_OK)
+        return rc;
+    return asset_create(t, asset, NULL, false, who, out, err);
 }
 
 /* What an update needs beyond UPDATE on the asset's unit (checked when it

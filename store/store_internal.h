@@ -95,6 +95,33 @@ typedef struct {
     size_t n_pending, pending_cap;
 } audit_change;
 
+/* Generated ids: "a", the creation time in milliseconds as 10 base32hex
+ * digits (so ids sort by creation time), then 6 base32hex digits: random
+ * for the first id of a millisecond, one more than the last id's for the
+ * next ones. Each id is greater than the one before (the ULID scheme's
+ * monotonic ids), so a new asset's keys go at the end of each table's
+ * B-tree, where LMDB fills a page before it starts the next one; random
+ * digits put half the ids before the last, and LMDB split those pages in
+ * half. The first id of a millisecond leaves ID_SEQUENCE_ROOM ids after it. */
+#define ID_TIME_DIGITS 10
+#define ID_SEQUENCE_DIGITS 6
+#define ID_GENERATED_LEN (1 + ID_TIME_DIGITS + ID_SEQUENCE_DIGITS)
+#define ID_SEQUENCE_MAX ((UINT32_C(1) << (5 * ID_SEQUENCE_DIGITS)) - 1)
+#define ID_SEQUENCE_ROOM (UINT32_C(1) << (5 * ID_SEQUENCE_DIGITS - 1))
+
+/* Where generated ids have got to: the last id's millisecond and sequence. */
+typedef struct {
+    uint64_t ms;
+    uint32_t sequence;
+} id_sequence;
+
+/* Moves seq on to the next id at now_ms (milliseconds since the epoch),
+ * taking random for the first id of a millisecond. */
+void id_sequence_next(id_sequence *seq, uint64_t now_ms, uint32_t random);
+
+/* Writes the id seq is at into out. */
+void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1]);
+
 #define RANDOM_POOL_BYTES 4096
 
 struct store {
@@ -115,6 +142,8 @@ struct store {
      * write transactions use it, and they are serialised: no lock. */
     unsigned char random_pool[RANDOM_POOL_BYTES];
     size_t random_used;
+    /* The last generated asset id: the next is greater. Writer only, as above. */
+    id_sequence id_last;
     /* A write ran out of map since the last store_grow (a full disk is
      * not this: growing the map cannot help it). Writer thread only. */
     bool map_full;
@@ -173,6 +202,13 @@ int64_t timespec_ns(const struct timespec *t);
 
 /* A heap-owned deep copy of a (borrowed). */
 int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err);
+
+/* Creates asset under a generated id, as store_create_asset does, for a
+ * caller that has already validated it (validate_asset for a new asset)
+ * and found in t that no asset holds its source and external_id: the
+ * import, which looks both up to tell a new record from a changed one. */
+int asset_create_checked(store_txn *t, const Valv__V1__Asset *asset, const store_actor *who,
+                         Valv__V1__Asset **out, valv_error *err);
 /* *same: m (NULL: empty) packs to exactly the len bytes at encoded. */
 int message_encodes_to(const ProtobufCMessage *m, const void *encoded, size_t len, bool *same,
                        valv_error *err);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_internal.h"
 
 #define MIB (1024UL * 1024UL)
 
@@ -307,11 +308,58 @@ START_TEST(test_generated_ids)
         asset_free(out);
         ck_assert_msg(regexec(&id_rule, ids[i], 0, NULL, 0) == 0, "bad id %s", ids[i]);
         ck_assert_msg(regexec(&generated_rule, ids[i], 0, NULL, 0) == 0, "bad id %s", ids[i]);
-        for (int j = 0; j < i; j++)
-            ck_assert_str_ne(ids[i], ids[j]);
+        /* Each greater than the last, also within one millisecond. */
+        if (i > 0)
+            ck_assert_msg(strcmp(ids[i], ids[i - 1]) > 0, "%s after %s", ids[i], ids[i - 1]);
     }
     regfree(&id_rule);
     regfree(&generated_rule);
+}
+END_TEST
+
+/* The next id after seq, as text. */
+static void next_id(id_sequence *seq, uint64_t now_ms, uint32_t random,
+                    char out[ID_GENERATED_LEN + 1])
+{
+    id_sequence_next(seq, now_ms, random);
+    id_sequence_format(seq, out);
+}
+
+START_TEST(test_id_sequence)
+{
+    id_sequence seq = {0, 0};
+    char first[ID_GENERATED_LEN + 1], id[ID_GENERATED_LEN + 1], last[ID_GENERATED_LEN + 1];
+    const uint64_t ms = 1795000000000u; /* November 2026 */
+
+    /* The first id of a millisecond: random, with room after it. */
+    next_id(&seq, ms, 0xffffffffu, first);
+    ck_assert_uint_eq(seq.ms, ms);
+    ck_assert_uint_lt(seq.sequence, ID_SEQUENCE_ROOM);
+    ck_assert_str_eq(first, "a01k7n5cng0fvvvvv"); /* "a", time, sequence in base32hex */
+    /* The same millisecond: one more. */
+    next_id(&seq, ms, 7, id);
+    ck_assert_uint_eq(seq.ms, ms);
+    ck_assert_uint_eq(seq.sequence, (0xffffffffu % ID_SEQUENCE_ROOM) + 1);
+    ck_assert_int_gt(strcmp(id, first), 0);
+    text_copy(last, sizeof last, id);
+    /* A clock gone back continues the sequence. */
+    next_id(&seq, ms - 5000, 7, id);
+    ck_assert_uint_eq(seq.ms, ms);
+    ck_assert_int_gt(strcmp(id, last), 0);
+    text_copy(last, sizeof last, id);
+    /* A later millisecond starts again from random, and still sorts after. */
+    next_id(&seq, ms + 1, 3, id);
+    ck_assert_uint_eq(seq.ms, ms + 1);
+    ck_assert_uint_eq(seq.sequence, 3);
+    ck_assert_int_gt(strcmp(id, last), 0);
+    text_copy(last, sizeof last, id);
+    /* A sequence run out moves on a millisecond, ahead of the clock. */
+    seq.sequence = ID_SEQUENCE_MAX;
+    id_sequence_format(&seq, last);
+    next_id(&seq, ms + 1, 9, id);
+    ck_assert_uint_eq(seq.ms, ms + 2);
+    ck_assert_uint_eq(seq.sequence, 9);
+    ck_assert_int_gt(strcmp(id, last), 0);
 }
 END_TEST
 
@@ -1038,6 +1086,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_create_get_round_trip);
     tcase_add_test(tc, test_flagged_only_when_serious);
     tcase_add_test(tc, test_generated_ids);
+    tcase_add_test(tc, test_id_sequence);
     tcase_add_test(tc, test_duplicate_id);
     tcase_add_test(tc, test_duplicate_source);
     tcase_add_test(tc, test_validation_error);
