@@ -8,9 +8,10 @@
  * batch, the answer) runs on the call's worker thread, like every message
  * callback, so the stream's state needs no lock. A long stream holds
  * at most two batches in memory, and gRPC's flow control slows a client
- * that sends faster than the store writes. An atomic import is the exception: its records are kept (at most
- * STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the end, all or
- * nothing. The rules of an import are store/'s (store.h, "Imports").
+ * that sends faster than the store writes. An atomic import is the
+ * exception: its records are kept (at most STORE_IMPORT_ATOMIC_MAX) and
+ * applied in one transaction at the end, all or nothing. The rules of an
+ * import are store/'s (store.h, "Imports").
  */
 #include "import.h"
 
@@ -158,22 +159,24 @@ static void import_answer(call *c, void *arg)
         call_reply(c, &resp.base);
         return;
     }
-    x->next_index += (int64_t)x->batch->batch->n_records;
-    protobuf_c_message_free_unpacked(&x->batch->base, NULL);
+    /* The writer gets its next step before the batch it is done with is
+     * freed: freeing a thousand decoded records takes a while, and the
+     * writer is what bounds the import. */
+    Valv__V1__ImportAssetsRequest *done = x->batch;
+    x->next_index += (int64_t)done->batch->n_records;
     x->batch = NULL;
-
     if (x->broken) {
         call_fail(c, &x->broken_err);
-        return;
-    }
-    Valv__V1__ImportAssetsRequest *next = x->waiting;
-    x->waiting = NULL;
-    if (next != NULL)
+    } else if (x->waiting != NULL) {
+        Valv__V1__ImportAssetsRequest *next = x->waiting;
+        x->waiting = NULL;
         submit_batch(x, next);
-    else if (x->ended)
+    } else if (x->ended) {
         submit(x, STEP_FINISH);
-    else
+    } else {
         x->writing = false; /* the next message, when it comes, goes straight in */
+    }
+    protobuf_c_message_free_unpacked(&done->base, NULL);
 }
 
 /* On the writer thread, after the commit: what went in is counted before
