@@ -1130,9 +1130,12 @@ END_TEST
 #define CUT_BATCH 100 /* records per batch */
 
 /* Sends batch b of an import of records "r-B-J", each (but the first)
- * DEPENDS_ON the record before it in the same batch. */
-static int cut_send_batch(rpc_upload *up, int b, valv_error *err)
+ * DEPENDS_ON the record before it in the same batch; the last record
+ * carries a classification (which an import refuses) when last_bad. */
+static int cut_send_batch_with(rpc_upload *up, int b, bool last_bad, valv_error *err)
 {
+    static Valv__V1__Classification refused = VALV__V1__CLASSIFICATION__INIT;
+    refused.rationale = "set by a scanner";
     static char ids[CUT_BATCH][32], names[CUT_BATCH][48], targets[CUT_BATCH][32];
     Valv__V1__ImportRecord recs[CUT_BATCH], *rec_ptrs[CUT_BATCH];
     Valv__V1__ImportLink links[CUT_BATCH], *link_ptrs[CUT_BATCH];
@@ -1153,6 +1156,8 @@ static int cut_send_batch(rpc_upload *up, int b, valv_error *err)
             recs[j].links = &link_ptrs[j];
             recs[j].n_links = 1;
         }
+        if (last_bad && j == CUT_BATCH - 1)
+            recs[j].classification = &refused;
         rec_ptrs[j] = &recs[j];
     }
     Valv__V1__ImportBatch batch = VALV__V1__IMPORT_BATCH__INIT;
@@ -1162,6 +1167,11 @@ static int cut_send_batch(rpc_upload *up, int b, valv_error *err)
     msg.message_case = VALV__V1__IMPORT_ASSETS_REQUEST__MESSAGE_BATCH;
     msg.batch = &batch;
     return rpc_upload_send(up, &msg.base, err);
+}
+
+static int cut_send_batch(rpc_upload *up, int b, valv_error *err)
+{
+    return cut_send_batch_with(up, b, false, err);
 }
 
 static rpc_upload *cut_open(const char *source, bool atomic)
@@ -1269,8 +1279,8 @@ START_TEST(test_import_cut_off_keeps_whole_batches)
 END_TEST
 
 /* A bad message that comes while a batch is with the writer ends the call
- * once that batch is back: what was written stays, and the stream is not
- * freed under the writer (the ASan build would say so). */
+ * once the batches before it are in: what was written stays, and the
+ * stream is not freed under the writer (the ASan build would say so). */
 START_TEST(test_import_bad_message_after_batches_in_flight)
 {
     start();
@@ -1290,6 +1300,43 @@ START_TEST(test_import_bad_message_after_batches_in_flight)
 
     Valv__V1__ListAssetsResponse *r = cut_list("late");
     ck_assert_uint_eq(r->n_assets, 2 * CUT_BATCH);
+    valv__v1__list_assets_response__free_unpacked(r, NULL);
+    stop();
+}
+END_TEST
+
+/* Batches sent back to back reach the writer together, several in one
+ * transaction, while it works on the first: each failure still names its
+ * own record by its place in the stream. */
+START_TEST(test_import_failures_keep_their_place_across_batches)
+{
+    enum { BATCHES = 8 };
+    start();
+    valv_error err;
+    valv_error_clear(&err);
+    rpc_upload *up = cut_open("places", false);
+    for (int b = 0; b < BATCHES; b++)
+        ck_assert_int_eq(cut_send_batch_with(up, b, true, &err), VALV_OK);
+    ProtobufCMessage *msg = NULL;
+    ck_assert_int_eq(rpc_upload_finish(up, &valv__v1__import_assets_response__descriptor, &msg, &err),
+                     VALV_OK);
+    rpc_upload_close(up);
+
+    Valv__V1__ImportAssetsResponse *resp = (Valv__V1__ImportAssetsResponse *)msg;
+    ck_assert_int_eq(resp->created, BATCHES * (CUT_BATCH - 1));
+    ck_assert_int_eq(resp->failed, BATCHES);
+    ck_assert_uint_eq(resp->n_failures, BATCHES);
+    for (int b = 0; b < BATCHES; b++) {
+        char id[32];
+        snprintf(id, sizeof id, "r-%d-%d", b, CUT_BATCH - 1);
+        ck_assert_int_eq(resp->failures[b]->index, (int64_t)b * CUT_BATCH + CUT_BATCH - 1);
+        ck_assert_str_eq(resp->failures[b]->external_id, id);
+        ck_assert_ptr_nonnull(strstr(resp->failures[b]->reason, "never sets classification"));
+    }
+    valv__v1__import_assets_response__free_unpacked(resp, NULL);
+
+    Valv__V1__ListAssetsResponse *r = cut_list("places");
+    ck_assert_uint_eq(r->n_assets, BATCHES * (CUT_BATCH - 1));
     valv__v1__list_assets_response__free_unpacked(r, NULL);
     stop();
 }
@@ -1322,6 +1369,7 @@ static Suite *e2e_suite(void)
     tcase_add_test(tc, test_watch_that_stops_reading_is_cut_off);
     tcase_add_test(tc, test_import_cut_off_keeps_whole_batches);
     tcase_add_test(tc, test_import_bad_message_after_batches_in_flight);
+    tcase_add_test(tc, test_import_failures_keep_their_place_across_batches);
     suite_add_tcase(s, tc);
     return s;
 }
