@@ -65,6 +65,9 @@ typedef struct {
                                 fields (asset_load_values); NULL for the request's asset */
     bool loaded;
     bool is_request_asset; /* the asset the request changed: inherit.request_* */
+    /* Created by this change. No link can reach an asset before it exists,
+     * and assets are never removed, so it has none: not looked up. */
+    bool created;
     bool seed;
     bool relinked;
     bool reached; /* in R: its values are recomputed */
@@ -344,6 +347,7 @@ int inherit_set_asset(inherit *c, const Valv__V1__Asset *old, Valv__V1__Asset *a
     if (rc != VALV_OK)
         return rc;
     c->nodes[i].is_request_asset = true;
+    c->nodes[i].created = old == NULL;
     c->request_asset = a;
     c->request_asset_old = old;
     if (old == NULL || own_values_differ(old, a))
@@ -445,8 +449,9 @@ static int reach_find(inherit *c, valv_error *err)
     for (size_t k = 0; k < c->n_reached && rc == VALV_OK; k++) {
         size_t i = c->reached[k];
         c->nodes[i].out_first = c->n_edges;
-        rc = links_each(c->t->s, c->t->txn, TABLE_LINKS_OUT, c->nodes[i].id, reach_visit, c,
-                        err);
+        if (!c->nodes[i].created)
+            rc = links_each(c->t->s, c->t->txn, TABLE_LINKS_OUT, c->nodes[i].id, reach_visit,
+                            c, err);
         c->nodes[i].n_out = c->n_edges - c->nodes[i].out_first;
     }
     return rc;
@@ -485,6 +490,8 @@ static int base_compute(inherit *c, valv_error *err)
         if (rc != VALV_OK)
             return rc;
         protection_own(node_asset(c, v.i), &c->nodes[v.i].p);
+        if (c->nodes[v.i].created)
+            continue;
         rc = links_each(c->t->s, c->t->txn, TABLE_LINKS_IN, c->nodes[v.i].id, base_visit, &v,
                         err);
         if (rc != VALV_OK)

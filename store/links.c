@@ -211,7 +211,6 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     size_t out_key_len, in_key_len;
     uint8_t *packed = NULL;
     struct timespec now;
-    MDB_val key, val;
     int rc;
 
     valv_error_clear(err);
@@ -243,20 +242,6 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
 
     out_key_len = link_key(out_key, from_id, type, to_id);
     in_key_len = link_key(in_key, to_id, type, from_id);
-    key.mv_size = out_key_len;
-    key.mv_data = out_key;
-    rc = mdb_get(t->txn, t->s->tables[TABLE_LINKS_OUT], &key, &val);
-    if (rc == 0) {
-        rc = valv_error_set(err, VALV_EEXIST,
-                            "the %s link from assets/%s to assets/%s already exists",
-                            type_name(type), from_id, to_id);
-        goto done;
-    }
-    if (rc != MDB_NOTFOUND) {
-        rc = storage_error(rc, "reading a link", err);
-        goto done;
-    }
-
     rc = link_build(from_id, to_id, type, source, who, &now, &link, err);
     if (rc != VALV_OK)
         goto done;
@@ -267,7 +252,12 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
         goto done;
     }
     valv__v1__link__pack(link, packed);
-    rc = txn_put(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, packed, packed_len, err);
+    rc = txn_put_new(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, packed, packed_len,
+                     err);
+    if (rc == VALV_EEXIST)
+        rc = valv_error_set(err, VALV_EEXIST,
+                            "the %s link from assets/%s to assets/%s already exists",
+                            type_name(type), from_id, to_id);
     if (rc == VALV_OK)
         rc = txn_put(t, t->s->tables[TABLE_LINKS_IN], in_key, in_key_len, "", 0, err);
     /* A link write is a change of its own: its revision and event come

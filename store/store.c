@@ -436,6 +436,8 @@ static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
     int rc = mdb_put(t->txn, dbi, &k, &v, flags);
     if (rc == MDB_MAP_FULL)
         return txn_map_full(t, err);
+    if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
+        return valv_error_set(err, VALV_EEXIST, "already exists");
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
@@ -449,6 +451,12 @@ int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const
                size_t data_len, valv_error *err)
 {
     return txn_write(t, dbi, key, key_len, data, data_len, MDB_APPEND, err);
+}
+
+int txn_put_new(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+                size_t data_len, valv_error *err)
+{
+    return txn_write(t, dbi, key, key_len, data, data_len, MDB_NOOVERWRITE, err);
 }
 
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)

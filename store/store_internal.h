@@ -234,6 +234,11 @@ int txn_map_full(store_txn *t, valv_error *err);
  * filled, not split in half). A key not past the last one fails. */
 int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
                size_t data_len, valv_error *err);
+/* As txn_put for a key that must not be in dbi yet (LMDB's
+ * MDB_NOOVERWRITE: the put makes the lookup). VALV_EEXIST, with nothing
+ * written, when it is; the caller says what exists. */
+int txn_put_new(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+                size_t data_len, valv_error *err);
 /* Deletes key from dbi; a key that is not there is fine. */
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err);
 
