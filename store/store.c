@@ -612,7 +612,7 @@ static int check_source_free(store_txn *t, const Valv__V1__Asset *a, const store
 
 int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, valv_error *err)
 {
-    const store *s = t->s;
+    store *s = t->s;
     index_entry old_entries[INDEX_ENTRIES_MAX], new_entries[INDEX_ENTRIES_MAX];
     size_t n_old = 0, n_new = 0;
     int64_t revision = t->revision + 1;
@@ -657,6 +657,8 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
         goto done;
     rc = txn_put(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), packed,
                  packed_len, err);
+    if (rc == VALV_OK && strcmp(asset_id(a), s->id_greatest) > 0)
+        text_copy(s->id_greatest, sizeof s->id_greatest, asset_id(a));
     if (rc == VALV_OK)
         rc = deleted_count_write(t, old, a, err);
     if (rc != VALV_OK)
@@ -766,7 +768,7 @@ static int id_generate_free(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_e
     for (int attempt = 0; attempt < ID_GENERATE_ATTEMPTS; attempt++) {
         bool exists = false;
         int rc = id_generate(t, out, err);
-        if (rc == VALV_OK)
+        if (rc == VALV_OK && strcmp(out, t->s->id_greatest) <= 0)
             rc = asset_exists(t, out, &exists, err);
         if (rc != VALV_OK)
             return rc;
@@ -861,6 +863,29 @@ static int meta_load(store *s, MDB_txn *txn, const char *dir, valv_error *err)
 }
 
 /* Opens every table and reads (or creates) the meta table, in one transaction. */
+/* Reads the greatest asset id: the assets table's last key. */
+static int id_greatest_init(store *s, MDB_txn *txn, valv_error *err)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, s->tables[TABLE_ASSETS], &cur);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    mdb_cursor_close(cur);
+    s->id_greatest[0] = '\0';
+    if (rc == MDB_NOTFOUND)
+        return VALV_OK;
+    if (rc != 0)
+        return storage_error(rc, "reading the assets", err);
+    if (key.mv_size > VALV_ASSET_ID_MAX)
+        return valv_error_set(err, VALV_EINTERNAL,
+                              "the store's last asset key is %zu bytes long; run valvd verify",
+                              key.mv_size);
+    memcpy(s->id_greatest, key.mv_data, key.mv_size);
+    s->id_greatest[key.mv_size] = '\0';
+    return VALV_OK;
+}
+
 static int tables_open(store *s, const char *dir, valv_error *err)
 {
     MDB_txn *txn = NULL;
@@ -883,6 +908,8 @@ static int tables_open(store *s, const char *dir, valv_error *err)
     rc = meta_load(s, txn, dir, err);
     if (rc == VALV_OK && !s->read_only)
         rc = deleted_count_init(s, txn, err);
+    if (rc == VALV_OK)
+        rc = id_greatest_init(s, txn, err);
     if (rc != VALV_OK)
         goto done;
     rc = mdb_txn_commit(txn);

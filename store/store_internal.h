@@ -144,6 +144,10 @@ struct store {
     size_t random_used;
     /* The last generated asset id: the next is greater. Writer only, as above. */
     id_sequence id_last;
+    /* No asset id in the store is greater than this one (assets are never
+     * removed): a generated id past it is free without a lookup. Read at
+     * open, raised by asset_write; writer only, as above. */
+    char id_greatest[VALV_ASSET_ID_MAX + 1];
     /* A write ran out of map since the last store_grow (a full disk is
      * not this: growing the map cannot help it). Writer thread only. */
     bool map_full;

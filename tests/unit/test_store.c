@@ -363,6 +363,37 @@ START_TEST(test_id_sequence)
 }
 END_TEST
 
+/* A generated id that a caller's own id has taken is passed over, and the
+ * greatest id, which spares the lookup of ids past it, survives a reopen. */
+START_TEST(test_generated_id_passes_over_a_taken_one)
+{
+    const uint64_t future_ms = 4102444800000u; /* 2100: past any clock this test meets */
+    char taken[ID_GENERATED_LEN + 1], after[ID_GENERATED_LEN + 1];
+    id_sequence next = {future_ms, 6};
+    id_sequence_format(&next, taken);
+    next.sequence = 7;
+    id_sequence_format(&next, after);
+    ck_assert_str_eq(s->id_greatest, "");
+
+    /* The generator's next id (the clock is behind it: sequence 5, then 6)
+     * is created by a caller first. */
+    s->id_last = (id_sequence){future_ms, 5};
+    create_minimal(taken, "Taken", "it");
+    ck_assert_str_eq(s->id_greatest, taken);
+    Valv__V1__Asset *out = NULL;
+    valv_error err;
+    Valv__V1__Asset a = minimal("Generated", "it");
+    ck_assert_msg(create(s, &a, NULL, &out, &err) == VALV_OK, "%s", err.message);
+    ck_assert_str_eq(out->name + strlen("assets/"), after);
+    asset_free(out);
+    ck_assert_str_eq(s->id_greatest, after);
+
+    store_close(s);
+    ck_assert_int_eq(store_open(dir, NULL, &s, &err), VALV_OK);
+    ck_assert_str_eq(s->id_greatest, after);
+}
+END_TEST
+
 START_TEST(test_duplicate_id)
 {
     Valv__V1__Asset a = minimal("First", "it");
@@ -1087,6 +1118,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_flagged_only_when_serious);
     tcase_add_test(tc, test_generated_ids);
     tcase_add_test(tc, test_id_sequence);
+    tcase_add_test(tc, test_generated_id_passes_over_a_taken_one);
     tcase_add_test(tc, test_duplicate_id);
     tcase_add_test(tc, test_duplicate_source);
     tcase_add_test(tc, test_validation_error);
