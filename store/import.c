@@ -528,35 +528,40 @@ static bool out_link_in(const out_link_list *list, const char *to, int type)
 }
 
 /* Resolves link i of rec into target: an asset id, or "" when it names an
- * external id no asset of the source has yet. */
+ * external id no asset of the source has yet. A link is named in an error
+ * ("links[2]") only when there is one: this runs for every link. */
 static int link_target(store_txn *rt, const store_import *imp, const Valv__V1__ImportRecord *rec,
                        size_t i, char target[VALV_ASSET_ID_MAX + 1], valv_error *err)
 {
     const Valv__V1__ImportLink *l = rec->links[i];
     bool by_external_id = l->to_external_id[0] != '\0', by_name = l->to_asset[0] != '\0';
     const char *id = NULL;
-    char field[64];
+    char field[32];
     bool found = false;
     int rc;
 
     target[0] = '\0';
-    snprintf(field, sizeof field, "links[%zu]", i);
-    if (by_external_id == by_name)
+    if (by_external_id == by_name) {
+        snprintf(field, sizeof field, "links[%zu]", i);
         return valv_error_violation(err, field,
                                     "give one of to_external_id (a record of source %s) and "
                                     "to_asset (\"assets/ID\")",
                                     imp->source);
+    }
     if (by_name) {
-        snprintf(field, sizeof field, "links[%zu].to_asset", i);
-        rc = validate_asset_name(l->to_asset, field, &id, err);
+        rc = validate_asset_name(l->to_asset, "to_asset", &id, err);
         if (rc == VALV_OK)
             text_copy(target, VALV_ASSET_ID_MAX + 1, id);
-        return rc;
+    } else {
+        rc = validate_text(l->to_external_id, VALV_EXTERNAL_ID_MAX, "to_external_id", err);
+        if (rc == VALV_OK)
+            return source_lookup(imp->s, rt->txn, imp->source, l->to_external_id, target, &found,
+                                 err);
     }
-    snprintf(field, sizeof field, "links[%zu].to_external_id", i);
-    rc = validate_text(l->to_external_id, VALV_EXTERNAL_ID_MAX, field, err);
-    if (rc == VALV_OK)
-        rc = source_lookup(imp->s, rt->txn, imp->source, l->to_external_id, target, &found, err);
+    if (rc == VALV_EINVAL) {
+        snprintf(field, sizeof field, "links[%zu]", i);
+        valv_error_prefix_fields(err, field);
+    }
     return rc;
 }
 

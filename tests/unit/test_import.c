@@ -627,6 +627,32 @@ START_TEST(test_forward_links)
 }
 END_TEST
 
+/* A link that names no target, or a bad one, fails its record, and the
+ * reason names the link by its place in the record. */
+START_TEST(test_bad_link_named_by_place)
+{
+    Valv__V1__ImportRecord *r[3] = {record("neither", IT_SYSTEM, "Neither", "it"),
+                                    record("bad-name", IT_SYSTEM, "Bad name", "it"),
+                                    record("bad-id", IT_SYSTEM, "Bad id", "it")};
+    record_link(r[0], DEPENDS_ON, NULL, NULL);
+    record_link(r[1], DEPENDS_ON, "neither", NULL);
+    record_link(r[1], DEPENDS_ON, NULL, "systems/x");
+    record_link(r[2], DEPENDS_ON, "bad\x01id", NULL);
+
+    Valv__V1__ImportAssetsResponse resp;
+    store_import *imp = import_run(upsert("cmdb"), r, 3, 1, &resp);
+    assert_counts(&resp, 0, 0, 0, 0, 3);
+    ck_assert_msg(strstr(resp.failures[0]->reason, "links[0]: give one of to_external_id") != NULL,
+                  "reason: %s", resp.failures[0]->reason);
+    ck_assert_msg(strstr(resp.failures[1]->reason, "links[1].to_asset: ") != NULL, "reason: %s",
+                  resp.failures[1]->reason);
+    ck_assert_msg(strstr(resp.failures[2]->reason, "links[0].to_external_id: ") != NULL,
+                  "reason: %s", resp.failures[2]->reason);
+    store_import_free(imp);
+    records_free(r, 3);
+}
+END_TEST
+
 /* A record's links replace only the links its source made; links people
  * made stay, and kinds are checked as for CreateLink. */
 START_TEST(test_links_replaced)
@@ -776,6 +802,7 @@ int main(void)
     tcase_add_test(tc, test_atomic_rolls_back);
     tc = fixture_tcase(suite, "links");
     tcase_add_test(tc, test_forward_links);
+    tcase_add_test(tc, test_bad_link_named_by_place);
     tcase_add_test(tc, test_links_replaced);
     tc = fixture_tcase(suite, "scale");
     tcase_add_test(tc, test_rerun);
