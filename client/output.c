@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "message.h"
 
 /* Width of the key column of the single-asset view: the longest key but
  * attributes (effective.sources.security_sensitive) and its colon. Longer
@@ -168,27 +169,6 @@ static bool is_map_entry(const ProtobufCMessageDescriptor *d)
            strcmp(d->fields[0].name, "key") == 0 && strcmp(d->fields[1].name, "value") == 0;
 }
 
-/* Bytes one element takes in a repeated field's array. */
-static size_t element_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    default:
-        return 4; /* 32-bit numbers, enums, protobuf_c_boolean, float */
-    }
-}
-
 /* True when a singular field holds its default, which proto3 JSON omits. */
 static bool value_is_default(const ProtobufCFieldDescriptor *f, const void *value)
 {
@@ -200,7 +180,7 @@ static bool value_is_default(const ProtobufCFieldDescriptor *f, const void *valu
     case PROTOBUF_C_TYPE_BYTES:
         return ((const ProtobufCBinaryData *)value)->len == 0;
     default: {
-        size_t size = element_size(f->type);
+        size_t size = message_element_size(f->type);
         static const uint8_t zeros[8];
         return memcmp(value, zeros, size) == 0;
     }
@@ -280,7 +260,7 @@ static json_t *repeated_to_json(const ProtobufCFieldDescriptor *f, const char *a
     json_t *json = map ? json_object() : json_array();
     if (json == NULL)
         return NULL;
-    size_t step = element_size(f->type);
+    size_t step = message_element_size(f->type);
     for (size_t i = 0; i < n; i++) {
         const void *element = array + i * step;
         if (map) {
@@ -313,7 +293,7 @@ static json_t *message_to_json(const ProtobufCMessage *m)
         const char *member = (const char *)m + f->offset;
         json_t *v = NULL;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);
+            size_t n = message_count(m, f);
             if (n == 0)
                 continue;
             v = repeated_to_json(f, *(char *const *)member, n);

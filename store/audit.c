@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "message.h"
 #include "store_internal.h"
 #include "validate.h"
 
@@ -183,40 +184,6 @@ static char *text_printf(const char *fmt, ...)
     return text;
 }
 
-static const void *field_member(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
-{
-    return (const char *)m + f->offset;
-}
-
-static size_t field_count(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
-{
-    return *(const size_t *)((const char *)m + f->quantifier_offset);
-}
-
-/* Bytes one value of f takes in a repeated field's array. */
-static size_t element_size(const ProtobufCFieldDescriptor *f)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    default:
-        return 4; /* the 32-bit numbers, float and enum */
-    }
-}
-
 static bool is_timestamp(const ProtobufCFieldDescriptor *f)
 {
     return f->type == PROTOBUF_C_TYPE_MESSAGE &&
@@ -240,10 +207,10 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
     if (m == NULL)
         return false;
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return field_count(m, f) > 0;
+        return message_count(m, f) > 0;
     if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
         return *(const uint32_t *)((const char *)m + f->quantifier_offset) == f->id;
-    v = field_member(m, f);
+    v = message_field(m, f);
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING:
         return *(char *const *)v != NULL && (*(char *const *)v)[0] != '\0';
@@ -254,7 +221,7 @@ static bool field_is_set(const ProtobufCMessage *m, const ProtobufCFieldDescript
     default:
         if (f->label == PROTOBUF_C_LABEL_OPTIONAL)
             return *(const protobuf_c_boolean *)((const char *)m + f->quantifier_offset);
-        for (size_t i = 0; i < element_size(f); i++)
+        for (size_t i = 0; i < message_element_size(f->type); i++)
             if (((const unsigned char *)v)[i] != 0)
                 return true;
         return false;
@@ -524,8 +491,8 @@ static int message_json_text(const ProtobufCMessage *m, char **out, valv_error *
 static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                          char **out, valv_error *err)
 {
-    const char *values = *(char *const *)field_member(m, f);
-    size_t n = field_count(m, f), size = element_size(f);
+    const char *values = *(char *const *)message_field(m, f);
+    size_t n = message_count(m, f), size = message_element_size(f->type);
     bool map = is_map(f);
     json_members ms = {0};
     int rc = VALV_OK;
@@ -536,9 +503,9 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
         if (map) {
             const ProtobufCMessage *entry = *(ProtobufCMessage *const *)v;
             const ProtobufCFieldDescriptor *fields = entry->descriptor->fields;
-            rc = value_text(&fields[0], field_member(entry, &fields[0]), &key, err);
+            rc = value_text(&fields[0], message_field(entry, &fields[0]), &key, err);
             if (rc == VALV_OK)
-                rc = value_text(&fields[1], field_member(entry, &fields[1]), &text, err);
+                rc = value_text(&fields[1], message_field(entry, &fields[1]), &text, err);
         } else {
             rc = value_text(f, v, &text, err);
         }
@@ -559,13 +526,13 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
 static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                       char **out, valv_error *err)
 {
-    if (m == NULL || (f->label == PROTOBUF_C_LABEL_REPEATED && field_count(m, f) == 0)) {
+    if (m == NULL || (f->label == PROTOBUF_C_LABEL_REPEATED && message_count(m, f) == 0)) {
         *out = strdup("");
         return *out != NULL ? VALV_OK : out_of_memory(err);
     }
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         return repeated_text(m, f, out, err);
-    return value_text(f, field_member(m, f), out, err);
+    return value_text(f, message_field(m, f), out, err);
 }
 
 /* True when the values at va and vb, of field f's type, are surely the
@@ -594,11 +561,11 @@ static bool value_same(const ProtobufCFieldDescriptor *f, const void *va, const 
         if (!is_map(f))
             return false; /* a message other than a map's entry */
         const ProtobufCMessageDescriptor *d = a->descriptor;
-        return value_same(&d->fields[0], field_member(a, &d->fields[0]), field_member(b, &d->fields[0])) &&
-               value_same(&d->fields[1], field_member(a, &d->fields[1]), field_member(b, &d->fields[1]));
+        return value_same(&d->fields[0], message_field(a, &d->fields[0]), message_field(b, &d->fields[0])) &&
+               value_same(&d->fields[1], message_field(a, &d->fields[1]), message_field(b, &d->fields[1]));
     }
     default:
-        return memcmp(va, vb, element_size(f)) == 0;
+        return memcmp(va, vb, message_element_size(f->type)) == 0;
     }
 }
 
@@ -615,12 +582,12 @@ static bool field_same(const ProtobufCMessage *a, const ProtobufCMessage *b,
         if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
             f->type != PROTOBUF_C_TYPE_MESSAGE && field_is_set(a, f) != field_is_set(b, f))
             return false;
-        return value_same(f, field_member(a, f), field_member(b, f));
+        return value_same(f, message_field(a, f), message_field(b, f));
     }
-    size_t n = field_count(a, f), size = element_size(f);
-    if (n != field_count(b, f))
+    size_t n = message_count(a, f), size = message_element_size(f->type);
+    if (n != message_count(b, f))
         return false;
-    const char *va = *(char *const *)field_member(a, f), *vb = *(char *const *)field_member(b, f);
+    const char *va = *(char *const *)message_field(a, f), *vb = *(char *const *)message_field(b, f);
     for (size_t i = 0; i < n; i++)
         if (!value_same(f, va + i * size, vb + i * size))
             return false;
@@ -668,9 +635,9 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
             char sub_prefix[FIELD_PATH_MAX];
             path_join(sub_prefix, prefix, f->name, ".");
             rc = diff_message(f->descriptor,
-                              before != NULL ? *(ProtobufCMessage *const *)field_member(before, f)
+                              before != NULL ? *(ProtobufCMessage *const *)message_field(before, f)
                                              : NULL,
-                              after != NULL ? *(ProtobufCMessage *const *)field_member(after, f)
+                              after != NULL ? *(ProtobufCMessage *const *)message_field(after, f)
                                             : NULL,
                               sub_prefix, changes, err);
             continue;

@@ -20,6 +20,7 @@
 
 #include "limits.h"
 #include "mask.h"
+#include "message.h"
 #include "store_internal.h"
 #include "validate.h"
 #include "wire.h"
@@ -196,16 +197,8 @@ int asset_unpack(const void *data, size_t len, const char *id, ProtobufCAllocato
 
 int asset_copy(const Valv__V1__Asset *a, Valv__V1__Asset **out, valv_error *err)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = message_pack(&a->base, &buf, &len, err);
-    if (rc != VALV_OK)
-        return rc;
-    *out = valv__v1__asset__unpack(NULL, len, buf);
-    free(buf);
-    if (*out == NULL)
-        return out_of_memory(err);
-    return VALV_OK;
+    *out = (Valv__V1__Asset *)message_copy(&a->base);
+    return *out != NULL ? VALV_OK : out_of_memory(err);
 }
 
 int message_encodes_to(const ProtobufCMessage *m, const void *encoded, size_t len, bool *same,
