@@ -708,35 +708,32 @@ static int index_put(store_txn *t, const char *name, int64_t revision, valv_erro
 }
 
 /* Chains e (its revision set) after t's last event and stores it. */
+/* Stores e as hash | canonical, packed in its place in the log. */
 static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
 {
-    unsigned char key[REVISION_KEY_LEN];
+    unsigned char key[REVISION_KEY_LEN], hash[AUDIT_HASH_LEN];
     uint8_t *value = NULL;
-    int rc;
 
     e->prev_hash.len = AUDIT_HASH_LEN;
     e->prev_hash.data = t->audit_hash;
     e->hash.len = 0;
     e->hash.data = NULL;
     size_t len = valv__v1__audit_event__get_packed_size(e);
-    value = malloc(AUDIT_HASH_LEN + len);
-    if (value == NULL)
-        return out_of_memory(err);
-    valv__v1__audit_event__pack(e, value + AUDIT_HASH_LEN);
-    rc = chain_hash(t->audit_hash, value + AUDIT_HASH_LEN, len, value, err);
-    if (rc != VALV_OK)
-        goto done;
     be64_put(key, (uint64_t)e->revision);
-    rc = txn_append(t, t->s->tables[TABLE_AUDIT], key, sizeof key, value, AUDIT_HASH_LEN + len,
-                    err);
-    if (rc == VALV_OK)
-        rc = index_put(t, e->asset, e->revision, err);
+    int rc = txn_reserve(t, t->s->tables[TABLE_AUDIT], key, sizeof key, AUDIT_HASH_LEN + len,
+                         MDB_APPEND, (void **)&value, err);
+    if (rc != VALV_OK)
+        return rc;
+    valv__v1__audit_event__pack(e, value + AUDIT_HASH_LEN);
+    rc = chain_hash(t->audit_hash, value + AUDIT_HASH_LEN, len, hash, err);
+    if (rc != VALV_OK)
+        return rc; /* the event is half written: t must be aborted, as after any error */
+    memcpy(value, hash, AUDIT_HASH_LEN);
+    rc = index_put(t, e->asset, e->revision, err);
     if (rc == VALV_OK && strcmp(e->related_asset, e->asset) != 0)
         rc = index_put(t, e->related_asset, e->revision, err);
     if (rc == VALV_OK)
-        memcpy(t->audit_hash, value, AUDIT_HASH_LEN);
-done:
-    free(value);
+        memcpy(t->audit_hash, hash, AUDIT_HASH_LEN);
     return rc;
 }
 

@@ -209,7 +209,6 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     Valv__V1__Link *link = NULL;
     unsigned char out_key[LINK_KEY_MAX], in_key[LINK_KEY_MAX];
     size_t out_key_len, in_key_len;
-    uint8_t *packed = NULL;
     struct timespec now;
     int rc;
 
@@ -245,15 +244,8 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     rc = link_build(from_id, to_id, type, source, who, &now, &link, err);
     if (rc != VALV_OK)
         goto done;
-    size_t packed_len = valv__v1__link__get_packed_size(link);
-    packed = malloc(packed_len > 0 ? packed_len : 1);
-    if (packed == NULL) {
-        rc = out_of_memory(err);
-        goto done;
-    }
-    valv__v1__link__pack(link, packed);
-    rc = txn_put_new(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, packed, packed_len,
-                     err);
+    rc = txn_put_message(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, &link->base,
+                         MDB_NOOVERWRITE, err);
     if (rc == VALV_EEXIST)
         rc = valv_error_set(err, VALV_EEXIST,
                             "the %s link from assets/%s to assets/%s already exists",
@@ -271,7 +263,6 @@ int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
     *out = link;
     link = NULL;
 done:
-    free(packed);
     if (link != NULL)
         valv__v1__link__free_unpacked(link, NULL);
     if (from != NULL)

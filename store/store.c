@@ -419,14 +419,15 @@ static int commit_write_error(const store *s, int rc, valv_error *err)
     return storage_error(rc, "committing", err);
 }
 
-static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
-                     const void *data, size_t data_len, unsigned int flags, valv_error *err)
+/* Every put: v is the value, or with MDB_RESERVE its size, and then
+ * where to write it. */
+static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, MDB_val *v,
+                     unsigned int flags, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
-    MDB_val v = {data_len, (void *)data};
     if (t->full)
         return map_full_error(t->s, err);
-    int rc = mdb_put(t->txn, dbi, &k, &v, flags);
+    int rc = mdb_put(t->txn, dbi, &k, v, flags);
     if (rc == MDB_MAP_FULL)
         return txn_map_full(t, err);
     if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
@@ -434,22 +435,31 @@ static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
+int txn_reserve(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, size_t size,
+                unsigned int flags, void **data, valv_error *err)
+{
+    MDB_val v = {size, NULL};
+    int rc = txn_write(t, dbi, key, key_len, &v, flags | MDB_RESERVE, err);
+    *data = rc == VALV_OK ? v.mv_data : NULL;
+    return rc;
+}
+
+int txn_put_message(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+                    const ProtobufCMessage *m, unsigned int flags, valv_error *err)
+{
+    void *data = NULL;
+    int rc = txn_reserve(t, dbi, key, key_len, protobuf_c_message_get_packed_size(m), flags,
+                         &data, err);
+    if (rc == VALV_OK)
+        protobuf_c_message_pack(m, data);
+    return rc;
+}
+
 int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
             size_t data_len, valv_error *err)
 {
-    return txn_write(t, dbi, key, key_len, data, data_len, 0, err);
-}
-
-int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
-               size_t data_len, valv_error *err)
-{
-    return txn_write(t, dbi, key, key_len, data, data_len, MDB_APPEND, err);
-}
-
-int txn_put_new(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
-                size_t data_len, valv_error *err)
-{
-    return txn_write(t, dbi, key, key_len, data, data_len, MDB_NOOVERWRITE, err);
+    MDB_val v = {data_len, (void *)data};
+    return txn_write(t, dbi, key, key_len, &v, 0, err);
 }
 
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
@@ -610,8 +620,6 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     size_t n_old = 0, n_new = 0;
     int64_t revision = t->revision + 1;
     char etag[24];
-    uint8_t *packed = NULL;
-    size_t packed_len = 0;
     int rc;
 
     a->revision = revision;
@@ -645,11 +653,8 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
             goto done;
     }
 
-    rc = message_pack(&a->base, &packed, &packed_len, err);
-    if (rc != VALV_OK)
-        goto done;
-    rc = txn_put(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), packed,
-                 packed_len, err);
+    rc = txn_put_message(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), &a->base,
+                         0, err);
     if (rc == VALV_OK && strcmp(asset_id(a), s->id_greatest) > 0)
         text_copy(s->id_greatest, sizeof s->id_greatest, asset_id(a));
     if (rc == VALV_OK)
@@ -659,7 +664,6 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     t->revision = revision;
     rc = audit_append_asset(t, old, a, err);
 done:
-    free(packed);
     return rc;
 }
 

@@ -234,15 +234,18 @@ int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const vo
  * grows the map and runs the write again, and says so in err. LMDB allows
  * only an abort of t now. */
 int txn_map_full(store_txn *t, valv_error *err);
-/* As txn_put for a key after every key of dbi (LMDB's MDB_APPEND: pages are
- * filled, not split in half). A key not past the last one fails. */
-int txn_append(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
-               size_t data_len, valv_error *err);
-/* As txn_put for a key that must not be in dbi yet (LMDB's
- * MDB_NOOVERWRITE: the put makes the lookup). VALV_EEXIST, with nothing
- * written, when it is; the caller says what exists. */
-int txn_put_new(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
-                size_t data_len, valv_error *err);
+/* Makes room for size bytes under key in dbi and points *data at it
+ * (LMDB's MDB_RESERVE): the caller writes the value there, before t's next
+ * write, with no buffer of its own. flags: 0; MDB_APPEND, for a key after
+ * every key of dbi (LMDB fills pages instead of splitting them in half; a
+ * key not past the last one fails); or MDB_NOOVERWRITE, for a key that
+ * must not be there yet (VALV_EEXIST, with nothing written, when it is:
+ * the caller says what exists). */
+int txn_reserve(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, size_t size,
+                unsigned int flags, void **data, valv_error *err);
+/* Puts m, packed in place (txn_reserve). flags as for txn_reserve. */
+int txn_put_message(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+                    const ProtobufCMessage *m, unsigned int flags, valv_error *err);
 /* Deletes key from dbi; a key that is not there is fine. */
 int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err);
 
