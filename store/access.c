@@ -29,9 +29,7 @@ int access_check(const store_actor *who, store_act act, const char *unit, valv_e
     return rc;
 }
 
-/* What access_load and access_load_values do once the asset is read: an
- * asset viewer cannot see is freed and answered as missing. */
-static int access_hide_unseen(const char *id, const store_actor *viewer, Valv__V1__Asset **out,
+int access_hide_unseen(const char *id, const store_actor *viewer, Valv__V1__Asset **out,
                               valv_error *err)
 {
     if (store_asset_visible(viewer, *out))

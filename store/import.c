@@ -568,11 +568,12 @@ static int link_target(store_txn *rt, const store_import *imp, const Valv__V1__I
 /* Makes the links from asset id those rec gives, when it gives any:
  * creates the missing ones, deletes the links of this source that rec no
  * longer gives, and queues those whose target is not there yet. People's
- * links stay. created: rec has just created the asset. *changed: anything
- * was (or will be, at finish) written. */
+ * links stay. created: NULL, or the asset rec has just created, as written,
+ * which the first link made takes over (link_create) instead of reading it
+ * again. *changed: anything was (or will be, at finish) written. */
 static int record_links(store_txn *rt, store_import *imp, const Valv__V1__ImportRecord *rec,
-                        const char *id, bool created, int64_t index, const store_actor *who,
-                        bool *changed, valv_error *err)
+                        const char *id, Valv__V1__Asset **created, int64_t index,
+                        const store_actor *who, bool *changed, valv_error *err)
 {
     out_link_list existing = {rt, id, imp->source, NULL, 0, 0};
     char (*targets)[VALV_ASSET_ID_MAX + 1] = NULL;
@@ -596,7 +597,7 @@ static int record_links(store_txn *rt, store_import *imp, const Valv__V1__Import
         }
     }
     /* An asset this record just created has no links yet to keep or drop. */
-    if (rc == VALV_OK && !created)
+    if (rc == VALV_OK && created == NULL)
         rc = links_each(imp->s, rt->txn, TABLE_LINKS_OUT, id, out_link_collect, &existing, err);
 
     for (size_t e = 0; e < existing.n && rc == VALV_OK; e++) {
@@ -617,7 +618,7 @@ static int record_links(store_txn *rt, store_import *imp, const Valv__V1__Import
         if (targets[i][0] == '\0' || given_before || out_link_in(&existing, targets[i], type))
             continue;
         Valv__V1__Link *link = NULL;
-        rc = link_create(rt, id, targets[i], type, imp->source, who, &link, err);
+        rc = link_create(rt, id, created, targets[i], type, imp->source, who, &link, err);
         if (link != NULL)
             valv__v1__link__free_unpacked(link, NULL);
         if (rc != VALV_OK) {
@@ -639,6 +640,7 @@ static int record_apply(store_txn *rt, store_import *imp, const Valv__V1__Import
                         valv_error *err)
 {
     Valv__V1__Asset *stored = NULL, *written = NULL;
+    char id[VALV_ASSET_ID_MAX + 1];
     asset_view view = {0};
     bool links_changed = false;
     int rc;
@@ -683,8 +685,10 @@ static int record_apply(store_txn *rt, store_import *imp, const Valv__V1__Import
     }
     if (rc != VALV_OK)
         goto done;
-    rc = record_links(rt, imp, rec, asset_id(stored != NULL ? stored : written), stored == NULL,
-                      index, who, &links_changed, err);
+    /* A copy: the first link made takes written over. */
+    text_copy(id, sizeof id, asset_id(stored != NULL ? stored : written));
+    rc = record_links(rt, imp, rec, id, stored == NULL ? &written : NULL, index, who,
+                      &links_changed, err);
     if (rc == VALV_OK && links_changed && *outcome == OUTCOME_UNCHANGED)
         *outcome = OUTCOME_UPDATED;
 done:
@@ -860,7 +864,7 @@ static int pending_link_make(store_txn *gt, const store_import *imp, const pendi
     rc = link_load(imp->s, gt->txn, p->from_id, p->type, to, &link, err);
     if (rc == VALV_ENOTFOUND) {
         valv_error_clear(err);
-        rc = link_create(gt, p->from_id, to, p->type, imp->source, who, &link, err);
+        rc = link_create(gt, p->from_id, NULL, to, p->type, imp->source, who, &link, err);
         if (rc != VALV_OK) {
             snprintf(prefix, sizeof prefix, "links[%zu]", p->link_index);
             error_prefix(err, prefix);

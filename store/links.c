@@ -100,14 +100,16 @@ static int link_check_args(const char *from_id, const char *to_id, int type, val
 }
 
 /* Loads both ends of a link for a link write by who, without their
- * descriptive fields (access_load_values): each must exist and be visible
- * to who, and who may link from the from asset's unit. On error both *from
- * and *to are NULL. */
+ * descriptive fields (access_load_values), or takes *from as it is when
+ * the caller has it in hand: each must exist and be visible to who, and who
+ * may link from the from asset's unit. On error both *from and *to are
+ * freed and NULL. */
 static int link_ends_load(store_txn *t, const char *from_id, const char *to_id,
                           const store_actor *who, Valv__V1__Asset **from, Valv__V1__Asset **to,
                           valv_error *err)
 {
-    int rc = access_load_values(t->s, t->txn, from_id, who, from, err);
+    int rc = *from != NULL ? access_hide_unseen(from_id, who, from, err)
+                           : access_load_values(t->s, t->txn, from_id, who, from, err);
     if (rc == VALV_OK)
         rc = access_load_values(t->s, t->txn, to_id, who, to, err);
     if (rc == VALV_OK)
@@ -198,14 +200,18 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
                       Valv__V1__LinkType type, const store_actor *who, Valv__V1__Link **out,
                       valv_error *err)
 {
-    return link_create(t, from_id, to_id, (int)type, "", who, out, err);
+    return link_create(t, from_id, NULL, to_id, (int)type, "", who, out, err);
 }
 
-int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
-                const char *source, const store_actor *who, Valv__V1__Link **out,
-                valv_error *err)
+int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from_in_hand,
+                const char *to_id, int type, const char *source, const store_actor *who,
+                Valv__V1__Link **out, valv_error *err)
 {
     Valv__V1__Asset *from = NULL, *to = NULL;
+    if (from_in_hand != NULL) {
+        from = *from_in_hand; /* ours from here on: freed at done unless the change takes it */
+        *from_in_hand = NULL;
+    }
     Valv__V1__Link *link = NULL;
     unsigned char out_key[LINK_KEY_MAX], in_key[LINK_KEY_MAX];
     size_t out_key_len, in_key_len;

@@ -349,6 +349,11 @@ int access_check(const store_actor *who, store_act act, const char *unit, valv_e
 int access_load(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
                 Valv__V1__Asset **out, valv_error *err);
 
+/* What access_load does once *out (asset id) is read: an asset viewer
+ * cannot see is freed, *out set to NULL, and answered as missing. */
+int access_hide_unseen(const char *id, const store_actor *viewer, Valv__V1__Asset **out,
+                       valv_error *err);
+
 /* access_load through asset_load_values: for reads of protection values
  * and visibility only. */
 int access_load_values(const store *s, MDB_txn *txn, const char *id, const store_actor *viewer,
@@ -377,9 +382,12 @@ int links_each(const store *s, MDB_txn *txn, int table, const char *id, links_vi
 
 /* store_create_link for a link an import makes: source is the import's
  * source ("" for a link a person makes), stored in Link.source so that a
- * later import of that source replaces only its own links. */
-int link_create(store_txn *t, const char *from_id, const char *to_id, int type,
-                const char *source, const store_actor *who, Valv__V1__Link **out,
+ * later import of that source replaces only its own links. from, when not
+ * NULL and *from is not, is the asset from_id as it is in t, in hand
+ * already (whole, or its values as asset_load_values reads them): taken
+ * over (*from set to NULL) instead of read again. */
+int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from, const char *to_id,
+                int type, const char *source, const store_actor *who, Valv__V1__Link **out,
                 valv_error *err);
 
 /* Reads the stored link from -> to of type (caller frees *out with
