@@ -2,15 +2,15 @@
  * records, applied through the writer as they arrive.
  *
  * While the writer applies some batches, the next messages are received
- * and decoded, so that the two overlap, until IMPORT_COMMIT_RECORDS
- * records (or IMPORT_COMMIT_MESSAGES messages) wait; no further message is
- * received until the writer takes them, all together, in one transaction.
- * The writer only records how its step ended and kicks the call: what
- * follows (the next step, the answer) runs on the call's worker thread,
- * like every message callback, so the stream's state needs no lock. A
- * long stream holds at most twice IMPORT_COMMIT_RECORDS records in memory,
- * and gRPC's flow control slows a client that sends faster than the store
- * writes. An atomic import is the exception: its records are kept (at
+ * and decoded, so that the two overlap, until no further batch would fit
+ * in IMPORT_COMMIT_RECORDS records (or IMPORT_COMMIT_MESSAGES messages);
+ * no further message is received until the writer takes them, all
+ * together, in one transaction. The writer only records how its step
+ * ended and kicks the call: what follows (the next step, the answer) runs
+ * on the call's worker thread, like every message callback, so the
+ * stream's state needs no lock. A long stream holds at most twice
+ * IMPORT_COMMIT_RECORDS decoded records, and gRPC's flow control slows a
+ * client that sends faster than the store writes. An atomic import is the exception: its records are kept (at
  * most STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the
  * end, all or nothing. The rules of an import are store/'s (store.h,
  * "Imports").
@@ -34,8 +34,10 @@
  * writes every page its records touched, and fewer, larger commits touch
  * the same pages (the ends of the tables, the upper levels of the trees)
  * fewer times: bench_import went from 45,600 records/s with 1,000 records
- * a commit to 47,700-48,400 with 2,000 and 4,000. */
-#define IMPORT_COMMIT_RECORDS (4 * STORE_IMPORT_BATCH_MAX)
+ * a commit to 46,900-50,300 with 2,000 (and no better with 4,000). A
+ * larger one would hold the one writer longer (2,000 records: about 40 ms),
+ * while other callers' writes wait, and roll back more if it fails. */
+#define IMPORT_COMMIT_RECORDS (2 * STORE_IMPORT_BATCH_MAX)
 #define IMPORT_COMMIT_MESSAGES 16
 
 typedef enum { STEP_BATCH, STEP_FINISH } import_step;
@@ -47,12 +49,14 @@ typedef struct {
     size_t n_records;
 } message_list;
 
+/* True when a batch of the largest size might not fit in l. */
 static bool list_full(const message_list *l)
 {
-    return l->n == IMPORT_COMMIT_MESSAGES || l->n_records >= IMPORT_COMMIT_RECORDS;
+    return l->n == IMPORT_COMMIT_MESSAGES ||
+           l->n_records + STORE_IMPORT_BATCH_MAX > IMPORT_COMMIT_RECORDS;
 }
 
-/* Adds req (taken over) to l, which must not be full. */
+/* Adds req (taken over) to l, which must not be full (list_full). */
 static void list_add(message_list *l, Valv__V1__ImportAssetsRequest *req)
 {
     l->messages[l->n++] = req;
@@ -145,8 +149,8 @@ static int import_apply(writer_job *job, store_txn *txn, valv_error *err)
 {
     import_stream *x = (import_stream *)job;
     if (call_should_stop(x->call))
-        return valv_error_set(err, VALV_EDEADLINE,
-                              "the import was cancelled or its deadline passed; this batch was not written");
+        return valv_error_set(err, VALV_EDEADLINE, "the import was cancelled or its deadline "
+                                                   "passed; these batches were not written");
     if (x->step == STEP_BATCH) {
         int64_t index = x->next_index;
         for (size_t i = 0; i < x->applying.n; i++) {

@@ -707,8 +707,8 @@ static int index_put(store_txn *t, const char *name, int64_t revision, valv_erro
     return txn_put(t, t->s->tables[TABLE_AUDIT_BY_ASSET], key, key_len, "", 0, err);
 }
 
-/* Chains e (its revision set) after t's last event and stores it. */
-/* Stores e as hash | canonical, packed in its place in the log. */
+/* Chains e (its revision set) after t's last event and stores it, as
+ * hash | canonical, packed in its place in the log. */
 static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
 {
     unsigned char key[REVISION_KEY_LEN], hash[AUDIT_HASH_LEN];
@@ -724,10 +724,11 @@ static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
                          MDB_APPEND, (void **)&value, err);
     if (rc != VALV_OK)
         return rc;
+    memset(value, 0, AUDIT_HASH_LEN); /* until the hash is known: no stale bytes */
     valv__v1__audit_event__pack(e, value + AUDIT_HASH_LEN);
     rc = chain_hash(t->audit_hash, value + AUDIT_HASH_LEN, len, hash, err);
     if (rc != VALV_OK)
-        return rc; /* the event is half written: t must be aborted, as after any error */
+        return rc; /* t is aborted, as after any error */
     memcpy(value, hash, AUDIT_HASH_LEN);
     rc = index_put(t, e->asset, e->revision, err);
     if (rc == VALV_OK && strcmp(e->related_asset, e->asset) != 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "message.h"
 #include "validate.h"
 
 /* How mask_apply changes target: every path is checked first, so a bad
@@ -232,23 +233,6 @@ static int check_paths(const Valv__V1__Asset *target, const Valv__V1__Asset *pat
 
 /* ---- mask_apply: moving values ------------------------------------------------- */
 
-/* A deep copy of m (pack and unpack), owned by the caller; NULL when out of
- * memory. */
-static void *message_copy(const ProtobufCMessage *m)
-{
-    size_t size = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(size > 0 ? size : 1);
-    ProtobufCMessage *copy = NULL;
-
-    if (buf == NULL)
-        goto done;
-    protobuf_c_message_pack(m, buf);
-    copy = protobuf_c_message_unpack(m->descriptor, NULL, size, buf);
-done:
-    free(buf);
-    return copy;
-}
-
 /* The message holding field f in a, created empty when absent. NULL when out
  * of memory. */
 static void *home_of(Valv__V1__Asset *a, const mutable_field *f)
@@ -408,7 +392,7 @@ int mask_apply(Valv__V1__Asset *target, const Valv__V1__Asset *patch,
     int rc = check_paths(target, patch, paths, n_paths, err);
     if (rc != VALV_OK)
         return rc;
-    source = message_copy(&patch->base);
+    source = (Valv__V1__Asset *)message_copy(&patch->base);
     if (source == NULL || move_fields(target, source, paths, n_paths) != VALV_OK)
         rc = valv_error_set(err, VALV_EINTERNAL, "out of memory applying the update mask");
     if (source != NULL)

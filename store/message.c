@@ -38,6 +38,16 @@ size_t message_element_size(ProtobufCType type)
     }
 }
 
+/* A copy of len bytes at data (malloc'd, at least one byte); NULL when
+ * out of memory. */
+static uint8_t *bytes_dup(const uint8_t *data, size_t len)
+{
+    uint8_t *c = malloc(len > 0 ? len : 1);
+    if (c != NULL && len > 0)
+        memcpy(c, data, len);
+    return c;
+}
+
 /* True when a singular field's value is its descriptor's default, which
  * protobuf-c shares between messages and never frees: a copy shares it too. */
 static int is_shared_default(const ProtobufCFieldDescriptor *f, const void *data)
@@ -65,14 +75,9 @@ static int value_copy(const ProtobufCFieldDescriptor *f, void *dst, const void *
     }
     case PROTOBUF_C_TYPE_BYTES: {
         ProtobufCBinaryData b = *(const ProtobufCBinaryData *)src;
-        if (b.data != NULL && !is_shared_default(f, b.data)) {
-            uint8_t *c = malloc(b.len > 0 ? b.len : 1);
-            if (c == NULL)
-                return 0;
-            if (b.len > 0)
-                memcpy(c, b.data, b.len);
-            b.data = c;
-        }
+        if (b.data != NULL && !is_shared_default(f, b.data) &&
+            (b.data = bytes_dup(b.data, b.len)) == NULL)
+            return 0;
         *(ProtobufCBinaryData *)dst = b;
         return 1;
     }
@@ -112,6 +117,24 @@ static int repeated_copy(const ProtobufCFieldDescriptor *f, ProtobufCMessage *c,
     return 1;
 }
 
+/* Copies m's unknown fields into c, which has none. The count grows with
+ * each one copied, as in repeated_copy. */
+static int unknown_copy(ProtobufCMessage *c, const ProtobufCMessage *m)
+{
+    if (m->n_unknown_fields == 0)
+        return 1;
+    c->unknown_fields = calloc(m->n_unknown_fields, sizeof *c->unknown_fields);
+    if (c->unknown_fields == NULL)
+        return 0;
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        ProtobufCMessageUnknownField u = m->unknown_fields[i];
+        if ((u.data = bytes_dup(u.data, u.len)) == NULL)
+            return 0;
+        c->unknown_fields[c->n_unknown_fields++] = u;
+    }
+    return 1;
+}
+
 ProtobufCMessage *message_copy(const ProtobufCMessage *m)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -119,6 +142,10 @@ ProtobufCMessage *message_copy(const ProtobufCMessage *m)
     if (c == NULL)
         return NULL;
     protobuf_c_message_init(d, c);
+    if (!unknown_copy(c, m)) {
+        protobuf_c_message_free_unpacked(c, NULL);
+        return NULL;
+    }
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         int ok;

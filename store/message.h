@@ -21,10 +21,10 @@ size_t message_count(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *
  * repeated field's array. */
 size_t message_element_size(ProtobufCType type);
 
-/* A deep copy of m: every string, bytes value, sub-message and array is
- * the copy's own, to be freed with protobuf_c_message_free_unpacked(copy,
- * NULL). Unknown fields are left out. NULL when out of memory. What a pack
- * and an unpack would give, without encoding anything. */
+/* A deep copy of m: every string, bytes value, sub-message, array and
+ * unknown field (one a newer version wrote) is the copy's own, to be freed
+ * with protobuf_c_message_free_unpacked(copy, NULL). NULL when out of
+ * memory. What a pack and an unpack would give, without encoding. */
 ProtobufCMessage *message_copy(const ProtobufCMessage *m);
 
 #endif

@@ -655,7 +655,8 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
 
     rc = txn_put_message(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), &a->base,
                          0, err);
-    if (rc == VALV_OK && strcmp(asset_id(a), s->id_greatest) > 0)
+    if (rc == VALV_OK && strcmp(asset_id(a), s->id_greatest) > 0 &&
+        id_is_generated(asset_id(a), NULL))
         text_copy(s->id_greatest, sizeof s->id_greatest, asset_id(a));
     if (rc == VALV_OK)
         rc = deleted_count_write(t, old, a, err);
@@ -734,6 +735,36 @@ void id_sequence_next(id_sequence *seq, uint64_t now_ms, uint32_t random)
     seq->sequence = random % ID_SEQUENCE_ROOM;
 }
 
+/* The value of base32hex digit c, or -1. */
+static int base32hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'v')
+        return c - 'a' + 10;
+    return -1;
+}
+
+bool id_is_generated(const char *id, id_sequence *seq)
+{
+    uint64_t ms = 0;
+    uint32_t sequence = 0;
+    if (strlen(id) != ID_GENERATED_LEN || id[0] != 'a')
+        return false;
+    for (int i = 1; i < ID_GENERATED_LEN; i++) {
+        int v = base32hex_value(id[i]);
+        if (v < 0)
+            return false;
+        if (i <= ID_TIME_DIGITS)
+            ms = ms << 5 | (uint64_t)v;
+        else
+            sequence = sequence << 5 | (uint32_t)v;
+    }
+    if (seq != NULL)
+        *seq = (id_sequence){ms, sequence};
+    return true;
+}
+
 void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1])
 {
     out[0] = 'a';
@@ -745,16 +776,21 @@ void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1])
     out[ID_GENERATED_LEN] = '\0';
 }
 
-static int id_generate(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
+/* Milliseconds since the epoch, as ids count time. */
+static uint64_t clock_ms(void)
 {
     struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+static int id_generate(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
+{
     uint32_t random = 0;
     int rc = txn_random(t, &random, sizeof random, err);
     if (rc != VALV_OK)
         return rc;
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-    id_sequence_next(&t->s->id_last, ms, random);
+    id_sequence_next(&t->s->id_last, clock_ms(), random);
     id_sequence_format(&t->s->id_last, out);
     return VALV_OK;
 }
@@ -771,6 +807,9 @@ static int id_generate_free(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_e
             return rc;
         if (!exists)
             return VALV_OK;
+        /* Taken by an id someone chose: try again from a random place in
+         * the next millisecond, not the next id, which may be taken too. */
+        t->s->id_last.sequence = ID_SEQUENCE_MAX;
     }
     return valv_error_set(err, VALV_EINTERNAL, "could not generate an unused asset id");
 }
@@ -859,30 +898,59 @@ static int meta_load(store *s, MDB_txn *txn, const char *dir, valv_error *err)
     return VALV_OK;
 }
 
-/* Opens every table and reads (or creates) the meta table, in one transaction. */
-/* Reads the greatest asset id: the assets table's last key. */
-static int id_greatest_init(store *s, MDB_txn *txn, valv_error *err)
+/* How many keys id_greatest_find passes over, at most, that start with "a"
+ * and sort after every generated id without being one, before it gives
+ * the shortcut up (every generated id is then looked up). */
+#define ID_GREATEST_WALK_MAX 4096
+
+/* How far ahead of this machine's clock a stored id's time may be for new
+ * ids to go on from it: another machine's clock, before a restore. */
+#define ID_CLOCK_AHEAD_MAX_MS (24u * 3600u * 1000u)
+
+/* Finds the greatest stored id of a generated id's shape (store.id_greatest),
+ * and starts generating after it, so that generated ids keep growing
+ * across restarts whatever the clock did. */
+static int id_greatest_find(store *s, MDB_txn *txn, valv_error *err)
 {
+    /* Every generated id sorts before "aw": "a", then digits up to "v". */
+    char after_generated[] = "aw";
+    MDB_val key = {2, after_generated}, val;
     MDB_cursor *cur = NULL;
-    MDB_val key, val;
     int rc = mdb_cursor_open(txn, s->tables[TABLE_ASSETS], &cur);
-    if (rc == 0)
-        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-    mdb_cursor_close(cur);
+    if (rc == 0) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+    }
     s->id_greatest[0] = '\0';
-    if (rc == MDB_NOTFOUND)
-        return VALV_OK;
-    if (rc != 0)
-        return storage_error(rc, "reading the assets", err);
-    if (key.mv_size > VALV_ASSET_ID_MAX)
-        return valv_error_set(err, VALV_EINTERNAL,
-                              "the store's last asset key is %zu bytes long; run valvd verify",
-                              key.mv_size);
-    memcpy(s->id_greatest, key.mv_data, key.mv_size);
-    s->id_greatest[key.mv_size] = '\0';
-    return VALV_OK;
+    for (int walked = 0; rc == 0 && key.mv_size > 0 && ((const char *)key.mv_data)[0] == 'a';
+         walked++) {
+        char id[VALV_ASSET_ID_MAX + 1];
+        if (walked == ID_GREATEST_WALK_MAX) {
+            memset(s->id_greatest, 'v', ID_GENERATED_LEN); /* "avvv...": past every generated id */
+            s->id_greatest[0] = 'a';
+            s->id_greatest[ID_GENERATED_LEN] = '\0';
+            break;
+        }
+        id_sequence seq;
+        if (key.mv_size == ID_GENERATED_LEN) {
+            memcpy(id, key.mv_data, key.mv_size);
+            id[key.mv_size] = '\0';
+            if (id_is_generated(id, &seq)) {
+                text_copy(s->id_greatest, sizeof s->id_greatest, id);
+                /* One far ahead of the clock was chosen by someone: going
+                 * on from it would soon run out of time digits. */
+                if (seq.ms <= clock_ms() + ID_CLOCK_AHEAD_MAX_MS)
+                    s->id_last = seq;
+                break;
+            }
+        }
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 || rc == MDB_NOTFOUND ? VALV_OK : storage_error(rc, "reading the asset ids", err);
 }
 
+/* Opens every table and reads (or creates) the meta table, in one transaction. */
 static int tables_open(store *s, const char *dir, valv_error *err)
 {
     MDB_txn *txn = NULL;
@@ -906,7 +974,7 @@ static int tables_open(store *s, const char *dir, valv_error *err)
     if (rc == VALV_OK && !s->read_only)
         rc = deleted_count_init(s, txn, err);
     if (rc == VALV_OK)
-        rc = id_greatest_init(s, txn, err);
+        rc = id_greatest_find(s, txn, err);
     if (rc != VALV_OK)
         goto done;
     rc = mdb_txn_commit(txn);

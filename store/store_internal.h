@@ -122,6 +122,10 @@ void id_sequence_next(id_sequence *seq, uint64_t now_ms, uint32_t random);
 /* Writes the id seq is at into out. */
 void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1]);
 
+/* True when id has the shape of a generated id: only such an id can equal
+ * one. *seq (when not NULL) gets its time and sequence. */
+bool id_is_generated(const char *id, id_sequence *seq);
+
 #define RANDOM_POOL_BYTES 4096
 
 struct store {
@@ -142,11 +146,14 @@ struct store {
      * write transactions use it, and they are serialised: no lock. */
     unsigned char random_pool[RANDOM_POOL_BYTES];
     size_t random_used;
-    /* The last generated asset id: the next is greater. Writer only, as above. */
+    /* The last generated asset id: the next is greater. Starts at
+     * id_greatest. Writer only, as above. */
     id_sequence id_last;
-    /* No asset id in the store is greater than this one (assets are never
-     * removed): a generated id past it is free without a lookup. Read at
-     * open, raised by asset_write; writer only, as above. */
+    /* No asset id of a generated id's shape ("a" and 16 base32hex digits,
+     * id_is_generated) in the store is greater than this one (assets are
+     * never removed), so a generated id past it is free without a lookup.
+     * Other ids, which people choose, can never equal a generated one.
+     * Found at open, raised by asset_write; writer only, as above. */
     char id_greatest[VALV_ASSET_ID_MAX + 1];
     /* A write ran out of map since the last store_grow (a full disk is
      * not this: growing the map cannot help it). Writer thread only. */

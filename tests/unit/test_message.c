@@ -121,6 +121,29 @@ START_TEST(test_copy_of_borrowed_strings)
 }
 END_TEST
 
+/* Fields a newer version wrote, unknown to this one, stay in the copy, as
+ * they would through a pack and an unpack. */
+START_TEST(test_copy_keeps_unknown_fields)
+{
+    /* display_name "x" (field 3), then field 99 as a varint: 99 << 3 = 792. */
+    const uint8_t wire[] = {0x1a, 0x01, 'x', 0x98, 0x06, 0x07};
+    Valv__V1__Asset *a = valv__v1__asset__unpack(NULL, sizeof wire, wire);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(a->base.n_unknown_fields, 1);
+    Valv__V1__Asset *c = (Valv__V1__Asset *)message_copy(&a->base);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(c->base.n_unknown_fields, 1);
+    ck_assert_ptr_ne(c->base.unknown_fields[0].data, a->base.unknown_fields[0].data);
+    valv__v1__asset__free_unpacked(a, NULL);
+    size_t len = 0;
+    uint8_t *out = packed(&c->base, &len);
+    ck_assert_uint_eq(len, sizeof wire);
+    ck_assert_int_eq(memcmp(out, wire, len), 0);
+    free(out);
+    valv__v1__asset__free_unpacked(c, NULL);
+}
+END_TEST
+
 START_TEST(test_copy_bytes)
 {
     unsigned char hash[32];
@@ -187,6 +210,7 @@ static Suite *message_suite(void)
     TCase *tc = tcase_create("copy");
     tcase_add_test(tc, test_copy_owns_everything);
     tcase_add_test(tc, test_copy_of_borrowed_strings);
+    tcase_add_test(tc, test_copy_keeps_unknown_fields);
     tcase_add_test(tc, test_copy_bytes);
     tcase_add_test(tc, test_copy_oneof);
     tcase_add_test(tc, test_copy_optional_presence);

@@ -363,34 +363,72 @@ START_TEST(test_id_sequence)
 }
 END_TEST
 
-/* A generated id that a caller's own id has taken is passed over, and the
- * greatest id, which spares the lookup of ids past it, survives a reopen. */
+/* The id of a created asset. */
+static void created_id(const char *id, char out[ID_GENERATED_LEN + 1])
+{
+    Valv__V1__Asset a = minimal("Generated", "it");
+    Valv__V1__Asset *got = NULL;
+    valv_error err;
+    ck_assert_msg(create(s, &a, id, &got, &err) == VALV_OK, "%s", err.message);
+    text_copy(out, ID_GENERATED_LEN + 1, got->name + strlen("assets/"));
+    asset_free(got);
+}
+
+/* A generated id that someone's own id has taken is passed over. */
 START_TEST(test_generated_id_passes_over_a_taken_one)
 {
     const uint64_t future_ms = 4102444800000u; /* 2100: past any clock this test meets */
-    char taken[ID_GENERATED_LEN + 1], after[ID_GENERATED_LEN + 1];
-    id_sequence next = {future_ms, 6};
+    char taken[ID_GENERATED_LEN + 1], id[ID_GENERATED_LEN + 1];
+    id_sequence next = {future_ms, 6}, seq;
     id_sequence_format(&next, taken);
-    next.sequence = 7;
-    id_sequence_format(&next, after);
     ck_assert_str_eq(s->id_greatest, "");
 
     /* The generator's next id (the clock is behind it: sequence 5, then 6)
-     * is created by a caller first. */
+     * is created by someone first. */
     s->id_last = (id_sequence){future_ms, 5};
     create_minimal(taken, "Taken", "it");
     ck_assert_str_eq(s->id_greatest, taken);
-    Valv__V1__Asset *out = NULL;
+    created_id(NULL, id);
+    ck_assert_str_ne(id, taken);
+    ck_assert(id_is_generated(id, &seq));
+    ck_assert_uint_eq(seq.ms, future_ms + 1); /* on, to a random place in the next millisecond */
+    ck_assert_str_eq(s->id_greatest, id);
+    /* Ids of another shape never equal a generated one: not counted. */
+    create_minimal("zeta", "Chosen", "it");
+    ck_assert_str_eq(s->id_greatest, id);
+}
+END_TEST
+
+/* The greatest generated id is found again at open, past ids people chose
+ * that sort after it, and new ids go on after it. An id far ahead of the
+ * clock is not gone on from. */
+START_TEST(test_generated_ids_go_on_after_a_reopen)
+{
+    char first[ID_GENERATED_LEN + 1], id[ID_GENERATED_LEN + 1];
     valv_error err;
-    Valv__V1__Asset a = minimal("Generated", "it");
-    ck_assert_msg(create(s, &a, NULL, &out, &err) == VALV_OK, "%s", err.message);
-    ck_assert_str_eq(out->name + strlen("assets/"), after);
-    asset_free(out);
-    ck_assert_str_eq(s->id_greatest, after);
+    created_id(NULL, first);
+    create_minimal("alpha", "Chosen", "it");
+    create_minimal("avvvvvvvvvvvvvvvv-x", "Chosen", "it");
+    create_minimal("b", "Chosen", "it");
 
     store_close(s);
     ck_assert_int_eq(store_open(dir, NULL, &s, &err), VALV_OK);
-    ck_assert_str_eq(s->id_greatest, after);
+    ck_assert_str_eq(s->id_greatest, first);
+    id_sequence seq;
+    ck_assert(id_is_generated(first, &seq));
+    ck_assert_uint_eq(s->id_last.ms, seq.ms);
+    ck_assert_uint_eq(s->id_last.sequence, seq.sequence);
+    created_id(NULL, id);
+    ck_assert_int_gt(strcmp(id, first), 0);
+
+    /* Far ahead: found, but not gone on from. */
+    create_minimal("avvvvvvvvvvvvvvvv", "Chosen", "it");
+    store_close(s);
+    ck_assert_int_eq(store_open(dir, NULL, &s, &err), VALV_OK);
+    ck_assert_str_eq(s->id_greatest, "avvvvvvvvvvvvvvvv");
+    ck_assert_uint_eq(s->id_last.ms, 0);
+    created_id(NULL, id);
+    ck_assert(id_is_generated(id, NULL));
 }
 END_TEST
 
@@ -1119,6 +1157,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_generated_ids);
     tcase_add_test(tc, test_id_sequence);
     tcase_add_test(tc, test_generated_id_passes_over_a_taken_one);
+    tcase_add_test(tc, test_generated_ids_go_on_after_a_reopen);
     tcase_add_test(tc, test_duplicate_id);
     tcase_add_test(tc, test_duplicate_source);
     tcase_add_test(tc, test_validation_error);
