@@ -1675,32 +1675,50 @@ void store_txn_abort(store_txn *t)
     free(t);
 }
 
-int store_grow(store *s, valv_error *err)
+/* Doubles the map; the caller holds map_lock exclusive. */
+static int map_double(store *s, valv_error *err)
 {
-    int rc = VALV_OK;
-
-    valv_error_clear(err);
-    pthread_rwlock_wrlock(&s->map_lock);
-    if (s->map_size >= s->map_size_max) {
-        rc = valv_error_set(err, VALV_EFULL,
-                            "the database is full (map size %zu MiB reached); raise "
-                            "--max-db-size to let it grow",
-                            s->map_size / MIB);
-        goto done;
-    }
+    if (s->map_size >= s->map_size_max)
+        return valv_error_set(err, VALV_EFULL,
+                              "the database is full (map size %zu MiB reached); raise "
+                              "--max-db-size to let it grow",
+                              s->map_size / MIB);
     size_t size = s->map_size * 2;
     if (size > s->map_size_max)
         size = s->map_size_max;
     int mdb_rc = mdb_env_set_mapsize(s->env, size);
-    if (mdb_rc != 0) {
-        rc = storage_error(mdb_rc, "growing the map", err);
-        goto done;
-    }
+    if (mdb_rc != 0)
+        return storage_error(mdb_rc, "growing the map", err);
     s->map_size = size;
     s->map_full = false;
-done:
+    return VALV_OK;
+}
+
+int store_grow(store *s, valv_error *err)
+{
+    valv_error_clear(err);
+    pthread_rwlock_wrlock(&s->map_lock);
+    int rc = map_double(s, err);
     pthread_rwlock_unlock(&s->map_lock);
     return rc;
+}
+
+void store_grow_ahead(store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    valv_error ignored;
+
+    /* map_size changes only on this thread: read without the lock. */
+    if (s->read_only || s->map_size >= s->map_size_max || mdb_env_info(s->env, &info) != 0 ||
+        mdb_env_stat(s->env, &st) != 0)
+        return;
+    size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+    if (used <= s->map_size / 4 * 3 || pthread_rwlock_trywrlock(&s->map_lock) != 0)
+        return;
+    valv_error_clear(&ignored);
+    map_double(s, &ignored); /* a failure leaves the map as it was: a write then finds it */
+    pthread_rwlock_unlock(&s->map_lock);
 }
 
 bool store_map_full(store *s)

@@ -578,6 +578,13 @@ void store_txn_abort(store_txn *t);
  * waited for. VALV_EFULL when already at the maximum. */
 int store_grow(store *s, valv_error *err);
 
+/* Grows the map (as store_grow) when the database fills more than three
+ * quarters of it, so that a write seldom runs out of map and has to be run
+ * again. Only when nothing holds the map now: no reader, no backup (it
+ * does not wait; the next call tries again). For the writer thread,
+ * between transactions. */
+void store_grow_ahead(store *s);
+
 /* True when the last write that failed with VALV_EFULL ran out of map,
  * which store_grow can help; false when the disk is full (or nothing
  * failed). For the writer thread. */

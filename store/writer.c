@@ -131,6 +131,9 @@ static void *writer_main(void *arg)
             next = j->next;
             j->done(j, j->rc, &j->err);
         }
+        /* Between transactions, once the group is answered: growing the
+         * map now spares a later group running out of it and running again. */
+        store_grow_ahead(w->store);
     }
     return NULL;
 }

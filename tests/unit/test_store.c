@@ -1095,6 +1095,48 @@ START_TEST(test_map_grows)
 }
 END_TEST
 
+/* Between writes, a map more than three quarters full grows before a
+ * write runs out of it; not while a transaction holds the map, and not below
+ * three quarters. */
+START_TEST(test_map_grows_ahead)
+{
+    store_options opts = {.map_size_initial = 1 * MIB, .map_size_max = 64 * MIB};
+    store *small = NULL;
+    char description[4001];
+    Valv__V1__Asset a = bulky(description);
+    size_t map_size, used;
+    valv_error err;
+    char id[16];
+
+    ck_assert_int_eq(store_open(subdir("ahead"), &opts, &small, &err), VALV_OK);
+    store_grow_ahead(small); /* nearly empty: stays */
+    store_map_usage(small, &map_size, &used);
+    ck_assert_uint_eq(map_size, 1 * MIB);
+    int i = 0;
+    while (used <= 3 * MIB / 4) {
+        Valv__V1__Asset *out = NULL;
+        snprintf(id, sizeof id, "h%03d", i++);
+        ck_assert_msg(create(small, &a, id, &out, &err) == VALV_OK, "%s", err.message);
+        asset_free(out);
+        store_map_usage(small, &map_size, &used);
+        ck_assert_uint_eq(map_size, 1 * MIB); /* never ran out */
+    }
+
+    /* A transaction holds the map: not now. */
+    store_txn *reader = NULL;
+    ck_assert_int_eq(store_txn_begin(small, NULL, &reader, &err), VALV_OK);
+    store_grow_ahead(small);
+    store_map_usage(small, &map_size, &used);
+    ck_assert_uint_eq(map_size, 1 * MIB);
+    store_txn_abort(reader);
+
+    store_grow_ahead(small);
+    store_map_usage(small, &map_size, &used);
+    ck_assert_uint_eq(map_size, 2 * MIB);
+    store_close(small);
+}
+END_TEST
+
 START_TEST(test_map_full)
 {
     store_options opts = {.map_size_initial = 1 * MIB, .map_size_max = 1 * MIB};
@@ -1193,6 +1235,7 @@ static Suite *store_suite(void)
 
     tc = store_tcase(suite, "map");
     tcase_add_test(tc, test_map_grows);
+    tcase_add_test(tc, test_map_grows_ahead);
     tcase_add_test(tc, test_map_full);
     return suite;
 }
