@@ -1054,17 +1054,26 @@ static int create_growing(store *st, const Valv__V1__Asset *a, const char *id, v
     }
 }
 
-START_TEST(test_map_grows)
+/* Opens a second store, in subdirectory name, with a map of 1 MiB that may
+ * grow to 64 MiB. */
+static store *open_small(const char *name)
 {
     store_options opts = {.map_size_initial = 1 * MIB, .map_size_max = 64 * MIB};
     store *small = NULL;
+    valv_error err;
+    ck_assert_int_eq(store_open(subdir(name), &opts, &small, &err), VALV_OK);
+    return small;
+}
+
+START_TEST(test_map_grows)
+{
+    store *small = open_small("small");
     char description[4001];
     Valv__V1__Asset a = bulky(description);
     size_t map_size, used;
     valv_error err;
     char id[16];
 
-    ck_assert_int_eq(store_open(subdir("small"), &opts, &small, &err), VALV_OK);
     store_map_usage(small, &map_size, &used);
     ck_assert_uint_eq(map_size, 1 * MIB);
     for (int i = 0; i < 600; i++) {
@@ -1086,7 +1095,7 @@ START_TEST(test_map_grows)
 
     /* Reopened with a small initial size, it keeps the size it grew to. */
     store_close(small);
-    ck_assert_int_eq(store_open(subdir("small"), &opts, &small, &err), VALV_OK);
+    small = open_small("small");
     size_t reopened_size;
     store_map_usage(small, &reopened_size, &used);
     ck_assert_uint_ge(reopened_size, used);
@@ -1100,15 +1109,13 @@ END_TEST
  * three quarters. */
 START_TEST(test_map_grows_ahead)
 {
-    store_options opts = {.map_size_initial = 1 * MIB, .map_size_max = 64 * MIB};
-    store *small = NULL;
+    store *small = open_small("ahead");
     char description[4001];
     Valv__V1__Asset a = bulky(description);
     size_t map_size, used;
     valv_error err;
     char id[16];
 
-    ck_assert_int_eq(store_open(subdir("ahead"), &opts, &small, &err), VALV_OK);
     store_grow_ahead(small); /* nearly empty: stays */
     store_map_usage(small, &map_size, &used);
     ck_assert_uint_eq(map_size, 1 * MIB);
