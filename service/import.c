@@ -10,10 +10,10 @@
  * on the call's worker thread, like every message callback, so the
  * stream's state needs no lock. A long stream holds at most twice
  * IMPORT_COMMIT_RECORDS decoded records, and gRPC's flow control slows a
- * client that sends faster than the store writes. An atomic import is the exception: its records are kept (at
- * most STORE_IMPORT_ATOMIC_MAX) and applied in one transaction at the
- * end, all or nothing. The rules of an import are store/'s (store.h,
- * "Imports").
+ * client that sends faster than the store writes. An atomic import is the
+ * exception: its records are kept (at most STORE_IMPORT_ATOMIC_MAX) and
+ * applied in one transaction at the end, all or nothing. The rules of an
+ * import are store/'s (store.h, "Imports").
  */
 #include "import.h"
 

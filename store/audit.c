@@ -560,9 +560,10 @@ static bool value_same(const ProtobufCFieldDescriptor *f, const void *va, const 
         }
         if (!is_map(f))
             return false; /* a message other than a map's entry */
-        const ProtobufCMessageDescriptor *d = a->descriptor;
-        return value_same(&d->fields[0], message_field(a, &d->fields[0]), message_field(b, &d->fields[0])) &&
-               value_same(&d->fields[1], message_field(a, &d->fields[1]), message_field(b, &d->fields[1]));
+        const ProtobufCFieldDescriptor *key = &a->descriptor->fields[0];
+        const ProtobufCFieldDescriptor *value = &a->descriptor->fields[1];
+        return value_same(key, message_field(a, key), message_field(b, key)) &&
+               value_same(value, message_field(a, value), message_field(b, value));
     }
     default:
         return memcmp(va, vb, message_element_size(f->type)) == 0;

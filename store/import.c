@@ -1048,7 +1048,8 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
     be64_put(imp->run_id, (uint64_t)timespec_ns(&now));
     memcpy(imp->run_id + RUN_TIME_LEN, random, RUN_RANDOM_LEN);
     /* The random part of the run id is also the import's request id. */
-    _Static_assert(RUN_RANDOM_LEN == STORE_REQUEST_ID_RANDOM_BYTES, "a run id's random part is a request id");
+    _Static_assert(RUN_RANDOM_LEN == STORE_REQUEST_ID_RANDOM_BYTES,
+                   "a run id's random part is a request id");
     store_request_id_format(random, imp->request_id);
     *out = imp;
     return VALV_OK;

@@ -924,14 +924,13 @@ static int id_greatest_find(store *s, MDB_txn *txn, valv_error *err)
     s->id_greatest[0] = '\0';
     for (int walked = 0; rc == 0 && key.mv_size > 0 && ((const char *)key.mv_data)[0] == 'a';
          walked++) {
-        char id[VALV_ASSET_ID_MAX + 1];
+        char id[ID_GENERATED_LEN + 1];
+        id_sequence seq;
         if (walked == ID_GREATEST_WALK_MAX) {
-            memset(s->id_greatest, 'v', ID_GENERATED_LEN); /* "avvv...": past every generated id */
-            s->id_greatest[0] = 'a';
-            s->id_greatest[ID_GENERATED_LEN] = '\0';
+            seq = (id_sequence){(UINT64_C(1) << 5 * ID_TIME_DIGITS) - 1, ID_SEQUENCE_MAX};
+            id_sequence_format(&seq, s->id_greatest); /* "avvv...": past every generated id */
             break;
         }
-        id_sequence seq;
         if (key.mv_size == ID_GENERATED_LEN) {
             memcpy(id, key.mv_data, key.mv_size);
             id[key.mv_size] = '\0';
@@ -947,7 +946,9 @@ static int id_greatest_find(store *s, MDB_txn *txn, valv_error *err)
         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
     }
     mdb_cursor_close(cur);
-    return rc == 0 || rc == MDB_NOTFOUND ? VALV_OK : storage_error(rc, "reading the asset ids", err);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return storage_error(rc, "reading the asset ids", err);
+    return VALV_OK;
 }
 
 /* Opens every table and reads (or creates) the meta table, in one transaction. */
@@ -1705,16 +1706,14 @@ int store_grow(store *s, valv_error *err)
 
 void store_grow_ahead(store *s)
 {
-    MDB_envinfo info;
-    MDB_stat st;
+    size_t map_size, used;
     valv_error ignored;
 
     /* map_size changes only on this thread: read without the lock. */
-    if (s->read_only || s->map_size >= s->map_size_max || mdb_env_info(s->env, &info) != 0 ||
-        mdb_env_stat(s->env, &st) != 0)
+    if (s->read_only || s->map_size >= s->map_size_max)
         return;
-    size_t used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
-    if (used <= s->map_size / 4 * 3 || pthread_rwlock_trywrlock(&s->map_lock) != 0)
+    store_map_usage(s, &map_size, &used);
+    if (used <= map_size / 4 * 3 || pthread_rwlock_trywrlock(&s->map_lock) != 0)
         return;
     valv_error_clear(&ignored);
     map_double(s, &ignored); /* a failure leaves the map as it was: a write then finds it */
