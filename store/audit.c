@@ -705,7 +705,7 @@ static int index_put(store_txn *t, const char *name, int64_t revision, valv_erro
     if (id == NULL)
         return VALV_OK;
     size_t key_len = audit_index_key(id, revision, key);
-    return txn_put(t, t->s->tables[TABLE_AUDIT_BY_ASSET], key, key_len, "", 0, err);
+    return txn_put(t, TABLE_AUDIT_BY_ASSET, key, key_len, "", 0, err);
 }
 
 /* Chains e (its revision set) after t's last event and stores it, as
@@ -721,7 +721,7 @@ static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
     e->hash.data = NULL;
     size_t len = valv__v1__audit_event__get_packed_size(e);
     be64_put(key, (uint64_t)e->revision);
-    int rc = txn_reserve(t, t->s->tables[TABLE_AUDIT], key, sizeof key, AUDIT_HASH_LEN + len,
+    int rc = txn_reserve(t, TABLE_AUDIT, key, sizeof key, AUDIT_HASH_LEN + len,
                          MDB_APPEND, (void **)&value, err);
     if (rc != VALV_OK)
         return rc;

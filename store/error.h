@@ -14,6 +14,10 @@
 #include <stdarg.h>
 
 typedef enum {
+    /* Not a gRPC code and never sent: a store call asks its caller to roll
+     * its transaction back and make the call again (store_import_apply).
+     * The writer does so, and no request ever gets it. */
+    VALV_ERUN_AGAIN = -1,
     VALV_OK = 0,
     VALV_ECANCELLED = 1,
     VALV_EINVAL = 3,        /* INVALID_ARGUMENT */

@@ -5,9 +5,9 @@
  * without the checks the import has made), store_update_asset,
  * store_delete_asset, link_create or store_delete_link, so inheritance,
  * review and audit happen exactly as for the API. Each record goes in whole
- * or not at all: a batch is first applied in one transaction, and only when
- * a record in it fails is it applied again with a transaction per record,
- * so that the failing one is left out alone (records_run).
+ * or not at all: records go straight into the caller's transaction, and
+ * only when one fails half-written is the call run again, with a
+ * transaction per record from that one on (record_run).
  *
  * What an import keeps between calls is bounded: counts, the first
  * failures, the links waiting for records later in the stream, and (atomic
@@ -87,6 +87,9 @@ struct store_import {
     held_record *held;
     size_t n_held, n_held_committed, cap_held;
 
+    /* Records from this stream index on run in a transaction of their own
+     * (record_run) until the next store_import_commit_batch. */
+    int64_t careful_from;
     bool staging;        /* a call has staged something since the last commit */
     int64_t next_index;  /* where the staged calls ended in the stream */
     bool finish_staged;  /* store_import_finish is among them */
@@ -285,7 +288,7 @@ static int seen_mark(store_txn *t, const store_import *imp, const char *external
 {
     unsigned char key[SEEN_KEY_MAX];
     size_t key_len = seen_key(imp, external_id, key);
-    return txn_put(t, t->s->tables[TABLE_IMPORT_SEEN], key, key_len, "", 0, err);
+    return txn_put(t, TABLE_IMPORT_SEEN, key, key_len, "", 0, err);
 }
 
 static int seen_marked(MDB_txn *txn, const store_import *imp, const char *external_id,
@@ -720,37 +723,64 @@ static void record_count(store_import *imp, size_t pending_before, record_outcom
         imp->staged.unchanged++;
 }
 
-/* Runs one record in its own transaction inside parent, keeping its
- * changes when keep, and counts or reports what happened. */
-static int record_run(store_txn *parent, store_import *imp, const Valv__V1__ImportRecord *rec,
-                      int64_t index, bool keep, const store_actor *who, valv_error *err)
+/* Runs one record and counts or reports what happened; the record goes in
+ * whole or not at all.
+ *
+ * The cheap way is straight in parent. A transaction of its own per record
+ * costs more than most records: LMDB copies every page a nested
+ * transaction touches that its parent has written, and looks each page up
+ * in every level's list of dirty pages. Straight in parent, a record that
+ * fails before it wrote anything (most reasons: validation, field
+ * authority, kind) is simply reported. One that fails after it wrote part
+ * of itself cannot be taken out again: the call returns VALV_ERUN_AGAIN,
+ * and when it runs again (the writer rolls parent back first), this record
+ * and every record after it in the call get a transaction of their own. A
+ * dry run (keep false) takes that way for every record, and rolls each
+ * back. */
+static int record_run(store_txn *parent, store_import *imp, const held_record *item, bool keep,
+                      const store_actor *who, valv_error *err)
 {
     char seen[VALV_EXTERNAL_ID_MAX + 1] = "";
     size_t pending_before = imp->n_pending;
+    uint64_t writes_before = parent->writes;
+    bool own_txn = !keep || item->index >= imp->careful_from;
     record_outcome outcome = OUTCOME_UNCHANGED;
-    store_txn *rt = NULL;
+    store_txn *rt = parent;
     valv_error why;
+    int rc = VALV_OK;
 
     valv_error_clear(&why);
-    int rc = store_txn_begin(imp->s, parent, &rt, err);
-    if (rc != VALV_OK)
-        return rc;
-    int record_rc = record_apply(rt, imp, rec, index, who, seen, &outcome, &why);
-    if (record_rc == VALV_OK && keep) {
-        rc = store_txn_commit(rt, err);
+    if (own_txn) {
+        rc = store_txn_begin(imp->s, parent, &rt, err);
         if (rc != VALV_OK)
             return rc;
-    } else {
-        store_txn_abort(rt);
+    }
+    int record_rc = record_apply(rt, imp, item->record, item->index, who, seen, &outcome, &why);
+    if (own_txn) {
+        if (record_rc == VALV_OK && keep) {
+            rc = store_txn_commit(rt, err);
+            if (rc != VALV_OK)
+                return rc;
+        } else {
+            store_txn_abort(rt);
+        }
     }
     if (error_is_fatal(record_rc)) {
         *err = why;
         return record_rc;
     }
+    if (record_rc != VALV_OK && !own_txn && parent->writes != writes_before) {
+        imp->careful_from = item->index;
+        return valv_error_set(err, VALV_ERUN_AGAIN,
+                              "record %lld failed after part of it was written: roll back and "
+                              "run the call again",
+                              (long long)item->index);
+    }
 
     if (record_rc != VALV_OK) {
         pending_truncate(imp, pending_before);
-        rc = failure_add(imp, index, rec->external_id, rec->origin, &why, err);
+        rc = failure_add(imp, item->index, item->record->external_id, item->record->origin,
+                         &why, err);
     } else {
         record_count(imp, pending_before, outcome);
     }
@@ -761,71 +791,12 @@ static int record_run(store_txn *parent, store_import *imp, const Valv__V1__Impo
     return rc;
 }
 
-/* Runs every record in ONE transaction inside parent. *all_went_in is
- * true when they all did and the transaction committed into parent; when
- * any record failed, the transaction is aborted and imp is as it was, so
- * the caller can run them again one by one. */
-static int records_run_together(store_txn *parent, store_import *imp, const held_record *items,
-                                size_t n, const store_actor *who, bool *all_went_in,
-                                valv_error *err)
-{
-    import_counts staged_before = imp->staged;
-    size_t pending_before = imp->n_pending;
-    bool failed = false;
-    store_txn *bt = NULL;
-
-    *all_went_in = false;
-    int rc = store_txn_begin(imp->s, parent, &bt, err);
-    if (rc != VALV_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == VALV_OK && !failed; i++) {
-        char seen[VALV_EXTERNAL_ID_MAX + 1] = "";
-        size_t record_pending = imp->n_pending;
-        record_outcome outcome = OUTCOME_UNCHANGED;
-        valv_error why;
-        valv_error_clear(&why);
-        int record_rc = record_apply(bt, imp, items[i].record, items[i].index, who, seen,
-                                     &outcome, &why);
-        if (error_is_fatal(record_rc)) {
-            *err = why;
-            rc = record_rc;
-        } else if (record_rc != VALV_OK) {
-            failed = true;
-        } else {
-            record_count(imp, record_pending, outcome);
-            if (seen[0] != '\0' && seen_wanted(imp))
-                rc = seen_mark(bt, imp, seen, err);
-        }
-    }
-    if (rc == VALV_OK && !failed) {
-        rc = store_txn_commit(bt, err); /* frees bt, also when it fails */
-        *all_went_in = rc == VALV_OK;
-    } else {
-        store_txn_abort(bt);
-    }
-    if (!*all_went_in) {
-        imp->staged = staged_before;
-        pending_truncate(imp, pending_before);
-    }
-    return rc;
-}
-
-/* Runs records, each going in whole or not at all, and counts or reports
- * what happened. The cheap way first: all of them in one transaction. LMDB
- * copies every page a nested transaction touches that its parent has
- * written, so a transaction of its own per record costs more than most
- * records; only when one fails are they run again one transaction each,
- * so that the others still go in. A dry run (keep false) takes the second
- * way at once: it rolls each record back. */
 static int records_run(store_txn *parent, store_import *imp, const held_record *items, size_t n,
                        bool keep, const store_actor *who, valv_error *err)
 {
-    bool all_went_in = false;
     int rc = VALV_OK;
-    if (keep)
-        rc = records_run_together(parent, imp, items, n, who, &all_went_in, err);
-    for (size_t i = 0; i < n && rc == VALV_OK && !all_went_in; i++)
-        rc = record_run(parent, imp, items[i].record, items[i].index, keep, who, err);
+    for (size_t i = 0; i < n && rc == VALV_OK; i++)
+        rc = record_run(parent, imp, &items[i], keep, who, err);
     return rc;
 }
 
@@ -1044,6 +1015,7 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
     imp->sync = opts->sync;
     imp->dry_run = opts->dry_run;
     imp->atomic = opts->atomic;
+    imp->careful_from = INT64_MAX;
     clock_now(&now);
     be64_put(imp->run_id, (uint64_t)timespec_ns(&now));
     memcpy(imp->run_id + RUN_TIME_LEN, random, RUN_RANDOM_LEN);
@@ -1128,6 +1100,7 @@ void store_import_commit_batch(store_import *imp)
     }
     imp->staging = false;
     imp->finish_staged = false;
+    imp->careful_from = INT64_MAX;
 }
 
 int store_import_finish(store_txn *t, store_import *imp, const store_actor *who, valv_error *err)

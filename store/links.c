@@ -250,14 +250,14 @@ int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from_in_han
     rc = link_build(from_id, to_id, type, source, who, &now, &link, err);
     if (rc != VALV_OK)
         goto done;
-    rc = txn_put_message(t, t->s->tables[TABLE_LINKS_OUT], out_key, out_key_len, &link->base,
+    rc = txn_put_message(t, TABLE_LINKS_OUT, out_key, out_key_len, &link->base,
                          MDB_NOOVERWRITE, err);
     if (rc == VALV_EEXIST)
         rc = valv_error_set(err, VALV_EEXIST,
                             "the %s link from assets/%s to assets/%s already exists",
                             type_name(type), from_id, to_id);
     if (rc == VALV_OK)
-        rc = txn_put(t, t->s->tables[TABLE_LINKS_IN], in_key, in_key_len, "", 0, err);
+        rc = txn_put(t, TABLE_LINKS_IN, in_key, in_key_len, "", 0, err);
     /* A link write is a change of its own: its revision and event come
      * before those of the assets it rewrites. */
     if (rc == VALV_OK)
@@ -306,10 +306,10 @@ static int link_remove(store_txn *t, const char *from_id, int type, const char *
 {
     unsigned char key[LINK_KEY_MAX];
     size_t key_len = link_key(key, from_id, type, to_id);
-    int rc = txn_del(t, t->s->tables[TABLE_LINKS_OUT], key, key_len, err);
+    int rc = txn_del(t, TABLE_LINKS_OUT, key, key_len, err);
     if (rc == VALV_OK) {
         key_len = link_key(key, to_id, type, from_id);
-        rc = txn_del(t, t->s->tables[TABLE_LINKS_IN], key, key_len, err);
+        rc = txn_del(t, TABLE_LINKS_IN, key, key_len, err);
     }
     return rc;
 }

@@ -421,13 +421,19 @@ static int commit_write_error(const store *s, int rc, valv_error *err)
 
 /* Every put: v is the value, or with MDB_RESERVE its size, and then
  * where to write it. */
-static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, MDB_val *v,
+static int txn_write(store_txn *t, int table, const void *key, size_t key_len, MDB_val *v,
                      unsigned int flags, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
+    int rc = 0;
     if (t->full)
         return map_full_error(t->s, err);
-    int rc = mdb_put(t->txn, dbi, &k, v, flags);
+    if (t->cursors[table] == NULL)
+        rc = mdb_cursor_open(t->txn, t->s->tables[table], &t->cursors[table]);
+    if (rc == 0)
+        rc = mdb_cursor_put(t->cursors[table], &k, v, flags);
+    if (rc == 0)
+        t->writes++;
     if (rc == MDB_MAP_FULL)
         return txn_map_full(t, err);
     if (rc == MDB_KEYEXIST && (flags & MDB_NOOVERWRITE))
@@ -435,39 +441,41 @@ static int txn_write(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
     return rc == 0 ? VALV_OK : storage_error(rc, "writing", err);
 }
 
-int txn_reserve(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, size_t size,
+int txn_reserve(store_txn *t, int table, const void *key, size_t key_len, size_t size,
                 unsigned int flags, void **data, valv_error *err)
 {
     MDB_val v = {size, NULL};
-    int rc = txn_write(t, dbi, key, key_len, &v, flags | MDB_RESERVE, err);
+    int rc = txn_write(t, table, key, key_len, &v, flags | MDB_RESERVE, err);
     *data = rc == VALV_OK ? v.mv_data : NULL;
     return rc;
 }
 
-int txn_put_message(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+int txn_put_message(store_txn *t, int table, const void *key, size_t key_len,
                     const ProtobufCMessage *m, unsigned int flags, valv_error *err)
 {
     void *data = NULL;
-    int rc = txn_reserve(t, dbi, key, key_len, protobuf_c_message_get_packed_size(m), flags,
+    int rc = txn_reserve(t, table, key, key_len, protobuf_c_message_get_packed_size(m), flags,
                          &data, err);
     if (rc == VALV_OK)
         protobuf_c_message_pack(m, data);
     return rc;
 }
 
-int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+int txn_put(store_txn *t, int table, const void *key, size_t key_len, const void *data,
             size_t data_len, valv_error *err)
 {
     MDB_val v = {data_len, (void *)data};
-    return txn_write(t, dbi, key, key_len, &v, 0, err);
+    return txn_write(t, table, key, key_len, &v, 0, err);
 }
 
-int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err)
+int txn_del(store_txn *t, int table, const void *key, size_t key_len, valv_error *err)
 {
     MDB_val k = {key_len, (void *)key};
     if (t->full)
         return map_full_error(t->s, err);
-    int rc = mdb_del(t->txn, dbi, &k, NULL);
+    int rc = mdb_del(t->txn, t->s->tables[table], &k, NULL);
+    if (rc == 0)
+        t->writes++;
     if (rc == MDB_MAP_FULL)
         return txn_map_full(t, err);
     if (rc == MDB_NOTFOUND)
@@ -638,7 +646,7 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     for (size_t i = 0; i < n_old; i++) {
         if (index_entry_in(&old_entries[i], new_entries, n_new))
             continue;
-        rc = txn_del(t, s->tables[old_entries[i].table], old_entries[i].key,
+        rc = txn_del(t, old_entries[i].table, old_entries[i].key,
                      old_entries[i].key_len, err);
         if (rc != VALV_OK)
             goto done;
@@ -646,14 +654,14 @@ int asset_write(store_txn *t, const Valv__V1__Asset *old, Valv__V1__Asset *a, va
     for (size_t i = 0; i < n_new; i++) {
         if (index_entry_in(&new_entries[i], old_entries, n_old))
             continue;
-        rc = txn_put(t, s->tables[new_entries[i].table], new_entries[i].key,
+        rc = txn_put(t, new_entries[i].table, new_entries[i].key,
                      new_entries[i].key_len, new_entries[i].value, strlen(new_entries[i].value),
                      err);
         if (rc != VALV_OK)
             goto done;
     }
 
-    rc = txn_put_message(t, s->tables[TABLE_ASSETS], asset_id(a), strlen(asset_id(a)), &a->base,
+    rc = txn_put_message(t, TABLE_ASSETS, asset_id(a), strlen(asset_id(a)), &a->base,
                          0, err);
     if (rc == VALV_OK && strcmp(asset_id(a), s->id_greatest) > 0 &&
         id_is_generated(asset_id(a), NULL))
@@ -1627,10 +1635,10 @@ int store_txn_commit(store_txn *t, valv_error *err)
     if (t->revision != t->revision_begin && !t->full) {
         unsigned char revision_be[8];
         be64_put(revision_be, (uint64_t)t->revision);
-        rc = txn_put(t, t->s->tables[TABLE_META], META_REVISION, strlen(META_REVISION),
+        rc = txn_put(t, TABLE_META, META_REVISION, strlen(META_REVISION),
                      revision_be, sizeof revision_be, err);
         if (rc == VALV_OK)
-            rc = txn_put(t, t->s->tables[TABLE_META], META_AUDIT_HASH, strlen(META_AUDIT_HASH),
+            rc = txn_put(t, TABLE_META, META_AUDIT_HASH, strlen(META_AUDIT_HASH),
                          t->audit_hash, AUDIT_HASH_LEN, err);
         if (rc != VALV_OK) {
             store_txn_abort(t);
@@ -1647,6 +1655,7 @@ int store_txn_commit(store_txn *t, valv_error *err)
         t->s->map_full = true;
     if (rc == 0) {
         if (t->parent != NULL) {
+            t->parent->writes += t->writes;
             t->parent->revision = t->revision;
             memcpy(t->parent->audit_hash, t->audit_hash, AUDIT_HASH_LEN);
         } else {

@@ -455,12 +455,18 @@ int store_import_begin(store *s, const store_import_options *opts, store_import 
 /* Applies records[0..n) (n <= STORE_IMPORT_BATCH_MAX; records borrowed,
  * atomic imports: until finish) in txn. first_index is the stream position
  * of records[0], for failure reports. Each record goes in whole or not at
- * all: a failing record is rolled back alone and reported (index,
- * external_id, origin, reason), the others of the batch go in. dry_run rolls every record back; atomic
- * defers everything to store_import_finish (see above). VALV_OK is returned
- * whatever records failed (the counts say what happened); only storage
- * errors (VALV_EFULL, VALV_EINTERNAL) and a batch over the limits
- * (VALV_EINVAL) are returned.
+ * all: a failing record is left out alone and reported (index,
+ * external_id, origin, reason), the others of the batch go in. dry_run
+ * rolls every record back; atomic defers everything to
+ * store_import_finish (see above). VALV_OK is returned whatever records
+ * failed (the counts say what happened); only storage errors (VALV_EFULL,
+ * VALV_EINTERNAL), a batch over the limits (VALV_EINVAL) and
+ * VALV_ERUN_AGAIN are returned.
+ * VALV_ERUN_AGAIN: a record failed after part of it was written to txn.
+ * Abort txn and make the calls since the last store_import_commit_batch
+ * again in a new transaction: they then give that record a transaction of
+ * its own. Each VALV_ERUN_AGAIN moves that point to an earlier record, so
+ * the calls end. (The writer does this for a job that returns it.)
  * May run more than once for the same records (writer.h reruns a group when
  * the map grows): what a call found (counts, failures, pending links, held
  * records) is staged in imp, and a call that does not continue where the
@@ -477,7 +483,7 @@ void store_import_commit_batch(store_import *imp);
 /* Ends the import in txn: resolves pending links (failing the records whose
  * targets are still missing) and, for SYNC, soft-deletes this source's
  * assets not seen (skipped when the import is rolled back or dry). Same
- * rerun and commit rules as store_import_apply. */
+ * rerun, VALV_ERUN_AGAIN and commit rules as store_import_apply. */
 int store_import_finish(store_txn *t, store_import *imp, const store_actor *who, valv_error *err);
 
 /* The totals and the first failures, as the response. out is initialised

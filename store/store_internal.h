@@ -170,7 +170,17 @@ struct store_txn {
      * in meta with the counter, so that appending never reads the log. */
     unsigned char audit_hash[AUDIT_HASH_LEN];
     bool full;              /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
+    /* Puts and deletes made in this transaction, with those of the nested
+     * ones committed into it: a caller can tell whether a failed step
+     * wrote anything it would have to roll back. */
+    uint64_t writes;
     audit_change change;    /* the change being made in this transaction */
+    /* One write cursor per table, opened by the first write to it. A put
+     * through a cursor that already sits on the right leaf (the next key
+     * of an index that grows at its end, say) skips the descent from the
+     * root that mdb_put makes every time. LMDB closes them when the
+     * transaction ends; while a nested one is open, only it writes. */
+    MDB_cursor *cursors[TABLE_COUNT];
 };
 
 /* --- Small helpers (store.c) ------------------------------------------------ */
@@ -234,27 +244,28 @@ void asset_array_free(Valv__V1__Asset **assets, size_t n);
 
 /* --- Tables (store.c) --------------------------------------------------------- */
 
-int txn_put(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, const void *data,
+/* The writes of a store_txn, to table (TABLE_*). */
+int txn_put(store_txn *t, int table, const void *key, size_t key_len, const void *data,
             size_t data_len, valv_error *err);
 /* t ran out of map (LMDB's MDB_MAP_FULL, from a write made outside
  * txn_put and its kind): marks t and the store full, so that the writer
  * grows the map and runs the write again, and says so in err. LMDB allows
  * only an abort of t now. */
 int txn_map_full(store_txn *t, valv_error *err);
-/* Makes room for size bytes under key in dbi and points *data at it
+/* Makes room for size bytes under key in table and points *data at it
  * (LMDB's MDB_RESERVE): the caller writes the value there, before t's next
  * write, with no buffer of its own. flags: 0; MDB_APPEND, for a key after
- * every key of dbi (LMDB fills pages instead of splitting them in half; a
+ * every key of table (LMDB fills pages instead of splitting them in half; a
  * key not past the last one fails); or MDB_NOOVERWRITE, for a key that
  * must not be there yet (VALV_EEXIST, with nothing written, when it is:
  * the caller says what exists). */
-int txn_reserve(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, size_t size,
+int txn_reserve(store_txn *t, int table, const void *key, size_t key_len, size_t size,
                 unsigned int flags, void **data, valv_error *err);
 /* Puts m, packed in place (txn_reserve). flags as for txn_reserve. */
-int txn_put_message(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len,
+int txn_put_message(store_txn *t, int table, const void *key, size_t key_len,
                     const ProtobufCMessage *m, unsigned int flags, valv_error *err);
-/* Deletes key from dbi; a key that is not there is fine. */
-int txn_del(store_txn *t, MDB_dbi dbi, const void *key, size_t key_len, valv_error *err);
+/* Deletes key from table; a key that is not there is fine. */
+int txn_del(store_txn *t, int table, const void *key, size_t key_len, valv_error *err);
 
 int read_begin(store *s, MDB_txn **txn, valv_error *err);
 void read_end(store *s, MDB_txn *txn);

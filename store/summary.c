@@ -395,7 +395,7 @@ int deleted_count_write(store_txn *t, const Valv__V1__Asset *old, const Valv__V1
     if (!known) /* deleted_count_init runs at every writable open */
         return valv_error_set(err, VALV_EINTERNAL, "the store has no count of deleted assets");
     be64_put(buf, (uint64_t)(count + (asset_deleted(a) ? 1 : -1)));
-    return txn_put(t, t->s->tables[TABLE_META], META_DELETED_ASSETS,
+    return txn_put(t, TABLE_META, META_DELETED_ASSETS,
                    strlen(META_DELETED_ASSETS), buf, sizeof buf, err);
 }
 

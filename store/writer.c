@@ -49,19 +49,41 @@ static writer_job *take_group(writer *w, size_t *n_out)
 /* What run_group tells the writer thread to do next. */
 enum group_outcome { GROUP_DONE, GROUP_RUN_AGAIN };
 
+/* Runs j in a transaction of its own nested in top, and again in a new
+ * one for as long as it answers VALV_ERUN_AGAIN. Sets j->rc. */
+static void job_run_nested(writer *w, writer_job *j, store_txn *top)
+{
+    do {
+        store_txn *own = NULL;
+        j->rc = store_txn_begin(w->store, top, &own, &j->err);
+        if (j->rc != VALV_OK)
+            return;
+        j->rc = j->apply(j, own, &j->err);
+        if (j->rc == VALV_OK)
+            j->rc = store_txn_commit(own, &j->err);
+        else
+            store_txn_abort(own);
+    } while (j->rc == VALV_ERUN_AGAIN);
+}
+
 /* Runs every job of the group in its own nested transaction inside one
  * top-level transaction and commits it. A job that fails has only its own
- * nested transaction aborted. When the map fills up, the top-level
- * transaction is dropped and the map grown: GROUP_RUN_AGAIN. Once the map
- * is at its maximum (map_at_max), a job that does not fit fails alone with
- * VALV_EFULL. A full disk is VALV_EFULL too, but no bigger map helps it:
- * the group fails at once. If the top-level transaction cannot begin or commit, every
- * job that had succeeded gets that error. */
+ * nested transaction aborted. A job alone in its group runs in the
+ * top-level transaction itself: rolling that back rolls back only the job,
+ * and LMDB looks up each page a nested transaction touches in the dirty
+ * lists of both. When the map fills up, the top-level transaction is
+ * dropped and the map grown: GROUP_RUN_AGAIN, as for a job alone that asks
+ * to run again. Once the map is at its maximum (map_at_max), a job that
+ * does not fit fails alone with VALV_EFULL. A full disk is VALV_EFULL too,
+ * but no bigger map helps it: the group fails at once. If the top-level
+ * transaction cannot begin or commit, every job that had succeeded gets
+ * that error. */
 static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_max)
 {
     valv_error top_err;
     valv_error_clear(&top_err);
     store_txn *top = NULL;
+    bool alone = group->next == NULL;
     int top_rc = store_txn_begin(w->store, NULL, &top, &top_err);
     for (writer_job *j = group; j != NULL; j = j->next) {
         valv_error_clear(&j->err);
@@ -70,15 +92,17 @@ static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_m
             j->err = top_err;
             continue;
         }
-        store_txn *own = NULL;
-        j->rc = store_txn_begin(w->store, top, &own, &j->err);
-        if (j->rc == VALV_OK) {
-            j->rc = j->apply(j, own, &j->err);
-            if (j->rc == VALV_OK)
-                j->rc = store_txn_commit(own, &j->err);
-            else
-                store_txn_abort(own);
+        if (alone) {
+            j->rc = j->apply(j, top, &j->err);
+            if (j->rc != VALV_OK) {
+                store_txn_abort(top);
+                top = NULL;
+            }
+        } else {
+            job_run_nested(w, j, top);
         }
+        if (j->rc == VALV_ERUN_AGAIN)
+            return GROUP_RUN_AGAIN; /* alone: top is rolled back */
         if (j->rc == VALV_EFULL && !*map_at_max && store_map_full(w->store)) {
             store_txn_abort(top);
             if (store_grow(w->store, &top_err) != VALV_OK)
@@ -86,7 +110,7 @@ static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_m
             return GROUP_RUN_AGAIN;
         }
     }
-    if (top_rc != VALV_OK)
+    if (top_rc != VALV_OK || top == NULL)
         return GROUP_DONE;
     top_rc = store_txn_commit(top, &top_err);
     if (top_rc == VALV_EFULL && !*map_at_max && store_map_full(w->store)) {

@@ -8,7 +8,8 @@
  *
  * When the map fills, the writer grows it and runs the whole group again,
  * so a job's apply may run more than once: it must begin by discarding what
- * an earlier run left in the job.
+ * an earlier run left in the job. A job alone in its group runs in the
+ * top-level transaction itself.
  */
 #ifndef VALV_WRITER_H
 #define VALV_WRITER_H
@@ -24,7 +25,9 @@ typedef struct writer_job writer_job;
 
 struct writer_job {
     /* Runs on the writer thread inside txn. Returns VALV_OK or an error
-     * code with err filled. */
+     * code with err filled. VALV_ERUN_AGAIN (error.h) rolls txn back and
+     * runs apply again in a new one: a job returns it only when the next
+     * run gets further (store_import_apply's contract). */
     int (*apply)(writer_job *job, store_txn *txn, valv_error *err);
     /* Runs on the writer thread after the group's commit is durable (rc ==
      * VALV_OK) or after the job failed (rc and err). Must not block; the job

@@ -81,6 +81,39 @@ static store_import_options upsert(const char *source)
     return o;
 }
 
+/* Makes the calls the writer would make in one job: the batches of
+ * records[from, to) of batch_size records each, then finish when asked,
+ * in one transaction that is committed; rolled back and made again while a
+ * call answers VALV_ERUN_AGAIN, as the writer does. Returns how many times
+ * the calls ran. */
+static int import_job(store_import *imp, Valv__V1__ImportRecord **records, size_t from, size_t to,
+                      size_t batch_size, bool finish)
+{
+    valv_error err;
+    int runs = 0, rc;
+
+    do {
+        store_txn *t = txn_begin();
+        runs++;
+        rc = VALV_OK;
+        for (size_t first = from; first < to && rc == VALV_OK; first += batch_size) {
+            size_t count = to - first < batch_size ? to - first : batch_size;
+            rc = store_import_apply(t, imp, records + first, count, (int64_t)first, &importer,
+                                    &err);
+        }
+        if (rc == VALV_OK && finish)
+            rc = store_import_finish(t, imp, &importer, &err);
+        if (rc == VALV_OK) {
+            ck_assert_int_eq(store_txn_commit(t, &err), VALV_OK);
+            store_import_commit_batch(imp);
+        } else {
+            store_txn_abort(t);
+        }
+        ck_assert_msg(rc == VALV_OK || rc == VALV_ERUN_AGAIN, "import: %s", err.message);
+    } while (rc == VALV_ERUN_AGAIN);
+    return runs;
+}
+
 /* Runs an import as service/import.c does: each batch of batch_size records
  * in its own committed transaction, then finish in one more; an atomic
  * import applies every batch and finishes in one transaction. Fills *resp
@@ -91,30 +124,16 @@ static store_import *import_run(store_import_options opts, Valv__V1__ImportRecor
 {
     store_import *imp = NULL;
     valv_error err;
-    store_txn *t = NULL;
 
     ck_assert_msg(store_import_begin(s, &opts, &imp, &err) == VALV_OK, "begin: %s", err.message);
-    for (size_t first = 0; first < n || (first == 0 && n == 0); first += batch_size) {
-        size_t count = n - first < batch_size ? n - first : batch_size;
-        if (t == NULL)
-            t = txn_begin();
-        ck_assert_msg(store_import_apply(t, imp, records + first, count, (int64_t)first,
-                                         &importer, &err) == VALV_OK,
-                      "apply: %s", err.message);
-        if (!opts.atomic) {
-            ck_assert_int_eq(store_txn_commit(t, &err), VALV_OK);
-            t = NULL;
-            store_import_commit_batch(imp);
-        }
-        if (n == 0)
-            break;
+    if (opts.atomic) {
+        import_job(imp, records, 0, n, batch_size, true);
+    } else {
+        for (size_t first = 0; first < n; first += batch_size)
+            import_job(imp, records, first, n - first < batch_size ? n : first + batch_size,
+                       batch_size, false);
+        import_job(imp, records, n, n, batch_size, true);
     }
-    if (t == NULL)
-        t = txn_begin();
-    ck_assert_msg(store_import_finish(t, imp, &importer, &err) == VALV_OK, "finish: %s",
-                  err.message);
-    ck_assert_int_eq(store_txn_commit(t, &err), VALV_OK);
-    store_import_commit_batch(imp);
     valv__v1__import_assets_response__init(resp);
     store_import_result(imp, resp);
     return imp;
@@ -653,6 +672,46 @@ START_TEST(test_bad_link_named_by_place)
 }
 END_TEST
 
+/* A record that fails after part of it was written (its asset made, then
+ * a link refused) is left out whole. The calls run once more, giving it and
+ * every record after it a transaction of its own, so a second such record
+ * needs no third run; the records around them go in. */
+START_TEST(test_half_written_record_left_out)
+{
+    create_ok("srv", IT_SYSTEM, "it");
+    int64_t before = store_revision(s);
+    Valv__V1__ImportRecord *r[5] = {
+        record("a", IT_SYSTEM, "A", "it"), record("bad-1", IT_SYSTEM, "Bad 1", "it"),
+        record("c", IT_SYSTEM, "C", "it"), record("bad-2", IT_SYSTEM, "Bad 2", "it"),
+        record("e", IT_SYSTEM, "E", "it")};
+    record_link(r[1], PROCESSED_BY, NULL, "assets/srv");
+    record_link(r[3], PROCESSED_BY, NULL, "assets/srv");
+    store_import_options o = upsert("cmdb");
+    store_import *imp = NULL;
+    valv_error err;
+    ck_assert_int_eq(store_import_begin(s, &o, &imp, &err), VALV_OK);
+    ck_assert_int_eq(import_job(imp, r, 0, 5, 5, false), 2);
+    ck_assert_int_eq(import_job(imp, r, 5, 5, 5, true), 1);
+
+    Valv__V1__ImportAssetsResponse resp;
+    valv__v1__import_assets_response__init(&resp);
+    store_import_result(imp, &resp);
+    assert_counts(&resp, 3, 0, 0, 0, 2);
+    ck_assert_int_eq(resp.failures[0]->index, 1);
+    ck_assert_int_eq(resp.failures[1]->index, 3);
+    ck_assert_msg(strstr(resp.failures[1]->reason, "links[0].type: PROCESSED_BY") != NULL,
+                  "reason: %s", resp.failures[1]->reason);
+    ck_assert_ptr_null(find("cmdb", "bad-1"));
+    ck_assert_ptr_null(find("cmdb", "bad-2"));
+    Valv__V1__Asset *e = find("cmdb", "e");
+    ck_assert_ptr_nonnull(e);
+    asset_free(e);
+    ck_assert_int_eq(events_after(before), 3); /* the three creates, nothing else */
+    store_import_free(imp);
+    records_free(r, 5);
+}
+END_TEST
+
 /* A record's links replace only the links its source made; links people
  * made stay, and kinds are checked as for CreateLink. */
 START_TEST(test_links_replaced)
@@ -803,6 +862,7 @@ int main(void)
     tc = fixture_tcase(suite, "links");
     tcase_add_test(tc, test_forward_links);
     tcase_add_test(tc, test_bad_link_named_by_place);
+    tcase_add_test(tc, test_half_written_record_left_out);
     tcase_add_test(tc, test_links_replaced);
     tc = fixture_tcase(suite, "scale");
     tcase_add_test(tc, test_rerun);

@@ -16,6 +16,8 @@ typedef struct {
     char display_name[64];
     const char *owner_unit; /* an invalid one makes the job fail */
     pthread_mutex_t *gate;  /* when set, apply waits for it */
+    int run_again;          /* this many runs write, then ask to run again */
+    int runs;               /* times apply ran */
     int rc;
     char id[80];
     bool visible_in_done; /* the asset could be read when done ran */
@@ -40,6 +42,12 @@ static int create_apply(writer_job *job, store_txn *txn, valv_error *err)
     Valv__V1__Asset *out = NULL;
     store_actor who = {.actor = "test"};
     int rc = store_create_asset(txn, &a, NULL, &who, &out, err);
+    j->runs++;
+    if (rc == VALV_OK && j->run_again > 0) {
+        j->run_again--;
+        valv__v1__asset__free_unpacked(out, NULL);
+        return valv_error_set(err, VALV_ERUN_AGAIN, "run again");
+    }
     if (rc == VALV_OK) {
         snprintf(j->id, sizeof j->id, "%s", out->name + strlen("assets/"));
         valv__v1__asset__free_unpacked(out, NULL);
@@ -104,15 +112,54 @@ static void remove_dir(const char *dir)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* Submits jobs[0..n) while an opener job (one more asset) holds the
+ * writer, so that they make one group, and waits for them all. */
+static void run_as_one_group(writer *w, store *s, create_job *jobs, int n)
+{
+    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+    create_job opener;
+    job_init(&opener, s, 99, "kultur");
+    opener.gate = &gate;
+    pthread_mutex_lock(&gate);
+    writer_submit(w, &opener.job);
+    usleep(50 * 1000);
+    for (int i = 0; i < n; i++)
+        writer_submit(w, &jobs[i].job);
+    pthread_mutex_unlock(&gate);
+    wait_all(&opener, 1);
+    wait_all(jobs, n);
+    ck_assert_int_eq(opener.rc, VALV_OK);
+    pthread_mutex_destroy(&gate);
+}
+
+/* A writer started on s; the test fails without one. */
+static writer *writer_started(store *s)
+{
+    writer *w = NULL;
+    valv_error err;
+    valv_error_clear(&err);
+    ck_assert_msg(writer_start(s, 0, &w, &err) == VALV_OK, "writer_start: %s", err.message);
+    return w;
+}
+
+/* The assets in s. */
+static size_t assets_in(store *s)
+{
+    store_list_request req = {.page_size = 100};
+    store_list_result res = {0};
+    valv_error err;
+    ck_assert_int_eq(store_list_assets(s, &req, &res, &err), VALV_OK);
+    size_t n = res.n_assets;
+    store_list_result_free(&res);
+    return n;
+}
+
 /* Jobs that queue while a commit runs share the next commit. */
 START_TEST(test_jobs_waiting_share_one_commit)
 {
     char dir[64];
     store *s = open_temp_store(dir, 0, 0);
-    writer *w = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+    writer *w = writer_started(s);
 
     enum { N = 50 };
     static create_job jobs[N];
@@ -146,47 +193,73 @@ START_TEST(test_jobs_waiting_share_one_commit)
 }
 END_TEST
 
-/* A job that fails is rolled back alone; the rest of its group commits. */
+/* A job that fails is rolled back alone. By itself it runs in the
+ * top-level transaction: nothing of it stays. In a group, the rest of the
+ * group commits. */
 START_TEST(test_failing_job_does_not_spoil_its_group)
 {
     char dir[64];
     store *s = open_temp_store(dir, 0, 0);
-    writer *w = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+    writer *w = writer_started(s);
+
+    static create_job bad;
+    job_init(&bad, s, 0, "Not A Unit");
+    writer_submit(w, &bad.job);
+    wait_all(&bad, 1);
+    ck_assert_int_eq(bad.rc, VALV_EINVAL);
+    ck_assert_int_eq(store_revision(s), 0);
 
     static create_job jobs[3];
-    pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&gate);
     job_init(&jobs[0], s, 0, "kultur");
     job_init(&jobs[1], s, 1, "Not A Unit");
     job_init(&jobs[2], s, 2, "kultur");
-    create_job opener;
-    job_init(&opener, s, 99, "kultur");
-    opener.gate = &gate;
-    writer_submit(w, &opener.job);
-    usleep(50 * 1000);
-    for (int i = 0; i < 3; i++)
-        writer_submit(w, &jobs[i].job);
-    pthread_mutex_unlock(&gate);
-    wait_all(&opener, 1);
-    wait_all(jobs, 3);
+    run_as_one_group(w, s, jobs, 3);
 
     ck_assert_int_eq(jobs[0].rc, VALV_OK);
     ck_assert_int_eq(jobs[1].rc, VALV_EINVAL);
     ck_assert_int_eq(jobs[2].rc, VALV_OK);
     ck_assert_int_eq(store_revision(s), 3); /* opener, jobs 0 and 2 */
-
-    store_list_request req = {.page_size = 100};
-    store_list_result res = {0};
-    ck_assert_int_eq(store_list_assets(s, &req, &res, &err), VALV_OK);
-    ck_assert_int_eq(res.n_assets, 3);
-    store_list_result_free(&res);
+    ck_assert_int_eq(assets_in(s), 3);
 
     writer_stop(w);
     store_close(s);
-    pthread_mutex_destroy(&gate);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A job that answers VALV_ERUN_AGAIN is rolled back and run again, alone
+ * or in a group; only its last run's writes stay, and its group's other
+ * jobs commit once. */
+START_TEST(test_job_runs_again_in_a_new_transaction)
+{
+    char dir[64];
+    store *s = open_temp_store(dir, 0, 0);
+    writer *w = writer_started(s);
+
+    static create_job alone;
+    job_init(&alone, s, 0, "kultur");
+    alone.run_again = 2;
+    writer_submit(w, &alone.job);
+    wait_all(&alone, 1);
+    ck_assert_int_eq(alone.rc, VALV_OK);
+    ck_assert_int_eq(alone.runs, 3);
+    ck_assert_int_eq(store_revision(s), 1);
+
+    static create_job jobs[3];
+    for (int i = 0; i < 3; i++)
+        job_init(&jobs[i], s, i + 1, "kultur");
+    jobs[1].run_again = 1;
+    run_as_one_group(w, s, jobs, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(jobs[i].rc, VALV_OK);
+    ck_assert_int_eq(jobs[0].runs, 1);
+    ck_assert_int_eq(jobs[1].runs, 2);
+    ck_assert_int_eq(jobs[2].runs, 1);
+    ck_assert_int_eq(store_revision(s), 5);
+    ck_assert_int_eq(assets_in(s), 5);
+
+    writer_stop(w);
+    store_close(s);
     remove_dir(dir);
 }
 END_TEST
@@ -196,10 +269,7 @@ START_TEST(test_full_map_grows_and_group_reruns)
 {
     char dir[64];
     store *s = open_temp_store(dir, 1UL << 20, 64UL << 20);
-    writer *w = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+    writer *w = writer_started(s);
 
     enum { N = 4000 };
     create_job *jobs = calloc(N, sizeof *jobs);
@@ -228,10 +298,7 @@ START_TEST(test_map_at_maximum_refuses_writes_cleanly)
 {
     char dir[64];
     store *s = open_temp_store(dir, 1UL << 20, 1UL << 20);
-    writer *w = NULL;
-    valv_error err;
-    valv_error_clear(&err);
-    ck_assert_int_eq(writer_start(s, 0, &w, &err), VALV_OK);
+    writer *w = writer_started(s);
 
     enum { N = 4000 };
     create_job *jobs = calloc(N, sizeof *jobs);
@@ -255,6 +322,7 @@ START_TEST(test_map_at_maximum_refuses_writes_cleanly)
         if (jobs[i].rc != VALV_OK)
             continue;
         Valv__V1__Asset *a = NULL;
+        valv_error err;
         ck_assert_int_eq(store_get_asset(s, jobs[i].id, &a, &err), VALV_OK);
         valv__v1__asset__free_unpacked(a, NULL);
     }
@@ -272,6 +340,7 @@ static Suite *writer_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_jobs_waiting_share_one_commit);
     tcase_add_test(tc, test_failing_job_does_not_spoil_its_group);
+    tcase_add_test(tc, test_job_runs_again_in_a_new_transaction);
     tcase_add_test(tc, test_full_map_grows_and_group_reruns);
     tcase_add_test(tc, test_map_at_maximum_refuses_writes_cleanly);
     suite_add_tcase(s, tc);
