@@ -124,51 +124,77 @@ int audit_change_begin(store_txn *t, int action, const store_actor *who, const c
 
 /* --- What changed: a walk over the descriptors --------------------------------------- */
 
-/* The field changes of one event; every string and message malloc'd. */
+/* The text of an absent side of a change: shared, never freed. A created
+ * asset's event has one for every field it sets. */
+static char no_text[] = "";
+
+static void text_free(char *text)
+{
+    if (text != no_text)
+        free(text);
+}
+
+/* One field change of an event, with room for its path. */
 typedef struct {
-    Valv__V1__FieldChange **items;
+    Valv__V1__FieldChange change; /* field points at path once the list is done */
+    char path[FIELD_PATH_MAX];
+} field_change;
+
+/* The field changes of one event, in one array that grows: an event of a
+ * created asset has a change per field it sets, and a malloc for each
+ * change and path cost more than making their texts. The texts are
+ * malloc'd (or no_text). change_list_done makes the pointers the event
+ * holds, once nothing is added any more. */
+typedef struct {
+    field_change *items;
+    Valv__V1__FieldChange **changes;
     size_t n, cap;
 } change_list;
 
 static void change_list_free(change_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        valv__v1__field_change__free_unpacked(l->items[i], NULL);
+    for (size_t i = 0; i < l->n; i++) {
+        text_free(l->items[i].change.before);
+        text_free(l->items[i].change.after);
+    }
     free(l->items);
+    free(l->changes);
 }
 
-/* Adds path: before -> after, taking both (malloc'd) strings. */
+/* Adds path: before -> after, taking both texts. */
 static int change_list_add(change_list *l, const char *path, char *before, char *after,
                            valv_error *err)
 {
-    Valv__V1__FieldChange *fc = NULL;
-    int rc = VALV_OK;
-
     if (l->n == l->cap) {
-        size_t cap = l->cap == 0 ? 8 : 2 * l->cap;
-        Valv__V1__FieldChange **grown = realloc(l->items, cap * sizeof *grown);
+        size_t cap = l->cap == 0 ? 16 : 2 * l->cap;
+        field_change *grown = realloc(l->items, cap * sizeof *grown);
         if (grown == NULL) {
-            rc = out_of_memory(err);
-            goto done;
+            text_free(before);
+            text_free(after);
+            return out_of_memory(err);
         }
         l->items = grown;
         l->cap = cap;
     }
-    fc = malloc(sizeof *fc);
-    if (fc == NULL) {
-        rc = out_of_memory(err);
-        goto done;
+    field_change *fc = &l->items[l->n++];
+    valv__v1__field_change__init(&fc->change);
+    fc->change.before = before;
+    fc->change.after = after;
+    text_copy(fc->path, sizeof fc->path, path);
+    return VALV_OK;
+}
+
+/* Points l->changes at the changes, for the event. */
+static int change_list_done(change_list *l, valv_error *err)
+{
+    l->changes = malloc((l->n > 0 ? l->n : 1) * sizeof *l->changes);
+    if (l->changes == NULL)
+        return out_of_memory(err);
+    for (size_t i = 0; i < l->n; i++) {
+        l->items[i].change.field = l->items[i].path;
+        l->changes[i] = &l->items[i].change;
     }
-    valv__v1__field_change__init(fc);
-    fc->before = before;
-    fc->after = after;
-    before = after = NULL;
-    l->items[l->n++] = fc;
-    rc = string_set(&fc->field, path, err);
-done:
-    free(before);
-    free(after);
-    return rc;
+    return VALV_OK;
 }
 
 /* A malloc'd printf; NULL when out of memory. */
@@ -343,7 +369,7 @@ static void members_free(json_members *ms)
 {
     for (size_t i = 0; i < ms->n; i++) {
         free(ms->members[i].key);
-        free(ms->members[i].text);
+        text_free(ms->members[i].text);
     }
     free(ms->members);
 }
@@ -353,7 +379,7 @@ static int members_add(json_members *ms, char *key, char *text, valv_error *err)
 {
     if ((key != NULL && !validate_utf8(key, strlen(key))) || !validate_utf8(text, strlen(text))) {
         free(key);
-        free(text);
+        text_free(text);
         return valv_error_set(err, VALV_EINTERNAL,
                               "a stored value is not UTF-8 text and cannot be audited");
     }
@@ -362,7 +388,7 @@ static int members_add(json_members *ms, char *key, char *text, valv_error *err)
         json_member *grown = realloc(ms->members, cap * sizeof *grown);
         if (grown == NULL) {
             free(key);
-            free(text);
+            text_free(text);
             return out_of_memory(err);
         }
         ms->members = grown;
@@ -475,7 +501,7 @@ static int message_json_text(const ProtobufCMessage *m, char **out, valv_error *
             continue;
         rc = field_text(m, f, &text, err);
         if (rc == VALV_OK && (key = strdup(f->name)) == NULL) {
-            free(text);
+            text_free(text);
             rc = out_of_memory(err);
         }
         if (rc == VALV_OK)
@@ -513,7 +539,7 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
             rc = members_add(&ms, key, text, err);
         else {
             free(key);
-            free(text);
+            text_free(text);
         }
     }
     if (rc == VALV_OK)
@@ -522,13 +548,14 @@ static int repeated_text(const ProtobufCMessage *m, const ProtobufCFieldDescript
     return rc;
 }
 
-/* The text of field f of m; "" when m is absent or the list is empty. */
+/* The text of field f of m (text_free it); "" when m is absent or the
+ * list is empty. */
 static int field_text(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                       char **out, valv_error *err)
 {
     if (m == NULL || (f->label == PROTOBUF_C_LABEL_REPEATED && message_count(m, f) == 0)) {
-        *out = strdup("");
-        return *out != NULL ? VALV_OK : out_of_memory(err);
+        *out = no_text;
+        return VALV_OK;
     }
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
         return repeated_text(m, f, out, err);
@@ -653,8 +680,8 @@ static int diff_message(const ProtobufCMessageDescriptor *desc, const ProtobufCM
             rc = change_list_add(changes, path, before_text, after_text, err);
             before_text = after_text = NULL;
         }
-        free(before_text);
-        free(after_text);
+        text_free(before_text);
+        text_free(after_text);
     }
     return rc;
 }
@@ -781,9 +808,11 @@ int audit_append_asset(store_txn *t, const Valv__V1__Asset *old, const Valv__V1_
     change_list changes = {0};
     int rc = diff_message(&valv__v1__asset__descriptor, old != NULL ? &old->base : NULL,
                           &a->base, "", &changes, err);
+    if (rc == VALV_OK)
+        rc = change_list_done(&changes, err);
     if (rc == VALV_OK) {
         e.asset = a->name;
-        e.changes = changes.items;
+        e.changes = changes.changes;
         e.n_changes = changes.n;
         rc = change_append(t, &e, VALV__V1__AUDIT_ACTION__ACTION_INHERIT, err);
     }
