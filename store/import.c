@@ -742,7 +742,7 @@ static int record_run(store_txn *parent, store_import *imp, const held_record *i
 {
     char seen[VALV_EXTERNAL_ID_MAX + 1] = "";
     size_t pending_before = imp->n_pending;
-    uint64_t writes_before = parent->writes;
+    uint64_t writes_before = store_txn_writes(parent);
     bool own_txn = !keep || item->index >= imp->careful_from;
     record_outcome outcome = OUTCOME_UNCHANGED;
     store_txn *rt = parent;
@@ -769,7 +769,7 @@ static int record_run(store_txn *parent, store_import *imp, const held_record *i
         *err = why;
         return record_rc;
     }
-    if (record_rc != VALV_OK && !own_txn && parent->writes != writes_before) {
+    if (record_rc != VALV_OK && !own_txn && store_txn_writes(parent) != writes_before) {
         imp->careful_from = item->index;
         return valv_error_set(err, VALV_ERUN_AGAIN,
                               "record %lld failed after part of it was written: roll back and "

@@ -1674,6 +1674,11 @@ int store_txn_commit(store_txn *t, valv_error *err)
     return rc;
 }
 
+uint64_t store_txn_writes(const store_txn *t)
+{
+    return t->writes;
+}
+
 void store_txn_abort(store_txn *t)
 {
     if (t == NULL)

@@ -579,6 +579,11 @@ int store_txn_commit(store_txn *t, valv_error *err);
 /* Discards and frees t. */
 void store_txn_abort(store_txn *t);
 
+/* Puts and deletes made in t so far, those of nested transactions
+ * committed into it included: a caller can tell whether a step that
+ * failed wrote anything, which only rolling t back would take out. */
+uint64_t store_txn_writes(const store_txn *t);
+
 /* Doubles the map size (up to map_size_max). No transaction of this
  * process may be open in the calling thread; readers on other threads are
  * waited for. VALV_EFULL when already at the maximum. */

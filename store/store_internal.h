@@ -170,10 +170,7 @@ struct store_txn {
      * in meta with the counter, so that appending never reads the log. */
     unsigned char audit_hash[AUDIT_HASH_LEN];
     bool full;              /* a write hit MDB_MAP_FULL: LMDB allows only an abort now */
-    /* Puts and deletes made in this transaction, with those of the nested
-     * ones committed into it: a caller can tell whether a failed step
-     * wrote anything it would have to roll back. */
-    uint64_t writes;
+    uint64_t writes;        /* store_txn_writes */
     audit_change change;    /* the change being made in this transaction */
     /* One write cursor per table, opened by the first write to it. A put
      * through a cursor that already sits on the right leaf (the next key

@@ -49,6 +49,20 @@ static writer_job *take_group(writer *w, size_t *n_out)
 /* What run_group tells the writer thread to do next. */
 enum group_outcome { GROUP_DONE, GROUP_RUN_AGAIN };
 
+/* How run_group runs the jobs of a group. */
+enum group_mode {
+    /* Every job straight in the top-level transaction: a nested one per
+     * job costs LMDB a copy of each page the job touches that the group
+     * has written, and a look in two dirty lists for every page. A job
+     * that fails before it writes anything (most do: a bad request, an
+     * etag, a refusal) leaves nothing to take out. */
+    GROUP_STRAIGHT,
+    /* Every job in a transaction of its own nested in the top-level one,
+     * so that a job that fails is rolled back alone: after a job failed
+     * half-written in GROUP_STRAIGHT. */
+    GROUP_NESTED,
+};
+
 /* Runs j in a transaction of its own nested in top, and again in a new
  * one for as long as it answers VALV_ERUN_AGAIN. Sets j->rc. */
 static void job_run_nested(writer *w, writer_job *j, store_txn *top)
@@ -66,24 +80,24 @@ static void job_run_nested(writer *w, writer_job *j, store_txn *top)
     } while (j->rc == VALV_ERUN_AGAIN);
 }
 
-/* Runs every job of the group in its own nested transaction inside one
- * top-level transaction and commits it. A job that fails has only its own
- * nested transaction aborted. A job alone in its group runs in the
- * top-level transaction itself: rolling that back rolls back only the job,
- * and LMDB looks up each page a nested transaction touches in the dirty
- * lists of both. When the map fills up, the top-level transaction is
- * dropped and the map grown: GROUP_RUN_AGAIN, as for a job alone that asks
- * to run again. Once the map is at its maximum (map_at_max), a job that
- * does not fit fails alone with VALV_EFULL. A full disk is VALV_EFULL too,
- * but no bigger map helps it: the group fails at once. If the top-level
- * transaction cannot begin or commit, every job that had succeeded gets
- * that error. */
-static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_max)
+/* Runs every job of the group inside one top-level transaction, as mode
+ * says, and commits it. A job that fails is left out alone. In
+ * GROUP_STRAIGHT, one that spoilt the transaction (it wrote part of itself,
+ * or LMDB failed) makes the group run again (GROUP_RUN_AGAIN) nested
+ * (*mode), unless it is alone: then the transaction is simply dropped. A
+ * job that answers VALV_ERUN_AGAIN makes the group run again too. When the map
+ * fills up, the top-level transaction is dropped and the map grown:
+ * GROUP_RUN_AGAIN too. Once the map is at its maximum (map_at_max), a job
+ * that does not fit fails alone with VALV_EFULL. A full disk is VALV_EFULL
+ * too, but no bigger map helps it: the group fails at once. If the
+ * top-level transaction cannot begin or commit, every job that had
+ * succeeded gets that error. */
+static enum group_outcome run_group(writer *w, writer_job *group, enum group_mode *mode,
+                                    bool *map_at_max)
 {
     valv_error top_err;
     valv_error_clear(&top_err);
     store_txn *top = NULL;
-    bool alone = group->next == NULL;
     int top_rc = store_txn_begin(w->store, NULL, &top, &top_err);
     for (writer_job *j = group; j != NULL; j = j->next) {
         valv_error_clear(&j->err);
@@ -92,17 +106,28 @@ static enum group_outcome run_group(writer *w, writer_job *group, bool *map_at_m
             j->err = top_err;
             continue;
         }
-        if (alone) {
+        if (*mode == GROUP_NESTED) {
+            job_run_nested(w, j, top);
+        } else {
+            uint64_t writes_before = store_txn_writes(top);
             j->rc = j->apply(j, top, &j->err);
-            if (j->rc != VALV_OK) {
+            /* A failure that wrote nothing leaves top as it was, unless
+             * LMDB itself failed (a full map, a storage error), after which
+             * it allows only an abort. */
+            bool spoilt = j->rc != VALV_OK &&
+                          (store_txn_writes(top) != writes_before || j->rc == VALV_EFULL ||
+                           j->rc == VALV_EINTERNAL || j->rc == VALV_ERUN_AGAIN);
+            if (spoilt) {
                 store_txn_abort(top);
                 top = NULL;
+                bool grows = j->rc == VALV_EFULL && !*map_at_max && store_map_full(w->store);
+                bool alone = group->next == NULL;
+                if (!alone && !grows)
+                    *mode = GROUP_NESTED;
+                if (!grows && (!alone || j->rc == VALV_ERUN_AGAIN))
+                    return GROUP_RUN_AGAIN;
             }
-        } else {
-            job_run_nested(w, j, top);
         }
-        if (j->rc == VALV_ERUN_AGAIN)
-            return GROUP_RUN_AGAIN; /* alone: top is rolled back */
         if (j->rc == VALV_EFULL && !*map_at_max && store_map_full(w->store)) {
             store_txn_abort(top);
             if (store_grow(w->store, &top_err) != VALV_OK)
@@ -135,8 +160,9 @@ static void *writer_main(void *arg)
     size_t n;
     writer_job *group;
     while ((group = take_group(w, &n)) != NULL) {
+        enum group_mode mode = GROUP_STRAIGHT;
         bool map_at_max = false;
-        while (run_group(w, group, &map_at_max) == GROUP_RUN_AGAIN)
+        while (run_group(w, group, &mode, &map_at_max) == GROUP_RUN_AGAIN)
             ;
         pthread_mutex_lock(&w->lock);
         w->stats.commits++;

@@ -1,15 +1,16 @@
 /* writer.h - the one path every change takes to disk.
  *
  * Callers (gRPC handlers on any thread) submit jobs; one writer thread takes
- * every job waiting, runs each in its own nested transaction inside one
- * top-level transaction, commits once, and only then tells each job how it
- * ended. A failing job's nested transaction is aborted alone; the others in
- * the same commit are unaffected (group commit: one fsync for many writes).
+ * every job waiting, runs them all in one top-level transaction, commits
+ * once, and only then tells each job how it ended (group commit: one fsync
+ * for many writes). A job that fails is left out alone: one that fails
+ * before it writes anything (the usual case) leaves nothing behind; after
+ * one that wrote part of itself, the group runs again with each job in a
+ * nested transaction of its own, which is aborted alone when its job fails.
  *
  * When the map fills, the writer grows it and runs the whole group again,
  * so a job's apply may run more than once: it must begin by discarding what
- * an earlier run left in the job. A job alone in its group runs in the
- * top-level transaction itself.
+ * an earlier run left in the job.
  */
 #ifndef VALV_WRITER_H
 #define VALV_WRITER_H
@@ -26,8 +27,9 @@ typedef struct writer_job writer_job;
 struct writer_job {
     /* Runs on the writer thread inside txn. Returns VALV_OK or an error
      * code with err filled. VALV_ERUN_AGAIN (error.h) rolls txn back and
-     * runs apply again in a new one: a job returns it only when the next
-     * run gets further (store_import_apply's contract). */
+     * runs apply again in a new one (with the rest of its group): a job
+     * returns it only when the next run gets further
+     * (store_import_apply's contract). */
     int (*apply)(writer_job *job, store_txn *txn, valv_error *err);
     /* Runs on the writer thread after the group's commit is durable (rc ==
      * VALV_OK) or after the job failed (rc and err). Must not block; the job

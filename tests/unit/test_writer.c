@@ -17,6 +17,7 @@ typedef struct {
     const char *owner_unit; /* an invalid one makes the job fail */
     pthread_mutex_t *gate;  /* when set, apply waits for it */
     int run_again;          /* this many runs write, then ask to run again */
+    bool fail_after_write;  /* writes, then fails */
     int runs;               /* times apply ran */
     int rc;
     char id[80];
@@ -43,9 +44,11 @@ static int create_apply(writer_job *job, store_txn *txn, valv_error *err)
     store_actor who = {.actor = "test"};
     int rc = store_create_asset(txn, &a, NULL, &who, &out, err);
     j->runs++;
-    if (rc == VALV_OK && j->run_again > 0) {
-        j->run_again--;
+    if (rc == VALV_OK && (j->run_again > 0 || j->fail_after_write)) {
         valv__v1__asset__free_unpacked(out, NULL);
+        if (j->fail_after_write)
+            return valv_error_set(err, VALV_EPRECONDITION, "failed after writing");
+        j->run_again--;
         return valv_error_set(err, VALV_ERUN_AGAIN, "run again");
     }
     if (rc == VALV_OK) {
@@ -110,6 +113,13 @@ static void remove_dir(const char *dir)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Submits j alone and waits for it. */
+static void run_alone(writer *w, create_job *j)
+{
+    writer_submit(w, &j->job);
+    wait_all(j, 1);
 }
 
 /* Submits jobs[0..n) while an opener job (one more asset) holds the
@@ -193,43 +203,9 @@ START_TEST(test_jobs_waiting_share_one_commit)
 }
 END_TEST
 
-/* A job that fails is rolled back alone. By itself it runs in the
- * top-level transaction: nothing of it stays. In a group, the rest of the
- * group commits. */
-START_TEST(test_failing_job_does_not_spoil_its_group)
-{
-    char dir[64];
-    store *s = open_temp_store(dir, 0, 0);
-    writer *w = writer_started(s);
-
-    static create_job bad;
-    job_init(&bad, s, 0, "Not A Unit");
-    writer_submit(w, &bad.job);
-    wait_all(&bad, 1);
-    ck_assert_int_eq(bad.rc, VALV_EINVAL);
-    ck_assert_int_eq(store_revision(s), 0);
-
-    static create_job jobs[3];
-    job_init(&jobs[0], s, 0, "kultur");
-    job_init(&jobs[1], s, 1, "Not A Unit");
-    job_init(&jobs[2], s, 2, "kultur");
-    run_as_one_group(w, s, jobs, 3);
-
-    ck_assert_int_eq(jobs[0].rc, VALV_OK);
-    ck_assert_int_eq(jobs[1].rc, VALV_EINVAL);
-    ck_assert_int_eq(jobs[2].rc, VALV_OK);
-    ck_assert_int_eq(store_revision(s), 3); /* opener, jobs 0 and 2 */
-    ck_assert_int_eq(assets_in(s), 3);
-
-    writer_stop(w);
-    store_close(s);
-    remove_dir(dir);
-}
-END_TEST
-
-/* A job that answers VALV_ERUN_AGAIN is rolled back and run again, alone
- * or in a group; only its last run's writes stay, and its group's other
- * jobs commit once. */
+/* A job that answers VALV_ERUN_AGAIN is rolled back and run again: alone,
+ * as it was; in a group, the group runs again with a transaction per job.
+ * Only the last run's writes stay. */
 START_TEST(test_job_runs_again_in_a_new_transaction)
 {
     char dir[64];
@@ -239,8 +215,7 @@ START_TEST(test_job_runs_again_in_a_new_transaction)
     static create_job alone;
     job_init(&alone, s, 0, "kultur");
     alone.run_again = 2;
-    writer_submit(w, &alone.job);
-    wait_all(&alone, 1);
+    run_alone(w, &alone);
     ck_assert_int_eq(alone.rc, VALV_OK);
     ck_assert_int_eq(alone.runs, 3);
     ck_assert_int_eq(store_revision(s), 1);
@@ -250,13 +225,52 @@ START_TEST(test_job_runs_again_in_a_new_transaction)
         job_init(&jobs[i], s, i + 1, "kultur");
     jobs[1].run_again = 1;
     run_as_one_group(w, s, jobs, 3);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(jobs[i].rc, VALV_OK);
-    ck_assert_int_eq(jobs[0].runs, 1);
+    ck_assert_int_eq(jobs[1].rc, VALV_OK);
+    ck_assert_int_eq(jobs[0].runs, 2);
     ck_assert_int_eq(jobs[1].runs, 2);
-    ck_assert_int_eq(jobs[2].runs, 1);
+    ck_assert_int_eq(jobs[2].runs, 1); /* reached only in the second run */
     ck_assert_int_eq(store_revision(s), 5);
     ck_assert_int_eq(assets_in(s), 5);
+
+    writer_stop(w);
+    store_close(s);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A job that fails leaves nothing, whether it fails before it writes (a
+ * bad unit: _i 0) or after (_i 1). Alone, it ran in the top-level
+ * transaction, which is dropped. In a group, the rest of the group
+ * commits: jobs run straight in the group's transaction, and after a job
+ * that wrote part of itself the group runs again, a transaction per job. */
+START_TEST(test_failing_job_leaves_nothing)
+{
+    bool after_write = _i == 1;
+    const char *unit = after_write ? "kultur" : "Not A Unit";
+    int code = after_write ? VALV_EPRECONDITION : VALV_EINVAL;
+    char dir[64];
+    store *s = open_temp_store(dir, 0, 0);
+    writer *w = writer_started(s);
+
+    static create_job alone;
+    job_init(&alone, s, 0, unit);
+    alone.fail_after_write = after_write;
+    run_alone(w, &alone);
+    ck_assert_int_eq(alone.rc, code);
+    ck_assert_int_eq(alone.runs, 1);
+    ck_assert_int_eq(store_revision(s), 0);
+
+    static create_job jobs[3];
+    for (int i = 0; i < 3; i++)
+        job_init(&jobs[i], s, i + 1, i == 1 ? unit : "kultur");
+    jobs[1].fail_after_write = after_write;
+    run_as_one_group(w, s, jobs, 3);
+    ck_assert_int_eq(jobs[0].rc, VALV_OK);
+    ck_assert_int_eq(jobs[1].rc, code);
+    ck_assert_int_eq(jobs[2].rc, VALV_OK);
+    ck_assert_int_eq(jobs[1].runs, after_write ? 2 : 1);
+    ck_assert_int_eq(store_revision(s), 3); /* opener, jobs 0 and 2 */
+    ck_assert_int_eq(assets_in(s), 3);
 
     writer_stop(w);
     store_close(s);
@@ -339,7 +353,7 @@ static Suite *writer_suite(void)
     TCase *tc = tcase_create("group_commit");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_jobs_waiting_share_one_commit);
-    tcase_add_test(tc, test_failing_job_does_not_spoil_its_group);
+    tcase_add_loop_test(tc, test_failing_job_leaves_nothing, 0, 2);
     tcase_add_test(tc, test_job_runs_again_in_a_new_transaction);
     tcase_add_test(tc, test_full_map_grows_and_group_reruns);
     tcase_add_test(tc, test_map_at_maximum_refuses_writes_cleanly);
