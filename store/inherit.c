@@ -114,9 +114,13 @@ static size_t slot_find(const inherit *c, const char *id)
     return i;
 }
 
+/* Most changes touch one asset or the two ends of a link: the tables
+ * start small, and a change that reaches thousands doubles them. */
+#define INHERIT_FIRST_CAP 8
+
 static int slots_grow(inherit *c, valv_error *err)
 {
-    size_t cap = c->slots_cap == 0 ? 64 : 2 * c->slots_cap;
+    size_t cap = c->slots_cap == 0 ? 2 * INHERIT_FIRST_CAP : 2 * c->slots_cap;
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (slots == NULL)
         return out_of_memory(err);
@@ -133,7 +137,7 @@ static int array_reserve(void **items, size_t *cap, size_t need, size_t size, va
 {
     if (need <= *cap)
         return VALV_OK;
-    size_t new_cap = *cap == 0 ? 64 : *cap;
+    size_t new_cap = *cap == 0 ? INHERIT_FIRST_CAP : *cap;
     while (new_cap < need)
         new_cap *= 2;
     void *grown = realloc(*items, new_cap * size);
