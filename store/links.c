@@ -203,6 +203,32 @@ int store_create_link(store_txn *t, const char *from_id, const char *to_id,
     return link_create(t, from_id, NULL, to_id, (int)type, "", who, out, err);
 }
 
+/* What every link write does first: checks the arguments, begins the
+ * change (action) and loads both ends (link_ends_load: *from may be in
+ * hand). */
+static int link_write_begin(store_txn *t, int action, const char *from_id, const char *to_id,
+                            int type, const store_actor *who, const struct timespec *now,
+                            Valv__V1__Asset **from, Valv__V1__Asset **to, valv_error *err)
+{
+    int rc = link_check_args(from_id, to_id, type, err);
+    if (rc == VALV_OK)
+        rc = audit_change_begin(t, action, who, NULL, now, err);
+    if (rc == VALV_OK)
+        rc = link_ends_load(t, from_id, to_id, who, from, to, err);
+    return rc;
+}
+
+/* Frees what a link write held (any may be NULL). */
+static void link_write_free(Valv__V1__Link *link, Valv__V1__Asset *from, Valv__V1__Asset *to)
+{
+    if (link != NULL)
+        valv__v1__link__free_unpacked(link, NULL);
+    if (from != NULL)
+        valv__v1__asset__free_unpacked(from, NULL);
+    if (to != NULL)
+        valv__v1__asset__free_unpacked(to, NULL);
+}
+
 int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from_in_hand,
                 const char *to_id, int type, const char *source, const store_actor *who,
                 Valv__V1__Link **out, valv_error *err)
@@ -221,11 +247,8 @@ int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from_in_han
     valv_error_clear(err);
     *out = NULL;
     clock_now(&now);
-    rc = link_check_args(from_id, to_id, type, err);
-    if (rc == VALV_OK)
-        rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_LINK, who, NULL, &now, err);
-    if (rc == VALV_OK)
-        rc = link_ends_load(t, from_id, to_id, who, &from, &to, err);
+    rc = link_write_begin(t, VALV__V1__AUDIT_ACTION__ACTION_LINK, from_id, to_id, type, who, &now,
+                          &from, &to, err);
     if (rc == VALV_OK)
         rc = endpoint_check_live(from, err);
     if (rc == VALV_OK)
@@ -269,12 +292,7 @@ int link_create(store_txn *t, const char *from_id, Valv__V1__Asset **from_in_han
     *out = link;
     link = NULL;
 done:
-    if (link != NULL)
-        valv__v1__link__free_unpacked(link, NULL);
-    if (from != NULL)
-        valv__v1__asset__free_unpacked(from, NULL);
-    if (to != NULL)
-        valv__v1__asset__free_unpacked(to, NULL);
+    link_write_free(link, from, to);
     return rc;
 }
 
@@ -324,11 +342,8 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
 
     valv_error_clear(err);
     clock_now(&now);
-    rc = link_check_args(from_id, to_id, type, err);
-    if (rc == VALV_OK)
-        rc = audit_change_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UNLINK, who, NULL, &now, err);
-    if (rc == VALV_OK)
-        rc = link_ends_load(t, from_id, to_id, who, &from, &to, err);
+    rc = link_write_begin(t, VALV__V1__AUDIT_ACTION__ACTION_UNLINK, from_id, to_id, type, who,
+                          &now, &from, &to, err);
     if (rc == VALV_OK)
         rc = link_load(t->s, t->txn, from_id, type, to_id, &link, err);
     if (rc == VALV_OK)
@@ -337,12 +352,7 @@ int store_delete_link(store_txn *t, const char *from_id, const char *to_id,
         rc = audit_append_link(t, from_id, to_id, type, false, err);
     if (rc == VALV_OK)
         rc = link_change_spread(t, &from, &to, false, &now, err);
-    if (link != NULL)
-        valv__v1__link__free_unpacked(link, NULL);
-    if (from != NULL)
-        valv__v1__asset__free_unpacked(from, NULL);
-    if (to != NULL)
-        valv__v1__asset__free_unpacked(to, NULL);
+    link_write_free(link, from, to);
     return rc;
 }
 
