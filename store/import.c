@@ -332,6 +332,7 @@ static int seen_clear(store_txn *t, const store_import *imp, valv_error *err)
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0)
             break;
+        t->writes++; /* as txn_del counts its deletes */
     }
     mdb_cursor_close(cur);
     if (rc == MDB_MAP_FULL)
