@@ -792,6 +792,8 @@ static int record_run(store_txn *parent, store_import *imp, const held_record *i
     return rc;
 }
 
+/* Runs items[0..n) in order (record_run), until a storage error or
+ * VALV_ERUN_AGAIN. */
 static int records_run(store_txn *parent, store_import *imp, const held_record *items, size_t n,
                        bool keep, const store_actor *who, valv_error *err)
 {
