@@ -14,18 +14,36 @@ static int call_asset(rpc_conn *c, const char *method, const ProtobufCMessage *r
                      CALLS_TIMEOUT_MS, err);
 }
 
+int calls_create_asset(rpc_conn *c, const char *asset_id, Valv__V1__AssetKind kind,
+                       const char *unit, const char *display_name, const char *description,
+                       int timeout_ms, Valv__V1__Asset **out, valv_error *err)
+{
+    Valv__V1__Asset asset = VALV__V1__ASSET__INIT;
+    asset.kind = kind;
+    asset.display_name = (char *)display_name;
+    if (description != NULL)
+        asset.description = (char *)description;
+    asset.owner_unit = (char *)unit;
+    Valv__V1__CreateAssetRequest req = VALV__V1__CREATE_ASSET_REQUEST__INIT;
+    req.asset = &asset;
+    if (asset_id != NULL)
+        req.asset_id = (char *)asset_id;
+    Valv__V1__Asset *created = NULL;
+    valv_error_clear(err);
+    int rc = rpc_unary(c, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor,
+                       (ProtobufCMessage **)&created, timeout_ms, err);
+    if (out != NULL)
+        *out = created;
+    else if (created != NULL)
+        valv__v1__asset__free_unpacked(created, NULL);
+    return rc;
+}
+
 int calls_create(rpc_conn *c, const char *asset_id, const char *display_name,
                  const char *description, Valv__V1__Asset **out, valv_error *err)
 {
-    Valv__V1__Asset asset = VALV__V1__ASSET__INIT;
-    asset.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
-    asset.display_name = (char *)display_name;
-    asset.description = (char *)description;
-    asset.owner_unit = CALLS_UNIT;
-    Valv__V1__CreateAssetRequest req = VALV__V1__CREATE_ASSET_REQUEST__INIT;
-    req.asset = &asset;
-    req.asset_id = (char *)asset_id;
-    return call_asset(c, INV "CreateAsset", &req.base, out, err);
+    return calls_create_asset(c, asset_id, VALV__V1__ASSET_KIND__IT_SYSTEM, CALLS_UNIT,
+                              display_name, description, CALLS_TIMEOUT_MS, out, err);
 }
 
 int calls_get(rpc_conn *c, const char *name, Valv__V1__Asset **out, valv_error *err)

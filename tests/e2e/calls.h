@@ -1,5 +1,6 @@
-/* calls.h - typed calls on single assets, for the end-to-end tests that
- * drive valvd from many threads at once (test_crash, test_race).
+/* calls.h - typed calls on single assets, for the end-to-end tests (and
+ * those that drive valvd from many threads at once: test_crash, test_race,
+ * soak).
  *
  * Each thread brings its own rpc_conn. Every function returns the call's
  * gRPC status (VALV_OK, VALV_EABORTED ...) with err filled, and never
@@ -20,7 +21,15 @@
 /* The unit every asset of these tests belongs to. */
 #define CALLS_UNIT "drift"
 
-/* Creates IT system assets/ASSET_ID with display_name and description. */
+/* Creates assets/ASSET_ID (NULL: an id valvd makes) of kind in unit, with
+ * display_name and description (NULL: none), waiting at most timeout_ms.
+ * out may be NULL when the caller wants only the status. */
+int calls_create_asset(rpc_conn *c, const char *asset_id, Valv__V1__AssetKind kind,
+                       const char *unit, const char *display_name, const char *description,
+                       int timeout_ms, Valv__V1__Asset **out, valv_error *err);
+
+/* Creates IT system assets/ASSET_ID in CALLS_UNIT with display_name and
+ * description (calls_create_asset). */
 int calls_create(rpc_conn *c, const char *asset_id, const char *display_name,
                  const char *description, Valv__V1__Asset **out, valv_error *err);
 

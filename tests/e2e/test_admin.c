@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/admin.pb-c.h"
@@ -57,21 +58,7 @@ static rpc_conn *connect_dev(const harness_server *srv)
 static int create_asset(rpc_conn *conn, const char *id, Valv__V1__AssetKind kind, const char *unit,
                         const char *description, valv_error *err)
 {
-    Valv__V1__Asset a = VALV__V1__ASSET__INIT;
-    Valv__V1__CreateAssetRequest req = VALV__V1__CREATE_ASSET_REQUEST__INIT;
-    ProtobufCMessage *out = NULL;
-    a.kind = kind;
-    a.display_name = (char *)id;
-    a.owner_unit = (char *)unit;
-    if (description != NULL)
-        a.description = (char *)description;
-    req.asset = &a;
-    req.asset_id = (char *)id;
-    int rc = rpc_unary(conn, "/valv.v1.Inventory/CreateAsset", &req.base, &valv__v1__asset__descriptor,
-                       &out, RPC_TIMEOUT_MS, err);
-    if (out != NULL)
-        protobuf_c_message_free_unpacked(out, NULL);
-    return rc;
+    return calls_create_asset(conn, id, kind, unit, id, description, RPC_TIMEOUT_MS, NULL, err);
 }
 
 static void create_ok(rpc_conn *conn, const char *id, Valv__V1__AssetKind kind, const char *unit)

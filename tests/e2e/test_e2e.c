@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "harness.h"
@@ -60,19 +61,9 @@ static bool has_violation(const valv_error *err, const char *field)
 static Valv__V1__Asset *create(const char *id, Valv__V1__AssetKind kind, const char *display_name,
                                const char *unit)
 {
-    Valv__V1__Asset a;
-    valv__v1__asset__init(&a);
-    a.kind = kind;
-    a.display_name = (char *)display_name;
-    a.owner_unit = (char *)unit;
-    Valv__V1__CreateAssetRequest req;
-    valv__v1__create_asset_request__init(&req);
-    req.asset = &a;
-    if (id != NULL)
-        req.asset_id = (char *)id;
     Valv__V1__Asset *out = NULL;
     valv_error err;
-    int rc = call(INV "CreateAsset", &req, &valv__v1__asset__descriptor, &out, &err);
+    int rc = calls_create_asset(conn, id, kind, unit, display_name, NULL, 10000, &out, &err);
     ck_assert_msg(rc == VALV_OK, "create %s: %s %s", display_name, valv_code_name(rc), err.message);
     return out;
 }

@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/audit.pb-c.h"
@@ -38,21 +39,8 @@ static int create_big(rpc_conn *conn, int n, int timeout_ms, valv_error *err)
 {
     char id[32];
     snprintf(id, sizeof id, "big-%d", n);
-    Valv__V1__Asset a = VALV__V1__ASSET__INIT;
-    a.kind = VALV__V1__ASSET_KIND__IT_SYSTEM;
-    a.display_name = id;
-    a.owner_unit = "drift";
-    a.description = description;
-    Valv__V1__CreateAssetRequest req = VALV__V1__CREATE_ASSET_REQUEST__INIT;
-    req.asset = &a;
-    req.asset_id = id;
-    ProtobufCMessage *out = NULL;
-    valv_error_clear(err);
-    int rc = rpc_unary(conn, INV "CreateAsset", &req.base, &valv__v1__asset__descriptor, &out,
-                       timeout_ms, err);
-    if (out != NULL)
-        protobuf_c_message_free_unpacked(out, NULL);
-    return rc;
+    return calls_create_asset(conn, id, VALV__V1__ASSET_KIND__IT_SYSTEM, "drift", id, description,
+                              timeout_ms, NULL, err);
 }
 
 /* Creates big assets until one is refused; returns how many went in, and

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calls.h"
 #include "harness.h"
 #include "rpc.h"
 #include "valv/v1/import.pb-c.h"
@@ -179,21 +180,8 @@ END_TEST
 
 static void owner_creates(rpc_conn *owner, const char *id, Valv__V1__AssetKind kind)
 {
-    Valv__V1__Asset a;
-    valv__v1__asset__init(&a);
-    a.kind = kind;
-    a.display_name = (char *)id;
-    a.owner_unit = "kultur";
-    Valv__V1__CreateAssetRequest req;
-    valv__v1__create_asset_request__init(&req);
-    req.asset = &a;
-    req.asset_id = (char *)id;
-    ProtobufCMessage *out = NULL;
     valv_error err;
-    valv_error_clear(&err);
-    must(rpc_unary(owner, "/valv.v1.Inventory/CreateAsset", &req.base, &valv__v1__asset__descriptor, &out, 5000, &err),
-         &err, id);
-    protobuf_c_message_free_unpacked(out, NULL);
+    must(calls_create_asset(owner, id, kind, "kultur", id, NULL, 5000, NULL, &err), &err, id);
 }
 
 /* Counts the names that stream messages of desc carry (assets, or events'
