@@ -153,9 +153,6 @@ static int order_value(const Valv__V1__Asset *a, order_field field)
 
 /* --- Walks -------------------------------------------------------------------------- */
 
-/* Where the asset id sits in a key of the walked table, after the prefix. */
-typedef enum { ID_IS_KEY, ID_AFTER_NUL, ID_AFTER_TIME } id_position;
-
 /* A walk over one table in key order. Only keys starting with prefix are
  * visited; prefixes are used with ascending walks only (the index walks
  * for filter hints, whose order is the default id order). A cursor is the
@@ -164,7 +161,7 @@ typedef struct {
     MDB_dbi dbi;
     unsigned char prefix[KEY_MAX];
     size_t prefix_len;
-    id_position id_pos;
+    index_id_place id_pos; /* where the id sits in a key, after the prefix */
     bool desc;
 } list_walk;
 
@@ -241,31 +238,6 @@ static int walk_first(const list_walk *w, MDB_cursor *cur, const unsigned char *
     return mdb_cursor_get(cur, key, val, MDB_PREV);
 }
 
-/* Copies the asset id out of key (which starts with w's prefix). */
-static bool walk_key_id(const list_walk *w, const MDB_val *key, char id[VALV_ASSET_ID_MAX + 1])
-{
-    const char *rest = (const char *)key->mv_data + w->prefix_len;
-    size_t rest_len = key->mv_size - w->prefix_len;
-
-    if (w->id_pos == ID_AFTER_NUL) {
-        const char *nul = memchr(rest, '\0', rest_len);
-        if (nul == NULL)
-            return false;
-        rest_len -= (size_t)(nul + 1 - rest);
-        rest = nul + 1;
-    } else if (w->id_pos == ID_AFTER_TIME) {
-        if (rest_len < TIME_KEY_LEN)
-            return false;
-        rest += TIME_KEY_LEN;
-        rest_len -= TIME_KEY_LEN;
-    }
-    if (rest_len == 0 || rest_len > VALV_ASSET_ID_MAX)
-        return false;
-    memcpy(id, rest, rest_len);
-    id[rest_len] = '\0';
-    return true;
-}
-
 /* What every page of one request shares. */
 typedef struct {
     store *s;
@@ -332,7 +304,7 @@ static int walk_matches(const list_query *q, const list_walk *w, const unsigned 
 
         if (key.mv_size < w->prefix_len || memcmp(key.mv_data, w->prefix, w->prefix_len) != 0)
             break;
-        if (!walk_key_id(w, &key, id))
+        if (!index_entry_id(&key, NULL, w->prefix_len, w->id_pos, id))
             continue;
         if (!walk_has_records && (rc = asset_record(q->s, q->txn, id, &record, err)) != VALV_OK) {
             if (rc == VALV_ENOTFOUND) {

@@ -569,6 +569,46 @@ static int asset_exists(store_txn *t, const char *id, bool *exists, valv_error *
     return VALV_OK;
 }
 
+bool index_entry_id(const MDB_val *key, const MDB_val *val, size_t skip, index_id_place place,
+                    char id[VALV_ASSET_ID_MAX + 1])
+{
+    if (key->mv_size < skip)
+        return false;
+    const char *text = (const char *)key->mv_data + skip;
+    size_t len = key->mv_size - skip;
+    const char *nul;
+
+    switch (place) {
+    case ID_IS_KEY:
+        break;
+    case ID_AFTER_NUL:
+        nul = memchr(text, '\0', len);
+        if (nul == NULL)
+            return false;
+        len -= (size_t)(nul + 1 - text);
+        text = nul + 1;
+        break;
+    case ID_AFTER_KIND:
+    case ID_AFTER_TIME: {
+        size_t before = place == ID_AFTER_KIND ? 1 : TIME_KEY_LEN;
+        if (len < before)
+            return false;
+        text += before;
+        len -= before;
+        break;
+    }
+    case ID_IN_VALUE:
+        text = val->mv_data;
+        len = val->mv_size;
+        break;
+    }
+    if (len == 0 || len > VALV_ASSET_ID_MAX || memchr(text, '\0', len) != NULL)
+        return false;
+    memcpy(id, text, len);
+    id[len] = '\0';
+    return true;
+}
+
 int source_lookup(const store *s, MDB_txn *txn, const char *source, const char *external_id,
                   char *id, bool *found, valv_error *err)
 {

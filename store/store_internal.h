@@ -343,6 +343,23 @@ int source_lookup(const store *s, MDB_txn *txn, const char *source, const char *
 /* Fills entries with every index entry asset a should have; returns how many. */
 size_t asset_index_entries(const Valv__V1__Asset *a, index_entry entries[INDEX_ENTRIES_MAX]);
 
+/* Where an entry of a table holds the asset id. */
+typedef enum {
+    ID_IS_KEY,     /* the key: assets */
+    ID_AFTER_NUL,  /* text \0 id: by_unit, by_display */
+    ID_AFTER_KIND, /* kind byte, id: by_kind */
+    ID_AFTER_TIME, /* 8-byte time, id: by_update, review_queue */
+    ID_IN_VALUE    /* the value: by_source (source \0 external_id -> id) */
+} index_id_place;
+
+/* Copies into id the asset id of the entry (key, val; val is read for
+ * ID_IN_VALUE only) of a table whose ids sit at place, counted after the
+ * key's first skip bytes (a walk's prefix). False when the entry holds no
+ * id a store could have written. Lists, summaries and verify read index
+ * entries with it. */
+bool index_entry_id(const MDB_val *key, const MDB_val *val, size_t skip, index_id_place place,
+                    char id[VALV_ASSET_ID_MAX + 1]);
+
 /* page_size of a list request: 0 is the default, larger than the maximum is
  * capped, negative is VALV_EINVAL on "page_size". */
 int page_size_get(int32_t requested, size_t *out, valv_error *err);

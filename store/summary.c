@@ -198,17 +198,13 @@ static int walk_units(summary_walk *w, const char *prefix, size_t prefix_len, va
                              : mdb_cursor_get(cur, &key, &val, MDB_FIRST);
          rc == 0; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         const char *k = key.mv_data;
-        const char *nul = memchr(k, '\0', key.mv_size);
         char id[VALV_ASSET_ID_MAX + 1];
 
         if (key.mv_size < prefix_len || memcmp(k, prefix, prefix_len) != 0)
             break;
-        size_t unit_len = nul != NULL ? (size_t)(nul - k) : 0;
-        size_t id_len = nul != NULL ? key.mv_size - unit_len - 1 : 0;
-        if (id_len == 0 || id_len > VALV_ASSET_ID_MAX)
+        if (!index_entry_id(&key, NULL, 0, ID_AFTER_NUL, id))
             continue; /* not a key store.c writes */
-        memcpy(id, nul + 1, id_len);
-        id[id_len] = '\0';
+        size_t unit_len = strlen(k); /* the key holds a \0: index_entry_id found it */
         rc = asset_load_values(w->s, w->txn, id, &a, err);
         if (rc != VALV_OK)
             goto done;

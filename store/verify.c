@@ -25,16 +25,9 @@
 #define LINK_KEY_MAX (2 * VALV_ASSET_ID_MAX + 3) /* id \0 type \0 id */
 
 /* Where the asset id is in an entry of each asset index. */
-typedef enum {
-    ID_AFTER_NUL,  /* text \0 id: by_unit, by_display */
-    ID_AFTER_KIND, /* kind byte, id */
-    ID_AFTER_TIME, /* 8-byte time, id: by_update, review_queue */
-    ID_IN_VALUE    /* by_source: source \0 external_id -> id */
-} id_place;
-
 static const struct {
     int table;
-    id_place place;
+    index_id_place place;
 } asset_indexes[] = {
     {TABLE_BY_UNIT, ID_AFTER_NUL},      {TABLE_BY_KIND, ID_AFTER_KIND},
     {TABLE_BY_SOURCE, ID_IN_VALUE},     {TABLE_BY_DISPLAY, ID_AFTER_NUL},
@@ -46,7 +39,7 @@ typedef struct {
     MDB_txn *txn;
     store_verify_result *out;
     int table;      /* the table being walked */
-    id_place place; /* where its entries hold the asset id, for an asset index */
+    index_id_place place; /* where its entries hold the asset id, for an asset index */
     int64_t deleted; /* deleted assets met in the assets table */
 } index_check;
 
@@ -170,38 +163,12 @@ static int asset_index_visit(index_check *c, const MDB_val *key, const MDB_val *
                              valv_error *err)
 {
     const char *name = table_names[c->table];
-    const unsigned char *k = key->mv_data;
-    const void *id_text = NULL;
-    size_t id_len = 0;
     char id[VALV_ASSET_ID_MAX + 1];
     index_entry entries[INDEX_ENTRIES_MAX];
     Valv__V1__Asset *a = NULL;
-    const unsigned char *nul;
     int rc;
 
-    switch (c->place) {
-    case ID_AFTER_NUL:
-        nul = memchr(k, '\0', key->mv_size);
-        if (nul != NULL) {
-            id_text = nul + 1;
-            id_len = key->mv_size - (size_t)(nul + 1 - k);
-        }
-        break;
-    case ID_AFTER_KIND:
-    case ID_AFTER_TIME: {
-        size_t skip = c->place == ID_AFTER_KIND ? 1 : TIME_KEY_LEN;
-        if (key->mv_size > skip) {
-            id_text = k + skip;
-            id_len = key->mv_size - skip;
-        }
-        break;
-    }
-    case ID_IN_VALUE:
-        id_text = val->mv_data;
-        id_len = val->mv_size;
-        break;
-    }
-    if (id_text == NULL || !id_copy(id_text, id_len, id))
+    if (!index_entry_id(key, val, 0, c->place, id))
         return check_fail(c, 0, "index %s holds an entry that names no asset", name);
     rc = record_load(c, id, &a, err);
     if (rc != VALV_OK)

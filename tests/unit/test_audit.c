@@ -758,7 +758,8 @@ START_TEST(test_verify_finds_a_rechained_event)
 }
 END_TEST
 
-/* Each index entry removed, or one added, is found and named. */
+/* Each index entry removed, or one added, is found and named (an added
+ * entry has an empty value: for by_source, no id). */
 START_TEST(test_verify_indexes_finds_disagreements)
 {
     static const struct {
@@ -772,6 +773,10 @@ START_TEST(test_verify_indexes_finds_disagreements)
         {"by_unit", "fin\0a", 5, true, "index by_unit holds an entry for assets/a"},
         {"links_in", "b\0\1\0a", 5, false, "index links_in has no entry"},
         {"by_kind", "\3ghost", 6, true, "assets/ghost, which does not exist"},
+        /* Entries that hold no id where their index keeps it. */
+        {"by_display", "no id", 5, true, "index by_display holds an entry that names no asset"},
+        {"by_update", "\0\0\1", 3, true, "index by_update holds an entry that names no asset"},
+        {"by_source", "cmdb\0x", 6, true, "index by_source holds an entry that names no asset"},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
