@@ -30,7 +30,7 @@ int access_check(const store_actor *who, store_act act, const char *unit, valv_e
 }
 
 int access_hide_unseen(const char *id, const store_actor *viewer, Valv__V1__Asset **out,
-                              valv_error *err)
+                       valv_error *err)
 {
     if (store_asset_visible(viewer, *out))
         return VALV_OK;

@@ -824,12 +824,12 @@ void id_sequence_format(const id_sequence *seq, char out[ID_GENERATED_LEN + 1])
     out[ID_GENERATED_LEN] = '\0';
 }
 
-/* Milliseconds since the epoch, as ids count time. */
+/* Milliseconds since the epoch (clock_now), as ids count time. */
 static uint64_t clock_ms(void)
 {
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    clock_now(&now);
+    return (uint64_t)timespec_ns(&now) / 1000000u;
 }
 
 static int id_generate(store_txn *t, char out[ID_GENERATED_LEN + 1], valv_error *err)
