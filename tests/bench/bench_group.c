@@ -16,13 +16,15 @@
  *      it in bench_read (for 64 callers, h2load -c 8 -m 8 -t 1): one thread
  *      keeps CALLERS UpdateAsset calls in flight at all times on 8
  *      connections (fewer for fewer callers; caller i's on connection
- *      i % 8) and one completion queue, and starts a caller's next write as
- *      soon as its answer comes. The load generator shares the machine's
- *      cores (2 where these figures are taken) with valvd, so it has to be
- *      cheap: CALLERS blocking threads cost this process about as much CPU
- *      per write as valvd spends, CPU that valvd then lacks. h2load itself
- *      cannot drive writes: it sends the same body every time, and an
- *      identical UpdateAsset is a no-op. Writes per commit come from
+ *      i % 8), and starts a caller's next write as soon as its answer
+ *      comes. h2load itself cannot drive writes: it sends the same body
+ *      every time, and an identical UpdateAsset is a no-op. So the load
+ *      is h2calls.h, h2load's way of loading (nghttp2, epoll, one send per
+ *      connection and pass) with a new body per call. The load generator
+ *      shares the machine's cores (2 where these figures are taken) with
+ *      valvd, so it has to be cheap: the gRPC core client spent 23-31 us
+ *      of CPU per write, half of what valvd spends, CPU that valvd then
+ *      lacked; h2calls spends 7-10 us. Writes per commit come from
  *      valvd's metrics (valv_writer_commits_total).
  *
  * Parts 1 and 3 are both bound by how long an fsync takes, and on a
@@ -42,11 +44,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/time.h>
-
 #include "bench.h"
+#include "h2calls.h"
 #include "harness.h"
 #include "rpc.h"
 #include "store.h"
@@ -60,9 +59,8 @@
 #define ROUNDS_DEFAULT 3
 #define ROUNDS_MAX 20
 #define DESCRIPTION_MAX 64
-/* Part 3: connections to valvd (h2load's -c), and how long one call may take. */
-#define LOAD_CHANNELS 8
-#define UPDATE_TIMEOUT_MS 30000
+/* Part 3: connections to valvd (h2load's -c). */
+#define LOAD_CONNECTIONS 8
 #define UPDATE_METHOD "/valv.v1.Inventory/UpdateAsset"
 
 static const char *program = "bench_group";
@@ -76,23 +74,10 @@ typedef struct {
     atomic_bool stop;
 } shared;
 
-/* Part 3: one caller's UpdateAsset call, in flight from start_update until
- * its batch completes on the completion queue. */
-typedef struct {
-    grpc_channel *channel; /* borrowed: one of the load's connections */
-    long version;          /* the last description sent was "version N" */
-    grpc_call *call;
-    grpc_byte_buffer *request;
-    grpc_byte_buffer *reply;
-    grpc_metadata_array initial_md;
-    grpc_metadata_array trailing_md;
-    grpc_status_code status;
-    grpc_slice status_details;
-} update_call;
-
 /* One caller: its asset, its count, and its part in the load: in parts 1
- * and 2 a thread and the writer job it submits and waits for, in part 3 a
- * call slot (the call's tag is the caller). */
+ * and 2 a thread and the writer job it submits and waits for, in part 3
+ * the version its next call sends (h2calls numbers callers as this array
+ * does). */
 typedef struct {
     shared *sh;
     pthread_t thread;
@@ -106,7 +91,7 @@ typedef struct {
     pthread_cond_t cv;
     bool done;
 
-    update_call update;
+    long version; /* part 3: the last description sent was "version N" */
 } caller;
 
 #define caller_of(j) ((caller *)((char *)(j) - offsetof(caller, job)))
@@ -269,15 +254,14 @@ static void writer_counters(const char *metrics_addr, double *writes, double *co
     free(text);
 }
 
-/* Starts c's next write on cq: UpdateAsset with the description
- * "version N+1", as one batch that sends the whole request and receives
- * the whole answer. */
-static void start_update(caller *c, grpc_completion_queue *cq)
+/* Part 3, for h2calls: caller i's next request, UpdateAsset with the
+ * description "version N+1", serialised into buf. */
+static size_t load_request(void *arg, int i, uint8_t *buf)
 {
-    update_call *s = &c->update;
+    caller *c = (caller *)arg + i;
     char name[48], description[DESCRIPTION_MAX];
     snprintf(name, sizeof name, "assets/%s", c->id);
-    snprintf(description, sizeof description, "version %ld", ++s->version);
+    snprintf(description, sizeof description, "version %ld", ++c->version);
     char *paths[] = {"description"};
     Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
     mask.paths = paths;
@@ -288,140 +272,53 @@ static void start_update(caller *c, grpc_completion_queue *cq)
     Valv__V1__UpdateAssetRequest req = VALV__V1__UPDATE_ASSET_REQUEST__INIT;
     req.asset = &patch;
     req.update_mask = &mask;
-    uint8_t packed[256];
-    size_t len = protobuf_c_message_get_packed_size(&req.base);
-    if (len > sizeof packed)
+    if (protobuf_c_message_get_packed_size(&req.base) > H2CALLS_REQUEST_MAX)
         bench_die(program, "pack an UpdateAssetRequest", "it is larger than expected");
-    protobuf_c_message_pack(&req.base, packed);
-    grpc_slice slice = grpc_slice_from_copied_buffer((const char *)packed, len);
-    s->request = grpc_raw_byte_buffer_create(&slice, 1);
-    grpc_slice_unref(slice);
-
-    s->reply = NULL;
-    grpc_metadata_array_init(&s->initial_md);
-    grpc_metadata_array_init(&s->trailing_md);
-    s->status = GRPC_STATUS_OK;
-    s->status_details = grpc_empty_slice();
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(UPDATE_TIMEOUT_MS, GPR_TIMESPAN));
-    s->call = grpc_channel_create_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                       grpc_slice_from_static_string(UPDATE_METHOD), NULL,
-                                       deadline, NULL);
-    if (s->call == NULL)
-        bench_die(program, "create a call", UPDATE_METHOD);
-
-    grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    /* valvd runs with --dev: no token, so no metadata (as client/rpc.c). */
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = s->request;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &s->reply;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
-    ops[5].data.recv_status_on_client.status = &s->status;
-    ops[5].data.recv_status_on_client.status_details = &s->status_details;
-    if (grpc_call_start_batch(s->call, ops, 6, c, NULL) != GRPC_CALL_OK)
-        bench_die(program, "start a call", UPDATE_METHOD);
+    return protobuf_c_message_pack(&req.base, buf);
 }
 
-/* c's call completed (success: the event's): counts the write or keeps
- * the failure, and frees what the call held. */
-static void finish_update(caller *c, bool success)
+/* Part 3, for h2calls: caller i's call ended; counts the write or keeps
+ * the failure. */
+static void load_done(void *arg, int i, int grpc_status, const char *message,
+                      size_t reply_bytes)
 {
-    update_call *s = &c->update;
-    char message[256];
-    if (!success) {
-        snprintf(message, sizeof message, "UpdateAsset of %s did not complete", c->id);
-        fail(c, message);
-    } else if (s->status != GRPC_STATUS_OK) {
-        snprintf(message, sizeof message, "UpdateAsset of %s: status %d: %.*s", c->id,
-                 (int)s->status, (int)GRPC_SLICE_LENGTH(s->status_details),
-                 (const char *)GRPC_SLICE_START_PTR(s->status_details));
-        fail(c, message);
-    } else if (s->reply == NULL) {
-        snprintf(message, sizeof message, "UpdateAsset of %s: no reply message", c->id);
-        fail(c, message);
+    caller *c = (caller *)arg + i;
+    char why[300];
+    if (grpc_status != 0) {
+        snprintf(why, sizeof why, "UpdateAsset of %s: status %d: %s", c->id, grpc_status,
+                 message);
+        fail(c, why);
+    } else if (reply_bytes == 0) {
+        snprintf(why, sizeof why, "UpdateAsset of %s: no reply message", c->id);
+        fail(c, why);
     } else {
         c->writes++;
     }
-    grpc_byte_buffer_destroy(s->request);
-    s->request = NULL;
-    if (s->reply != NULL)
-        grpc_byte_buffer_destroy(s->reply);
-    s->reply = NULL;
-    grpc_metadata_array_destroy(&s->initial_md);
-    grpc_metadata_array_destroy(&s->trailing_md);
-    grpc_slice_unref(s->status_details);
-    grpc_call_unref(s->call);
-    s->call = NULL;
 }
 
 /* Part 3's load on valvd at addr for seconds: one call per caller in
- * flight at all times, on min(n, LOAD_CHANNELS) connections and one
- * completion queue, all driven from this thread. Sets p's rate and
- * cpu_us. */
+ * flight at all times, on min(n, LOAD_CONNECTIONS) connections, all
+ * driven from this thread (h2calls.h). Sets p's rate and cpu_us. */
 static void run_update_load(caller *callers, int n, const char *addr, int seconds, part *p)
 {
-    int n_channels = n < LOAD_CHANNELS ? n : LOAD_CHANNELS;
-    grpc_channel *channels[LOAD_CHANNELS];
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         callers[i].writes = callers[i].failures = 0;
-        callers[i].update = (update_call){0};
-    }
-
-    grpc_init();
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-    /* Plaintext, as client/rpc.c makes it for valvd --dev. Channels to one
-     * address with the same arguments share one connection by default (the
-     * global subchannel pool); a local pool gives each its own, as h2load's
-     * -c does. */
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    grpc_arg arg = {
-        .type = GRPC_ARG_INTEGER,
-        .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL,
-        .value.integer = 1,
+    h2calls_load load = {
+        .addr = addr,
+        .method = UPDATE_METHOD,
+        .callers = n,
+        .connections = LOAD_CONNECTIONS,
+        .seconds = seconds,
+        .request = load_request,
+        .done = load_done,
+        .arg = callers,
     };
-    grpc_channel_args args = {.num_args = 1, .args = &arg};
-    for (int i = 0; i < n_channels; i++)
-        channels[i] = grpc_channel_create(addr, creds, &args);
-    grpc_channel_credentials_release(creds);
-
-    double start = bench_now_s(), end = start + seconds, cpu0 = bench_proc_cpu_s(getpid());
-    for (int i = 0; i < n; i++) {
-        callers[i].update.channel = channels[i % n_channels];
-        start_update(&callers[i], cq);
-    }
-    int in_flight = n;
-    /* Every call has a deadline, so every one completes: no limit needed. */
-    while (in_flight > 0) {
-        grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-        if (ev.type != GRPC_OP_COMPLETE)
-            bench_die(program, "wait for a call", "the completion queue ended early");
-        caller *c = ev.tag;
-        finish_update(c, ev.success != 0);
-        in_flight--;
-        if (bench_now_s() < end) {
-            start_update(c, cq);
-            in_flight++;
-        }
-    }
+    char why[256];
+    double start = bench_now_s(), cpu0 = bench_proc_cpu_s(getpid());
+    if (h2calls_run(&load, why, sizeof why) != 0)
+        bench_die(program, "load valvd", why);
     double elapsed = bench_now_s() - start;
     double cpu = bench_proc_cpu_s(getpid()) - cpu0;
-
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(cq);
-    for (int i = 0; i < n_channels; i++)
-        grpc_channel_destroy(channels[i]);
-    grpc_shutdown();
-
     long writes = count_writes(callers, n);
     p->rate = (double)writes / elapsed;
     p->cpu_us = cpu * 1e6 / (double)writes;
