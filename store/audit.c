@@ -9,6 +9,19 @@
  * in the transaction and stored in meta with the revision counter, so an
  * append never reads the log.
  *
+ * audit_by_asset is written in batches of AUDIT_INDEX_BATCH events: the
+ * change that appends revision k * AUDIT_INDEX_BATCH also indexes the
+ * batch's events, in key order. An entry goes to the page that holds its
+ * asset's entries, so a commit of many writers' changes to many assets
+ * touched a page for each of them (in bench_group, two of every three
+ * pages a commit wrote, and a commit's fsync takes longer by the page);
+ * a batch touches each asset's page once for all its events. Reading an
+ * asset's events walks the index up to the last whole batch and the log's
+ * tail after it (fewer than AUDIT_INDEX_BATCH events), where each event
+ * says which assets it names. Stores written before batching hold entries
+ * for the tail too; walks and verify take the index only up to the last
+ * whole batch, and indexing a batch again writes the same entries.
+ *
  * What changed is found by one walk over the protobuf-c descriptors of the
  * two versions of an asset, so a field added to asset.proto is audited with
  * no change here.
@@ -28,6 +41,7 @@
 #include "message.h"
 #include "store_internal.h"
 #include "validate.h"
+#include "wire.h"
 
 #define FIELD_PATH_MAX 128        /* "effective.security_sensitive" and the like */
 #define REVISION_KEY_LEN 8
@@ -725,14 +739,119 @@ size_t audit_index_key(const char *id, int64_t revision, unsigned char key[AUDIT
     return id_len + 1 + REVISION_KEY_LEN;
 }
 
-static int index_put(store_txn *t, const char *name, int64_t revision, valv_error *err)
+/* The asset id in span, a stored event's asset or related_asset
+ * ("assets/ID"), copied to id; "" when it names no asset. */
+static void span_asset_id(const wire_span *span, char id[VALV_ASSET_ID_MAX + 1])
 {
+    size_t len = span->len > NAME_PREFIX_LEN ? span->len - NAME_PREFIX_LEN : 0;
+    id[0] = '\0';
+    if (len == 0 || len > VALV_ASSET_ID_MAX ||
+        memcmp(span->data, NAME_PREFIX, NAME_PREFIX_LEN) != 0)
+        return;
+    memcpy(id, span->data + NAME_PREFIX_LEN, len);
+    id[len] = '\0';
+}
+
+static Valv__V1__AuditEvent *event_unpack(const MDB_val *val);
+
+/* The ids of the assets a stored event (hash | canonical) names, its asset
+ * and its related asset ("" for none), found without decoding the rest of
+ * it. False when the event cannot be read. */
+static bool event_asset_ids(const MDB_val *val, char asset[VALV_ASSET_ID_MAX + 1],
+                            char related[VALV_ASSET_ID_MAX + 1])
+{
+    /* AuditEvent's asset and related_asset, by number (audit.proto). */
+    static const uint32_t numbers[2] = {6, 7};
+    wire_span spans[2];
+
+    if (val->mv_size < AUDIT_HASH_LEN)
+        return false;
+    if (wire_find((const uint8_t *)val->mv_data + AUDIT_HASH_LEN,
+                  val->mv_size - AUDIT_HASH_LEN, numbers, spans, 2)) {
+        span_asset_id(&spans[0], asset);
+        span_asset_id(&spans[1], related);
+        return true;
+    }
+    Valv__V1__AuditEvent *e = event_unpack(val); /* wire_find's caveats: decode it all */
+    if (e == NULL)
+        return false;
+    const char *a = asset_name_id(e->asset), *r = asset_name_id(e->related_asset);
+    text_copy(asset, VALV_ASSET_ID_MAX + 1, a != NULL ? a : "");
+    text_copy(related, VALV_ASSET_ID_MAX + 1, r != NULL ? r : "");
+    valv__v1__audit_event__free_unpacked(e, NULL);
+    return true;
+}
+
+/* One audit_by_asset key of a batch. */
+typedef struct {
+    size_t len;
     unsigned char key[AUDIT_INDEX_KEY_MAX];
-    const char *id = asset_name_id(name);
-    if (id == NULL)
-        return VALV_OK;
-    size_t key_len = audit_index_key(id, revision, key);
-    return txn_put(t, TABLE_AUDIT_BY_ASSET, key, key_len, "", 0, err);
+} index_key;
+
+/* LMDB's order of keys: bytes, then the shorter first. */
+static int index_key_cmp(const void *a, const void *b)
+{
+    const index_key *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Writes the audit_by_asset entries of the batch of events that revision
+ * `through` ends, in key order (see the top of this file). */
+static int index_batch(store_txn *t, int64_t through, valv_error *err)
+{
+    index_key *keys = malloc(2 * AUDIT_INDEX_BATCH * sizeof *keys);
+    unsigned char start[REVISION_KEY_LEN];
+    char asset[VALV_ASSET_ID_MAX + 1], related[VALV_ASSET_ID_MAX + 1];
+    MDB_val key = {sizeof start, start}, val;
+    MDB_cursor *cur = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (keys == NULL)
+        return out_of_memory(err);
+    be64_put(start, (uint64_t)(through - AUDIT_INDEX_BATCH + 1));
+    rc = mdb_cursor_open(t->txn, t->s->tables[TABLE_AUDIT], &cur);
+    if (rc != 0) {
+        rc = storage_error(rc, "indexing the audit log", err);
+        goto done;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        if (key.mv_size != REVISION_KEY_LEN)
+            continue; /* not a key this file writes */
+        int64_t revision = (int64_t)be64_get(key.mv_data);
+        if (revision > through || n + 2 > 2 * AUDIT_INDEX_BATCH) /* the latter: never */
+            break;
+        if (!event_asset_ids(&val, asset, related)) {
+            rc = valv_error_set(err, VALV_EINTERNAL,
+                                "audit event %" PRId64 " is damaged and cannot be indexed; "
+                                "run valvd verify",
+                                revision);
+            goto done;
+        }
+        if (asset[0] != '\0') {
+            keys[n].len = audit_index_key(asset, revision, keys[n].key);
+            n++;
+        }
+        if (related[0] != '\0' && strcmp(related, asset) != 0) {
+            keys[n].len = audit_index_key(related, revision, keys[n].key);
+            n++;
+        }
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        rc = storage_error(rc, "indexing the audit log", err);
+        goto done;
+    }
+    qsort(keys, n, sizeof *keys, index_key_cmp);
+    rc = VALV_OK;
+    for (size_t i = 0; i < n && rc == VALV_OK; i++)
+        rc = txn_put(t, TABLE_AUDIT_BY_ASSET, keys[i].key, keys[i].len, "", 0, err);
+done:
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    free(keys);
+    return rc;
 }
 
 /* Chains e (its revision set) after t's last event and stores it, as
@@ -758,9 +877,8 @@ static int event_store(store_txn *t, Valv__V1__AuditEvent *e, valv_error *err)
     if (rc != VALV_OK)
         return rc; /* t is aborted, as after any error */
     memcpy(value, hash, AUDIT_HASH_LEN);
-    rc = index_put(t, e->asset, e->revision, err);
-    if (rc == VALV_OK && strcmp(e->related_asset, e->asset) != 0)
-        rc = index_put(t, e->related_asset, e->revision, err);
+    if (e->revision % AUDIT_INDEX_BATCH == 0)
+        rc = index_batch(t, e->revision, err);
     if (rc == VALV_OK)
         memcpy(t->audit_hash, hash, AUDIT_HASH_LEN);
     return rc;
@@ -940,29 +1058,46 @@ int audit_event_load(const store *s, MDB_txn *txn, int64_t revision,
 
 typedef int (*revision_visit)(void *ctx, int64_t revision, valv_error *err);
 
-/* Visits the revisions of the events of asset_id (NULL: every event), in
- * order: forward from after `from`, or backward from before it. A visit
- * returning non-zero stops the walk, and events_walk returns that. */
-static int events_walk(const store *s, MDB_txn *txn, const char *asset_id, int64_t from,
-                       bool backward, revision_visit visit, void *ctx, valv_error *err)
+int audit_index_through(const store *s, MDB_txn *txn, int64_t *through, valv_error *err)
 {
-    int table = asset_id != NULL ? TABLE_AUDIT_BY_ASSET : TABLE_AUDIT;
-    unsigned char start[AUDIT_INDEX_KEY_MAX];
-    size_t prefix_len = 0, start_len;
     MDB_cursor *cur = NULL;
     MDB_val key, val;
+    int64_t last = 0;
+
+    *through = 0;
+    int rc = mdb_cursor_open(txn, s->tables[TABLE_AUDIT], &cur);
+    if (rc == 0)
+        rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    if (rc == 0 && key.mv_size == REVISION_KEY_LEN)
+        last = (int64_t)be64_get(key.mv_data);
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return storage_error(rc, "reading the audit log", err);
+    *through = last - last % AUDIT_INDEX_BATCH;
+    return VALV_OK;
+}
+
+/* Visits the revisions r with lo < r < hi that table holds under prefix
+ * (audit_by_asset: an asset id and its \0; audit: none), in order, forward
+ * or backward. With only_id (on the audit table), only the events that
+ * name that asset, and those that cannot be read (the visit says so). A
+ * visit returning non-zero stops the walk, and range_walk returns that. */
+static int range_walk(const store *s, MDB_txn *txn, int table, const unsigned char *prefix,
+                      size_t prefix_len, int64_t lo, int64_t hi, bool backward,
+                      const char *only_id, revision_visit visit, void *ctx, valv_error *err)
+{
+    unsigned char start[AUDIT_INDEX_KEY_MAX];
+    char asset[VALV_ASSET_ID_MAX + 1], related[VALV_ASSET_ID_MAX + 1];
+    MDB_cursor *cur = NULL;
+    MDB_val key = {prefix_len + REVISION_KEY_LEN, start}, val;
     MDB_cursor_op step = backward ? MDB_PREV : MDB_NEXT;
     int rc;
 
-    if (asset_id != NULL) {
-        start_len = audit_index_key(asset_id, 0, start);
-        prefix_len = start_len - REVISION_KEY_LEN;
-    }
-    be64_put(start + prefix_len, (uint64_t)(backward ? from : from + 1));
-    start_len = prefix_len + REVISION_KEY_LEN;
-    key.mv_size = start_len;
-    key.mv_data = start;
-
+    if (lo >= hi - 1)
+        return VALV_OK; /* nothing between them */
+    memcpy(start, prefix, prefix_len);
+    be64_put(start + prefix_len, (uint64_t)(backward ? hi : lo + 1));
     rc = mdb_cursor_open(txn, s->tables[table], &cur);
     if (rc != 0)
         return storage_error(rc, "reading the audit log", err);
@@ -974,11 +1109,16 @@ static int events_walk(const store *s, MDB_txn *txn, const char *asset_id, int64
     else if (backward && rc == MDB_NOTFOUND)
         rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
     for (; rc == 0; rc = mdb_cursor_get(cur, &key, &val, step)) {
-        if (key.mv_size < prefix_len || memcmp(key.mv_data, start, prefix_len) != 0)
+        if (key.mv_size < prefix_len || memcmp(key.mv_data, prefix, prefix_len) != 0)
             break;
         if (key.mv_size != prefix_len + REVISION_KEY_LEN)
             continue; /* not a key this file writes */
         int64_t revision = (int64_t)be64_get((const unsigned char *)key.mv_data + prefix_len);
+        if (backward ? revision <= lo : revision >= hi)
+            break;
+        if (only_id != NULL && event_asset_ids(&val, asset, related) &&
+            strcmp(asset, only_id) != 0 && strcmp(related, only_id) != 0)
+            continue;
         rc = visit(ctx, revision, err);
         if (rc != 0)
             goto done;
@@ -986,6 +1126,44 @@ static int events_walk(const store *s, MDB_txn *txn, const char *asset_id, int64
     rc = rc == MDB_NOTFOUND || rc == 0 ? VALV_OK : storage_error(rc, "reading the audit log", err);
 done:
     mdb_cursor_close(cur);
+    return rc;
+}
+
+/* The prefix of the audit table's keys: none. */
+static const unsigned char no_prefix[1];
+
+/* Visits the revisions of the events of asset_id (NULL: every event), in
+ * order: forward from after `from`, or backward from before it. An
+ * asset's events are in audit_by_asset up to the last whole batch, and
+ * after it in the log's tail (see the top of this file). A visit returning
+ * non-zero stops the walk, and events_walk returns that. */
+static int events_walk(const store *s, MDB_txn *txn, const char *asset_id, int64_t from,
+                       bool backward, revision_visit visit, void *ctx, valv_error *err)
+{
+    unsigned char prefix[AUDIT_INDEX_KEY_MAX];
+    int64_t through;
+
+    if (asset_id == NULL)
+        return range_walk(s, txn, TABLE_AUDIT, no_prefix, 0, backward ? 0 : from,
+                          backward ? from : INT64_MAX, backward, NULL, visit, ctx, err);
+    size_t prefix_len = audit_index_key(asset_id, 0, prefix) - REVISION_KEY_LEN;
+    int rc = audit_index_through(s, txn, &through, err);
+    if (rc != VALV_OK)
+        return rc;
+    if (!backward) {
+        rc = range_walk(s, txn, TABLE_AUDIT_BY_ASSET, prefix, prefix_len, from, through + 1,
+                        false, NULL, visit, ctx, err);
+        if (rc == VALV_OK)
+            rc = range_walk(s, txn, TABLE_AUDIT, no_prefix, 0, from > through ? from : through,
+                            INT64_MAX, false, asset_id, visit, ctx, err);
+    } else {
+        rc = range_walk(s, txn, TABLE_AUDIT, no_prefix, 0, through, from, true, asset_id, visit,
+                        ctx, err);
+        if (rc == VALV_OK)
+            rc = range_walk(s, txn, TABLE_AUDIT_BY_ASSET, prefix, prefix_len, 0,
+                            from < through + 1 ? from : through + 1, true, NULL, visit, ctx,
+                            err);
+    }
     return rc;
 }
 

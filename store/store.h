@@ -12,7 +12,8 @@
  *   links_in    to \0 type \0 from -> ""              (links into an asset)
  *   review_queue  time (8 bytes BE, ns) id -> ""     (the review queue; see Review)
  *   audit       revision (8 bytes BE) -> SHA-256 hash (32 bytes) | canonical event bytes
- *   audit_by_asset  asset id \0 revision -> ""      (events by asset or related_asset)
+ *   audit_by_asset  asset id \0 revision -> ""      (events by asset or related_asset,
+ *                                                   written 1,024 events at a time: audit.c)
  *   import_seen source \0 run id (16 bytes) external_id -> ""  (marks of running imports)
  *
  * Reads run in their own read transaction on any thread. Writes run only

@@ -558,4 +558,12 @@ int audit_event_load(const store *s, MDB_txn *txn, int64_t revision,
 #define AUDIT_INDEX_KEY_MAX (VALV_ASSET_ID_MAX + 1 + 8)
 size_t audit_index_key(const char *id, int64_t revision, unsigned char key[AUDIT_INDEX_KEY_MAX]);
 
+/* audit_by_asset is written a batch of this many events at a time (audit.c
+ * says why). */
+#define AUDIT_INDEX_BATCH 1024
+
+/* *through: the revision up to which audit_by_asset holds the entries of
+ * every event of txn's log (its last whole batch; 0 before the first). */
+int audit_index_through(const store *s, MDB_txn *txn, int64_t *through, valv_error *err);
+
 #endif

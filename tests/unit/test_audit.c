@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "store_fixture.h"
+#include "store_internal.h" /* AUDIT_INDEX_BATCH */
 
 #define INFORMATION VALV__V1__ASSET_KIND__INFORMATION
 #define IT_SYSTEM VALV__V1__ASSET_KIND__IT_SYSTEM
@@ -135,6 +136,46 @@ static const char *revisions_of(const store_audit_result *r)
         len += (size_t)snprintf(text + len, sizeof text - len, "%s%lld", i ? " " : "",
                                 (long long)r->events[i]->revision);
     return text;
+}
+
+/* The pages of q, oldest first then newest first, as "1 2|3 4|5;5 4|3 2|1;"
+ * for page_size 2: "|" ends a page with a next page token, ";" the last. */
+static void pages_both_ways(store_audit_query q, char *pages, size_t cap)
+{
+    char *token = NULL;
+    size_t len = 0;
+
+    pages[0] = '\0';
+    for (int newest_first = 0; newest_first < 2; newest_first++) {
+        q.newest_first = newest_first;
+        q.page_token = NULL;
+        do {
+            store_audit_result r = list(&q);
+            len += (size_t)snprintf(pages + len, cap - len, "%s%s", revisions_of(&r),
+                                    r.next_page_token != NULL ? "|" : ";");
+            ck_assert_uint_lt(len, cap);
+            free(token);
+            token = r.next_page_token != NULL ? strdup(r.next_page_token) : NULL;
+            q.page_token = token;
+            store_audit_result_free(&r);
+        } while (token != NULL);
+    }
+}
+
+/* Creates assets f-N in one transaction until the store's revision is
+ * `revision`: an event each. */
+static void fill_to(int64_t revision)
+{
+    valv_error err;
+    int rc = VALV_OK;
+    store_txn *t = txn_begin();
+    for (int64_t r = store_revision(s); r < revision && rc == VALV_OK; r++) {
+        char id[32];
+        snprintf(id, sizeof id, "f-%lld", (long long)r + 1);
+        rc = create_in(t, id, FACILITY, "property", NULL, NULL, &err);
+    }
+    ck_assert_msg(txn_finish(t, rc, &err) == VALV_OK, "%s", err.message);
+    ck_assert_int_eq(store_revision(s), revision);
 }
 
 /* Five changes by two actors: 1 create a, 2 create b (bob), 3 create c,
@@ -589,27 +630,65 @@ END_TEST
 START_TEST(test_list_pages)
 {
     store_audit_query q = {.page_size = 2};
-    store_audit_result r;
-    char pages[64] = "";
-    char *token = NULL;
+    char pages[64];
 
     five_changes();
-    for (bool newest_first = false;; newest_first = true) {
-        q.newest_first = newest_first;
-        q.page_token = NULL;
-        do {
-            r = list(&q);
-            strcat(pages, revisions_of(&r));
-            strcat(pages, r.next_page_token != NULL ? "|" : ";");
-            free(token);
-            token = r.next_page_token != NULL ? strdup(r.next_page_token) : NULL;
-            q.page_token = token;
-            store_audit_result_free(&r);
-        } while (token != NULL);
-        if (newest_first)
-            break;
-    }
+    pages_both_ways(q, pages, sizeof pages);
     ck_assert_str_eq(pages, "1 2|3 4|5;5 4|3 2|1;");
+}
+END_TEST
+
+/* An asset's events come from audit_by_asset up to the last whole batch
+ * and from the log after it; pages run across the two, both ways. */
+START_TEST(test_list_asset_across_index_batches)
+{
+    store_audit_query q = {.asset_id = "a", .page_size = 2};
+    int64_t r[5];
+    char pages[128], expect[128];
+    valv_error err;
+
+    create_ok("a", IT_SYSTEM, "it");
+    r[0] = store_revision(s);
+    create_ok("i", INFORMATION, "it");
+    fill_to(AUDIT_INDEX_BATCH - 1);
+    ck_assert_int_eq(update_display_name("a", "A2", NULL, &err), VALV_OK);
+    r[1] = store_revision(s);
+    ck_assert_int_eq(r[1], AUDIT_INDEX_BATCH); /* the first batch's last event */
+    fill_to(AUDIT_INDEX_BATCH + 500);
+    link_ok("i", "a", PROCESSED_BY); /* a as the related asset */
+    r[2] = store_revision(s);
+    ck_assert_int_eq(r[2], AUDIT_INDEX_BATCH + 501); /* the link alone, nothing inherited */
+    fill_to(2 * AUDIT_INDEX_BATCH);
+    ck_assert_int_eq(update_display_name("a", "A3", NULL, &err), VALV_OK);
+    r[3] = store_revision(s); /* the first of the tail */
+    fill_to(2 * AUDIT_INDEX_BATCH + 100);
+    ck_assert_int_eq(update_display_name("a", "A4", NULL, &err), VALV_OK);
+    r[4] = store_revision(s);
+    snprintf(expect, sizeof expect, "%lld %lld|%lld %lld|%lld;%lld %lld|%lld %lld|%lld;",
+             (long long)r[0], (long long)r[1], (long long)r[2], (long long)r[3],
+             (long long)r[4], (long long)r[4], (long long)r[3], (long long)r[2],
+             (long long)r[1], (long long)r[0]);
+
+    pages_both_ways(q, pages, sizeof pages);
+    ck_assert_str_eq(pages, expect);
+    store_verify_result v = verify_indexes();
+    ck_assert_msg(v.ok, "%s", v.problem);
+
+    /* A store indexed before batching holds entries for the tail too:
+     * each event is still listed once, and verify accepts them. */
+    raw_table raw = raw_open("audit_by_asset");
+    unsigned char key[16] = "a";
+    MDB_val none = {0, ""};
+    for (int i = 3; i < 5; i++) {
+        MDB_val k = {2 + 8, key};
+        revision_key(r[i], key + 2);
+        ck_assert_int_eq(mdb_put(raw.txn, raw.dbi, &k, &none, 0), 0);
+    }
+    raw_close(&raw);
+    pages_both_ways(q, pages, sizeof pages);
+    ck_assert_str_eq(pages, expect);
+    v = verify_indexes();
+    ck_assert_msg(v.ok, "%s", v.problem);
 }
 END_TEST
 
@@ -810,14 +889,17 @@ START_TEST(test_verify_indexes_finds_a_missing_audit_entry)
 
     create_ok("a", INFORMATION, "it");
     create_ok("b", IT_SYSTEM, "it");
-    link_ok("a", "b", PROCESSED_BY); /* 3: indexed under a and b */
+    link_ok("a", "b", PROCESSED_BY); /* 3: indexed under a and b with its batch */
+    store_verify_result r = verify_indexes();
+    ck_assert_msg(r.ok, "before its batch ends, no entry is missing: %s", r.problem);
+    fill_to(AUDIT_INDEX_BATCH);
     raw_table raw = raw_open("audit_by_asset");
     revision_key(3, key + 2);
     MDB_val k = {2 + 8, key};
     ck_assert_int_eq(mdb_del(raw.txn, raw.dbi, &k, NULL), 0);
     raw_close(&raw);
 
-    store_verify_result r = verify_indexes();
+    r = verify_indexes();
     ck_assert(!r.ok);
     ck_assert_int_eq(r.first_bad_revision, 3);
     ck_assert_msg(strstr(r.problem, "audit_by_asset has no entry for assets/b") != NULL, "%s",
@@ -844,6 +926,7 @@ int main(void)
     tcase_add_test(tc, test_list_filters);
     tcase_add_test(tc, test_list_time_range);
     tcase_add_test(tc, test_list_pages);
+    tcase_add_test(tc, test_list_asset_across_index_batches);
     tcase_add_test(tc, test_page_token_belongs_to_its_query);
 
     tc = fixture_tcase(suite, "verify");
