@@ -1187,6 +1187,41 @@ enum { GLANCE_OWNER_UNIT, GLANCE_EFFECTIVE, GLANCE_REVIEW, GLANCE_FIELDS };
 static const uint32_t glance_numbers[GLANCE_FIELDS] = {
     [GLANCE_OWNER_UNIT] = 5, [GLANCE_EFFECTIVE] = 13, [GLANCE_REVIEW] = 14};
 
+/* The review status in its encoded bytes, with only what
+ * review_mark_overdue judges on (state, due_time and overdue), into mem;
+ * NULL when it cannot be read so. Decoding it whole, with its reviewer,
+ * comment and three timestamps, cost a fifth of a GetAsset's own work. */
+static Valv__V1__ReviewStatus *review_glance(const wire_span *review, arena *mem)
+{
+    /* ReviewStatus's fields and Timestamp's, by number (asset.proto,
+     * timestamp.proto). */
+    enum { STATE = 1, DUE_TIME = 5, OVERDUE = 7, SECONDS = 1, NANOS = 2 };
+    static const uint32_t due_number[1] = {DUE_TIME};
+    uint64_t state, overdue, seconds, nanos;
+    wire_span due;
+
+    if (!wire_varint(review->data, review->len, STATE, &state) ||
+        !wire_varint(review->data, review->len, OVERDUE, &overdue) ||
+        !wire_find(review->data, review->len, due_number, &due, 1))
+        return NULL;
+    Valv__V1__ReviewStatus *r = arena_alloc(mem, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    valv__v1__review_status__init(r);
+    r->state = (Valv__V1__ReviewState)state;
+    r->overdue = overdue != 0;
+    if (due.data == NULL)
+        return r;
+    if (!wire_varint(due.data, due.len, SECONDS, &seconds) ||
+        !wire_varint(due.data, due.len, NANOS, &nanos) ||
+        (r->due_time = arena_alloc(mem, sizeof *r->due_time)) == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(r->due_time);
+    r->due_time->seconds = (int64_t)seconds;
+    r->due_time->nanos = (int32_t)nanos;
+    return r;
+}
+
 /* An asset with only the glance fields set, decoded from record into mem;
  * NULL when the record cannot be read so (the whole record is decoded
  * then, and says what is wrong). */
@@ -1213,8 +1248,7 @@ static Valv__V1__Asset *asset_glance(const uint8_t *record, size_t len, arena *m
     if (effective->data != NULL &&
         (a->effective = valv__v1__effective__unpack(allocator, effective->len, effective->data)) == NULL)
         return NULL;
-    if (review->data != NULL &&
-        (a->review = valv__v1__review_status__unpack(allocator, review->len, review->data)) == NULL)
+    if (review->data != NULL && (a->review = review_glance(review, mem)) == NULL)
         return NULL;
     return a;
 }

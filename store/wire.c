@@ -85,6 +85,28 @@ bool wire_find(const void *data, size_t len, const uint32_t *fields, wire_span *
     return true;
 }
 
+bool wire_varint(const void *data, size_t len, uint32_t number, uint64_t *value)
+{
+    const uint8_t *p = data, *end = p + len;
+    bool found = false;
+    *value = 0;
+    while (p < end) {
+        uint64_t key;
+        wire_span field;
+        if (!read_field(&p, end, &key, &field))
+            return false;
+        if (key >> 3 != number)
+            continue;
+        if ((key & 7) != WIRE_VARINT || found)
+            return false;
+        const uint8_t *v = field.data;
+        if (!read_varint(&v, field.data + field.len, value))
+            return false;
+        found = true;
+    }
+    return true;
+}
+
 size_t wire_drop(const void *data, size_t len, const uint32_t *fields, size_t n, uint8_t *out)
 {
     const uint8_t *p = data, *end = p + len;

@@ -29,6 +29,13 @@ typedef struct {
  * the whole message instead. The spans point into data. */
 bool wire_find(const void *data, size_t len, const uint32_t *fields, wire_span *spans, size_t n);
 
+/* The value of the varint field numbered `number` (an enum, a bool, an
+ * int32 or int64 as their two's complement) of the encoded message (data,
+ * len) in *value: 0 when the field is absent, proto3's default. False
+ * when the message is not well-formed, or the field is not a varint or
+ * comes more than once: the caller decodes the whole message instead. */
+bool wire_varint(const void *data, size_t len, uint32_t number, uint64_t *value);
+
 /* What wire_drop returns for a message that is not well-formed. */
 #define WIRE_MALFORMED SIZE_MAX
 

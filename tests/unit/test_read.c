@@ -148,6 +148,37 @@ START_TEST(test_wire_refuses_what_it_cannot_read)
 }
 END_TEST
 
+START_TEST(test_wire_reads_varints)
+{
+    uint8_t data[512];
+    size_t len = encode_example(data);
+    uint64_t value = 99;
+
+    ck_assert(wire_varint(data, len, 2, &value)); /* kind */
+    ck_assert_uint_eq(value, IT_SYSTEM);
+    ck_assert(wire_varint(data, len, 15, &value)); /* revision 300: two bytes */
+    ck_assert_uint_eq(value, 300);
+    ck_assert(wire_varint(data, len, 16, &value)); /* absent: proto3's 0 */
+    ck_assert_uint_eq(value, 0);
+    /* A negative int64 is its two's complement, in ten bytes. */
+    Google__Protobuf__Timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    uint8_t ts[32];
+    t.seconds = -2;
+    t.nanos = 5;
+    size_t ts_len = google__protobuf__timestamp__pack(&t, ts);
+    ck_assert(wire_varint(ts, ts_len, 1, &value));
+    ck_assert_int_eq((int64_t)value, -2);
+    ck_assert(wire_varint(ts, ts_len, 2, &value));
+    ck_assert_int_eq((int32_t)value, 5);
+
+    /* Refused: not a varint, twice, cut short. */
+    ck_assert(!wire_varint(data, len, 5, &value)); /* owner_unit, a string */
+    memcpy(data + len, data, len);
+    ck_assert(!wire_varint(data, 2 * len, 2, &value));
+    ck_assert(!wire_varint(ts, ts_len - 1, 2, &value));
+}
+END_TEST
+
 START_TEST(test_wire_drops_fields)
 {
     uint8_t data[256], out[256];
@@ -368,6 +399,7 @@ int main(void)
     suite_add_tcase(suite, tc);
     tcase_add_test(tc, test_wire_finds_fields);
     tcase_add_test(tc, test_wire_refuses_what_it_cannot_read);
+    tcase_add_test(tc, test_wire_reads_varints);
     tcase_add_test(tc, test_wire_drops_fields);
     tcase_add_test(tc, test_values_drop_the_descriptive_fields);
     tc = fixture_tcase(suite, "asset_load_values");

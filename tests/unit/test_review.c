@@ -321,6 +321,12 @@ START_TEST(test_overdue_back_in_queue)
     ck_assert_int_eq(store_list_assets(s, &overdue, &res, &err), VALV_OK);
     ck_assert_uint_eq(res.n_assets, 0);
     store_list_result_free(&res);
+    /* Not due: answered with as stored, its due time read from the record. */
+    arena_init(&mem, buffer, sizeof buffer);
+    ck_assert_int_eq(store_read_asset(s, "sys", NULL, &mem, &reply, &err), VALV_OK);
+    ck_assert_ptr_nonnull(reply.encoded);
+    ck_assert_ptr_null(reply.asset);
+    arena_reset(&mem);
 }
 END_TEST
 
