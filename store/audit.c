@@ -839,6 +839,8 @@ static int index_batch(store_txn *t, int64_t through, valv_error *err)
             n++;
         }
     }
+    mdb_cursor_close(cur);
+    cur = NULL;
     if (rc != 0 && rc != MDB_NOTFOUND) {
         rc = storage_error(rc, "indexing the audit log", err);
         goto done;
